@@ -1,0 +1,278 @@
+# Copyright: contributors to ephemeral.container_groups
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Internal to ephemeral.container_groups: this file may change or disappear without notice.
+# Do not import it from outside the collection.
+"""The pod definition of a container group: default spec, override merge, forced fields.
+
+Pure functions on plain data. Problems are raised as PodSpecError with a message that says
+where (a path such as ``spec.containers[0].image``) and what is wrong.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import re
+import typing as t
+
+try:
+    import yaml
+except ImportError:  # only YAML text overrides need it; JSON text and mappings do not
+    HAS_YAML = False
+else:
+    HAS_YAML = True
+
+ENV_DEFAULT_IMAGE = "CONTAINER_GROUPS_DEFAULT_IMAGE"
+ENV_DEFAULT_NAMESPACE = "CONTAINER_GROUPS_DEFAULT_NAMESPACE"
+DEFAULT_IMAGE = "quay.io/ansible/awx-ee:latest"
+DEFAULT_NAMESPACE = "default"
+DEFAULT_CONTAINER_NAME = "worker"
+
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+MANAGED_BY_VALUE = "ephemeral.container_groups"
+LABEL_GROUP = "container-groups.ephemeral.io/group"
+LABEL_JOB_ID = "container-groups.ephemeral.io/job-id"
+
+POD_NAME_PREFIX = "cg-"
+
+#: A Kubernetes label value; group names and job ids must be one, since they become labels.
+LABEL_VALUE_RE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+_DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_SHORT_ID_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,18}[a-z0-9])?$")
+
+
+class PodSpecError(ValueError):
+    """An override or pod definition we refuse; the message says what and where."""
+
+
+def _type_name(value: t.Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, dict):
+        return "mapping"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    return type(value).__name__
+
+
+def default_pod_spec() -> dict:
+    """The default pod definition, a fresh dict on every call (image and namespace from env)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"namespace": os.environ.get(ENV_DEFAULT_NAMESPACE) or DEFAULT_NAMESPACE},
+        "spec": {
+            "automountServiceAccountToken": False,
+            "restartPolicy": "Never",
+            "containers": [
+                {
+                    "name": DEFAULT_CONTAINER_NAME,
+                    "image": os.environ.get(ENV_DEFAULT_IMAGE) or DEFAULT_IMAGE,
+                    "args": ["sleep", "infinity"],
+                    "resources": {"requests": {"cpu": "250m", "memory": "100Mi"}},
+                }
+            ],
+        },
+    }
+
+
+def _check_keys(value: t.Any, where: str) -> None:
+    """Mapping keys must be strings all the way down (YAML allows ints and more)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise PodSpecError(f"{where or 'pod_spec_override'}: key {key!r} must be a string, got {_type_name(key)}")
+            _check_keys(item, f"{where}.{key}" if where else key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_keys(item, f"{where}[{index}]")
+
+
+def parse_override(value: t.Any) -> dict:
+    """The override as a mapping: from None or "" (no override), a mapping, or JSON/YAML text."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        if not value.strip():
+            return {}
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            if not HAS_YAML:
+                raise PodSpecError("pod_spec_override: not valid JSON, and PyYAML is not installed to read it as YAML") from None
+            try:
+                parsed = yaml.safe_load(value)
+            except yaml.YAMLError as exc:
+                problem = " ".join(str(exc).split())
+                raise PodSpecError(f"pod_spec_override: not valid JSON or YAML: {problem}") from None
+        if parsed is None:  # only comments
+            return {}
+    else:
+        parsed = value
+    if not isinstance(parsed, dict):
+        raise PodSpecError(f"pod_spec_override: expected a mapping (a Pod definition), got {_type_name(parsed)}")
+    _check_keys(parsed, "")
+    return copy.deepcopy(parsed)
+
+
+def merge(default: t.Any, override: t.Any) -> t.Any:
+    """default updated by override, without changing either.
+
+    Mappings merge key by key, recursively; anything else in the override (scalars and whole
+    lists) replaces the default; a null in the override keeps the default, or leaves the key
+    out when the default has none.
+    """
+    if override is None:
+        return copy.deepcopy(default)
+    if isinstance(override, dict):
+        base = default if isinstance(default, dict) else {}
+        result = {key: copy.deepcopy(item) for key, item in base.items() if key not in override}
+        for key, item in override.items():
+            merged = merge(base.get(key), item)
+            if merged is not None:
+                result[key] = merged
+        return result
+    return copy.deepcopy(override)
+
+
+def _expect(value: t.Any, kind: type, where: str) -> None:
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        names = {dict: "a mapping", list: "a list", str: "a string", int: "an integer", bool: "a boolean"}
+        raise PodSpecError(f"{where}: expected {names.get(kind, kind.__name__)}, got {_type_name(value)}")
+
+
+def _validate_labels(labels: t.Any) -> None:
+    _expect(labels, dict, "metadata.labels")
+    for key, value in labels.items():
+        _expect(value, str, f"metadata.labels.{key}")
+
+
+def _fill_container_names(containers: list) -> None:
+    """Name unnamed containers worker, worker-2, worker-3, … skipping names already taken."""
+    taken = set()
+    for index, container in enumerate(containers):
+        name = container.get("name")
+        if name is None:
+            continue
+        _expect(name, str, f"spec.containers[{index}].name")
+        if not _DNS_LABEL_RE.match(name):
+            raise PodSpecError(
+                f"spec.containers[{index}].name: {name!r} is not a valid container name "
+                "(lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63)"
+            )
+        if name in taken:
+            raise PodSpecError(f"spec.containers[{index}].name: {name!r} is used by another container")
+        taken.add(name)
+    candidates = (DEFAULT_CONTAINER_NAME if n == 1 else f"{DEFAULT_CONTAINER_NAME}-{n}" for n in range(1, 10000))
+    for container in containers:
+        if container.get("name") is None:
+            name = next(c for c in candidates if c not in taken)
+            container["name"] = name
+            taken.add(name)
+
+
+def group_pod_definition(override: t.Any) -> dict:
+    """The pod definition every job of a group starts from: default + override, checked,
+    with the fields that do not depend on the job forced.
+
+    Forced here: ``spec.restartPolicy: Never``, the managed-by label, a name for each unnamed
+    container; ``metadata.name`` and ``metadata.generateName`` are dropped (each job sets its own).
+    """
+    pod = merge(default_pod_spec(), parse_override(override))
+
+    if pod.get("apiVersion") != "v1":
+        raise PodSpecError(f"apiVersion: expected 'v1', got {pod.get('apiVersion')!r} (a container group runs a v1 Pod)")
+    if pod.get("kind") != "Pod":
+        raise PodSpecError(f"kind: expected 'Pod', got {pod.get('kind')!r} (a container group runs a Pod)")
+
+    metadata = pod.get("metadata")
+    _expect(metadata, dict, "metadata")
+    namespace = metadata.get("namespace")
+    _expect(namespace, str, "metadata.namespace")
+    if not _DNS_LABEL_RE.match(namespace):
+        raise PodSpecError(
+            f"metadata.namespace: {namespace!r} is not a valid namespace name "
+            "(lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63)"
+        )
+    metadata.pop("name", None)
+    metadata.pop("generateName", None)
+    labels = metadata.get("labels", {})
+    _validate_labels(labels)
+    metadata["labels"] = {**labels, LABEL_MANAGED_BY: MANAGED_BY_VALUE}
+    annotations = metadata.get("annotations")
+    if annotations is not None:
+        _expect(annotations, dict, "metadata.annotations")
+
+    spec = pod.get("spec")
+    _expect(spec, dict, "spec")
+    containers = spec.get("containers")
+    _expect(containers, list, "spec.containers")
+    if not containers:
+        raise PodSpecError("spec.containers: no container left after the merge; a Pod needs at least one")
+    for index, container in enumerate(containers):
+        where = f"spec.containers[{index}]"
+        _expect(container, dict, where)
+        image = container.get("image")
+        if image is None:
+            raise PodSpecError(f"{where}.image: missing; every container needs an image (the default container uses {DEFAULT_IMAGE!r})")
+        _expect(image, str, f"{where}.image")
+        if not image.strip():
+            raise PodSpecError(f"{where}.image: empty; every container needs an image")
+        for field in ("command", "args"):
+            value = container.get(field)
+            if value is not None:
+                _expect(value, list, f"{where}.{field}")
+                for arg_index, arg in enumerate(value):
+                    _expect(arg, str, f"{where}.{field}[{arg_index}]")
+    _fill_container_names(containers)
+    spec["restartPolicy"] = "Never"
+    return pod
+
+
+def validate_group_name(name: t.Any) -> None:
+    """Raise PodSpecError unless name can be a container group name (a label value)."""
+    if not isinstance(name, str) or not LABEL_VALUE_RE.match(name):
+        raise PodSpecError(
+            f"container group name {name!r} is not valid: it becomes a Kubernetes label value, so it must be "
+            "1 to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
+        )
+
+
+def pod_name(group_name: str, job_id: str) -> str:
+    """A DNS-1123 label (at most 63 characters) for the job's Pod: cg-<group>-<short id>.
+
+    The short id is the job id itself when it is a short lowercase DNS label, else the first
+    12 hex digits of its SHA-256; the group part is lowercased, with other characters turned
+    into '-', and shortened to fit.
+    """
+    short_id = job_id if _SHORT_ID_RE.match(job_id) else hashlib.sha256(job_id.encode("utf-8")).hexdigest()[:12]
+    group_part = re.sub(r"[^a-z0-9]+", "-", group_name.lower()).strip("-") or "group"
+    room = 63 - len(POD_NAME_PREFIX) - 1 - len(short_id)
+    group_part = group_part[:room].rstrip("-") or "group"
+    return f"{POD_NAME_PREFIX}{group_part}-{short_id}"
+
+
+def job_pod_definition(override: t.Any, group_name: str, job_id: str, active_deadline_seconds: int) -> dict:
+    """The Pod for one job: the group's definition plus a unique name, our labels and a deadline."""
+    validate_group_name(group_name)
+    if not isinstance(job_id, str) or not LABEL_VALUE_RE.match(job_id):
+        raise PodSpecError(f"job id {job_id!r} is not valid: it becomes a label value (letters, digits, '-', '_', '.', at most 63)")
+    if not isinstance(active_deadline_seconds, int) or isinstance(active_deadline_seconds, bool) or active_deadline_seconds < 1:
+        raise PodSpecError(f"active_deadline_seconds: expected a positive integer, got {active_deadline_seconds!r}")
+    pod = group_pod_definition(override)
+    metadata = pod["metadata"]
+    metadata["name"] = pod_name(group_name, job_id)
+    metadata["labels"].update({LABEL_MANAGED_BY: MANAGED_BY_VALUE, LABEL_GROUP: group_name, LABEL_JOB_ID: job_id})
+    pod["spec"]["activeDeadlineSeconds"] = active_deadline_seconds
+    return pod
