@@ -1,0 +1,84 @@
+# Copyright: contributors to ephemeral.container_groups
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Internal to ephemeral.container_groups: this file may change or disappear without notice.
+# Do not import it from outside the collection.
+"""What the definition modules share: the state_file option and the secret/diff helpers.
+
+The option is declared here once for the argument spec and once in the doc fragment
+``ephemeral.container_groups.state_file``; a unit test checks that the two agree.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import (
+    PodSpecError,
+    group_pod_definition,
+)
+from ansible_collections.ephemeral.container_groups.plugins.module_utils._state import (
+    HAS_YAML,
+    YAML_IMPORT_ERROR,
+    StateStore,
+    resolve_state_path,
+    secret_values,
+)
+
+#: Argument spec of the options documented by the state_file doc fragment.
+STATE_FILE_ARGSPEC: dict[str, dict[str, t.Any]] = {
+    "state_file": {"type": "path"},
+}
+
+#: What the diff and the results show instead of a secret.
+MASK = "********"
+
+
+def state_store(module: AnsibleModule) -> StateStore:
+    """The module's state store; fails the module if PyYAML is missing."""
+    if not HAS_YAML:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
+    return StateStore(resolve_state_path(module.params["state_file"]))
+
+
+def protect_secrets(module: AnsibleModule, state: dict) -> None:
+    """Make Ansible mask every secret read from the state file in anything the module returns."""
+    module.no_log_values.update(secret_values(state))
+
+
+def group_view(name: str, record: dict) -> dict:
+    """A group as the modules return it: the record, kubernetes and the pod definition.
+
+    A stored override that no longer passes the checks (a hand-edited file, say) gives a null
+    pod_definition and a pod_definition_error rather than a failure, so it can be inspected.
+    """
+    credential = record.get("credential")
+    view: dict[str, t.Any] = {
+        "name": name,
+        "credential": credential,
+        "kubernetes": credential is not None,
+        "pod_spec_override": record.get("pod_spec_override") or {},
+        "max_concurrent_jobs": record.get("max_concurrent_jobs", 0),
+        "max_forks": record.get("max_forks", 0),
+    }
+    try:
+        view["pod_definition"] = group_pod_definition(view["pod_spec_override"])
+    except PodSpecError as exc:
+        view["pod_definition"] = None
+        view["pod_definition_error"] = f"pod_spec_override: {exc}"
+    return view
+
+
+def credential_view(name: str, record: dict, state: dict) -> dict:
+    """A credential as the modules return it: no secrets, and the groups that use it."""
+    users = sorted(g for g, group in state["container_groups"].items() if group.get("credential") == name)
+    return {
+        "name": name,
+        "host": record.get("host"),
+        "verify_ssl": bool(record.get("verify_ssl", True)),
+        "has_bearer_token": bool(record.get("bearer_token")),
+        "has_ssl_ca_cert": bool(record.get("ssl_ca_cert")),
+        "container_groups": users,
+    }

@@ -1,0 +1,292 @@
+#!/usr/bin/python
+# Copyright: contributors to ephemeral.container_groups
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: container_group
+short_description: Define a container group, the Pod template jobs run in
+version_added: 0.1.0
+description:
+  - Adds, updates or removes a container group in the container groups state file (see
+    O(state_file)), as AWX's container groups do, with a named group, a Kubernetes credential and
+    a O(pod_spec_override) merged into a default pod spec.
+  - Each job sent to the group (see the C(ephemeral.container_groups.run) playbook) runs in a new
+    Pod built from that definition, deleted after the job.
+  - The task describes the whole group; options left out take their defaults.
+  - "The default pod definition is C(apiVersion: v1), C(kind: Pod), C(metadata.namespace: default),
+    C(spec.automountServiceAccountToken: false), C(spec.restartPolicy: Never) and one container
+    named C(worker) with image C(quay.io/ansible/awx-ee:latest), C(args: [sleep, infinity]) and
+    requests of C(250m) CPU and C(100Mi) memory. The environment variables
+    E(CONTAINER_GROUPS_DEFAULT_IMAGE) and E(CONTAINER_GROUPS_DEFAULT_NAMESPACE) change the image
+    and the namespace (where the module runs, and where each job's Pod is built)."
+  - "The override is merged into the default as AWX does: mappings merge key by key, anything
+    else in the override (a value, a whole list) replaces the default, and a null keeps the
+    default. So a C(spec.containers) list in the override replaces the default container."
+  - "Some fields are forced after the merge. For every job: C(spec.restartPolicy: Never);
+    the label C(app.kubernetes.io/managed-by: ephemeral.container_groups); a name for every
+    container without one (C(worker), then C(worker-2), C(worker-3), ...), since Kubernetes
+    requires it and AWX's documented example override leaves it out. Per job (not shown in
+    RV(container_group.pod_definition)): a unique C(metadata.name) (C(cg-<group>-<job id>));
+    the labels C(container-groups.ephemeral.io/group) and C(container-groups.ephemeral.io/job-id);
+    and C(spec.activeDeadlineSeconds), so a Pod whose controller died ends itself. The override's
+    C(metadata.name) and C(metadata.generateName) are dropped. Labels of the override are kept,
+    except those keys."
+  - "The override is checked when the group is defined, and refused (leaving the state file
+    unchanged) with a message saying what is wrong and where: text that is not JSON or YAML, not
+    a mapping, C(apiVersion) other than C(v1) or C(kind) other than C(Pod), no container, a
+    container without an image, wrong types in the fields above (for example
+    C(spec.containers[0].image: expected a string, got list)), invalid namespace or container
+    names."
+author:
+  - ephemeral.container_groups developers
+options:
+  name:
+    description:
+      - Name of the container group.
+      - It becomes a Kubernetes label value, so it must be 1 to 63 letters, digits, C(-), C(_) or
+        C(.), starting and ending with a letter or digit.
+    type: str
+    required: true
+  credential:
+    description:
+      - Name of a credential defined with M(ephemeral.container_groups.k8s_bearer_credential);
+        it must exist.
+      - Without it (or with an empty string) the group has no cluster and reports
+        RV(container_group.kubernetes=false), as an AWX instance group does.
+    type: str
+  pod_spec_override:
+    description:
+      - Pod definition merged into the default one, as a mapping or as JSON or YAML text (as AWX
+        accepts it). It is stored parsed, so the same override given either way is the same.
+      - Empty or not set means the default pod definition.
+    type: raw
+  max_concurrent_jobs:
+    description:
+      - Most jobs of this group that may run at once (counted as live Pods of the group); V(0)
+        means no limit.
+    type: int
+    default: 0
+  max_forks:
+    description:
+      - Most forks a job of this group may use; V(0) means no limit.
+    type: int
+    default: 0
+  state:
+    description:
+      - V(present) adds or updates the group; V(absent) removes it.
+    type: str
+    choices: [present, absent]
+    default: present
+extends_documentation_fragment:
+  - ephemeral.container_groups.state_file
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+notes:
+  - In check mode the credential must already exist in the state file, so defining a credential
+    and a group that uses it in the same check-mode run fails.
+seealso:
+  - module: ephemeral.container_groups.k8s_bearer_credential
+  - module: ephemeral.container_groups.container_group_info
+"""
+
+EXAMPLES = r"""
+- name: A group that runs jobs in the default execution environment
+  ephemeral.container_groups.container_group:
+    name: builds
+    credential: prod-cluster
+
+- name: The override from AWX's documentation, pasted as JSON text
+  ephemeral.container_groups.container_group:
+    name: custom
+    credential: prod-cluster
+    max_concurrent_jobs: 4
+    pod_spec_override: |
+      {"apiVersion": "v1", "kind": "Pod", "metadata": {"namespace": "my-namespace"},
+       "spec": {"containers": [{"args": ["sleep", "infinity"], "image": "my-custom-image",
+                                "stdin": true, "tty": true}]}}
+
+- name: An override as YAML, changing only the namespace and adding a label
+  ephemeral.container_groups.container_group:
+    name: team-a
+    credential: prod-cluster
+    pod_spec_override:
+      metadata:
+        namespace: team-a
+        labels:
+          team: a
+
+- name: Remove a group
+  ephemeral.container_groups.container_group:
+    name: custom
+    state: absent
+"""
+
+RETURN = r"""
+container_group:
+  description:
+    - The group as stored, with the pod definition its jobs start from. Empty after a removal.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Name of the group.
+      type: str
+      sample: builds
+    credential:
+      description: Name of its credential, or null.
+      type: str
+      sample: prod-cluster
+    kubernetes:
+      description: Whether the group has a credential, so jobs can run in it.
+      type: bool
+      sample: true
+    pod_spec_override:
+      description: The override, parsed.
+      type: dict
+      sample: {metadata: {namespace: team-a}}
+    max_concurrent_jobs:
+      description: Most jobs at once, V(0) for no limit.
+      type: int
+      sample: 0
+    max_forks:
+      description: Most forks per job, V(0) for no limit.
+      type: int
+      sample: 0
+    pod_definition:
+      description:
+        - The default pod definition merged with the override and the fields forced for every
+          job; each job then adds its name, its labels and a deadline.
+      type: dict
+      sample:
+        apiVersion: v1
+        kind: Pod
+        metadata:
+          namespace: team-a
+          labels: {app.kubernetes.io/managed-by: ephemeral.container_groups, team: a}
+        spec:
+          automountServiceAccountToken: false
+          restartPolicy: Never
+          containers:
+            - name: worker
+              image: quay.io/ansible/awx-ee:latest
+              args: [sleep, infinity]
+              resources: {requests: {cpu: 250m, memory: 100Mi}}
+state_file:
+  description: Path of the state file used.
+  returned: always
+  type: str
+  sample: /home/me/.ansible/container_groups.yml
+"""
+
+import typing as t
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.ephemeral.container_groups.plugins.module_utils._module_common import (
+    STATE_FILE_ARGSPEC,
+    group_view,
+    protect_secrets,
+    state_store,
+)
+from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import (
+    PodSpecError,
+    group_pod_definition,
+    parse_override,
+    validate_group_name,
+)
+from ansible_collections.ephemeral.container_groups.plugins.module_utils._state import StateError
+
+
+class MissingCredential(Exception):
+    """The group names a credential the state file does not have."""
+
+
+def build_record(params: dict) -> dict:
+    """The record to store for a present group; PodSpecError or ValueError for a bad option."""
+    for option in ("max_concurrent_jobs", "max_forks"):
+        if params[option] < 0:
+            raise ValueError(f"{option} must be 0 (no limit) or more, got {params[option]}")
+    override = parse_override(params["pod_spec_override"])
+    try:
+        group_pod_definition(override)  # refuse a bad override now, not when a job starts
+    except PodSpecError as exc:
+        raise PodSpecError(f"pod_spec_override: {exc}") from None
+    return {
+        "credential": params["credential"] or None,
+        "pod_spec_override": override,
+        "max_concurrent_jobs": params["max_concurrent_jobs"],
+        "max_forks": params["max_forks"],
+    }
+
+
+def main() -> None:
+    argument_spec: dict[str, dict[str, t.Any]] = {
+        "name": {"type": "str", "required": True},
+        "credential": {"type": "str"},
+        "pod_spec_override": {"type": "raw"},
+        "max_concurrent_jobs": {"type": "int", "default": 0},
+        "max_forks": {"type": "int", "default": 0},
+        "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+        **STATE_FILE_ARGSPEC,
+    }
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    params = module.params
+    name: str = params["name"]
+
+    record: dict | None = None
+    try:
+        validate_group_name(name)
+        if params["state"] == "present":
+            record = build_record(params)
+    except ValueError as exc:  # PodSpecError included
+        module.fail_json(msg=str(exc))
+
+    def apply(state: dict) -> None:
+        groups = state["container_groups"]
+        if record is None:
+            groups.pop(name, None)
+            return
+        if record["credential"] is not None and record["credential"] not in state["credentials"]:
+            raise MissingCredential(record["credential"], sorted(state["credentials"]))
+        groups[name] = record
+
+    store = state_store(module)
+    try:
+        change = store.update(apply, check_mode=module.check_mode)
+    except StateError as exc:
+        module.fail_json(msg=str(exc), state_file=store.path)
+    except MissingCredential as exc:
+        known = ", ".join(exc.args[1]) or "none"
+        module.fail_json(
+            msg=f"credential {exc.args[0]!r} is not defined in state file {store.path} (defined: {known}); "
+            "define it first with ephemeral.container_groups.k8s_bearer_credential",
+            state_file=store.path,
+        )
+    protect_secrets(module, change.before)
+    protect_secrets(module, change.after)
+
+    before = change.before["container_groups"].get(name)
+    after = change.after["container_groups"].get(name)
+    result: dict[str, t.Any] = {
+        "changed": change.changed,
+        "container_group": group_view(name, after) if after is not None else {},
+        "state_file": store.path,
+    }
+    if module._diff:
+        result["diff"] = {
+            "before": {"container_groups": {name: before} if before is not None else {}},
+            "after": {"container_groups": {name: after} if after is not None else {}},
+        }
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
