@@ -1,0 +1,53 @@
+# Two commands for a newcomer: `make demo` and `make test`. Everything else is a step of those.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+LC := tools/localcluster
+
+.PHONY: help deps venv cluster-up cluster-down cluster-env cluster-status demo \
+        test test-sanity test-units test-lint test-integration bench
+
+help:
+	@echo "make demo          local cluster up, a credential and group defined, a playbook run in an ephemeral Pod"
+	@echo "make test          every test: sanity and units (oldest and newest ansible-core), lint, integration"
+	@echo "make cluster-up | cluster-down | cluster-env | cluster-status"
+	@echo "make test-sanity | test-units | test-lint | test-integration | bench"
+
+deps:
+	@tools/install-deps.sh
+
+venv: deps
+	@tools/venv.sh newest >/dev/null
+	@tools/venv.sh oldest >/dev/null
+
+cluster-up: deps
+	@$(LC)/cluster.sh up
+
+cluster-down:
+	@$(LC)/cluster.sh down
+
+cluster-env:
+	@$(LC)/cluster.sh env
+
+cluster-status:
+	@$(LC)/cluster.sh status
+
+demo: venv cluster-up
+	@tools/demo.sh
+
+test: venv cluster-up
+	@tools/test.sh all
+
+test-sanity: venv
+	@tools/test.sh sanity
+
+test-units: venv
+	@tools/test.sh units
+
+test-lint: venv
+	@tools/test.sh lint
+
+test-integration: venv cluster-up
+	@tools/test.sh integration
+
+bench: venv cluster-up
+	@tools/bench/run-all.sh

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# ansible-test insists on running from .../ansible_collections/<ns>/<name>. This copies the
+# checkout (tracked and untracked, not ignored files) into such a tree outside the repo and
+# prints its path, so a plain clone can be tested from anywhere.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cache=${CG_CACHE_DIR:-$HOME/.cache/ephemeral-container-groups}
+# One tree per checkout path, so two clones (a developer's and CI's) never share one.
+key=$(printf '%s' "$repo" | sha256sum | cut -c1-8)
+dest="$cache/tree-$key/ansible_collections/ephemeral/container_groups"
+mkdir -p "$dest"
+# Start clean (keeping ansible-test's tests/output cache), so files deleted in the
+# checkout do not linger in the copy.
+find "$dest" -mindepth 1 -maxdepth 1 ! -name tests -exec rm -rf {} +
+[ -d "$dest/tests" ] && find "$dest/tests" -mindepth 1 -maxdepth 1 ! -name output -exec rm -rf {} +
+(cd "$repo" && git ls-files -z --cached --others --exclude-standard) \
+  | (cd "$repo" && rsync -a --from0 --files-from=- ./ "$dest/")
+echo "$dest"

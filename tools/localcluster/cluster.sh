@@ -1,0 +1,334 @@
+#!/usr/bin/env bash
+# The local single-node Kubernetes: real etcd, kube-apiserver, controller-manager,
+# scheduler, kubelet, containerd + runc and the CNI bridge, started as plain processes.
+#   cluster.sh up      build what is missing, start everything, wait for a Ready node
+#   cluster.sh down    stop everything and remove every trace (processes, mounts, netns,
+#                      links, iptables rules, cgroups, state); safe to run twice
+#   cluster.sh env     print export lines for the admin kubeconfig and the test credential
+#   cluster.sh status  say what runs
+. "$(dirname "$0")/lib.sh"
+. "$LC_DIR/pki.sh"
+
+PIDS="$CG_RUN_DIR/pids"
+LOGS="$CG_CLUSTER_DIR/logs"
+COMPONENTS=(registry etcd containerd kube-apiserver kube-controller-manager kube-scheduler kubelet)
+
+_pid_alive() { local f="$PIDS/$1.pid"; [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; }
+
+_start() { # name cmd...  -- runs a daemon in its own session, logging to $LOGS/name.log
+  local name=$1; shift
+  _pid_alive "$name" && return 0
+  setsid "$@" >>"$LOGS/$name.log" 2>&1 < /dev/null &
+  echo $! > "$PIDS/$name.pid"
+}
+
+_wait_for() { # description timeout-seconds command...
+  local what=$1 timeout=$2 start=$SECONDS; shift 2
+  until "$@" >/dev/null 2>&1; do
+    if (( SECONDS - start > timeout )); then
+      die "timed out after ${timeout}s waiting for $what (logs: $LOGS)"
+    fi
+    sleep 0.5
+  done
+}
+
+_write_configs() {
+  mkdir -p "$CG_CLUSTER_DIR"/{etcd,containerd,kubelet,cni/net.d,cni/ipam,registry} "$LOGS" "$PIDS"
+  chmod 0700 "$CG_CLUSTER_DIR"
+  mkdir -p "$CG_CACHE_DIR/registry"
+  cat > "$CG_CLUSTER_DIR/registry/config.yml" <<CFG
+version: 0.1
+log: {level: warn}
+storage:
+  filesystem: {rootdirectory: $CG_CACHE_DIR/registry}
+  delete: {enabled: true}
+http:
+  addr: $CG_REGISTRY
+CFG
+  cat > "$CG_CLUSTER_DIR/containerd/config.toml" <<CFG
+version = 2
+root = "$CG_CLUSTER_DIR/containerd/root"
+state = "$CG_RUN_DIR/containerd"
+disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper"]
+[grpc]
+  address = "$CG_CONTAINERD_SOCK"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$CG_CLUSTER_DIR/containerd/opt"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$CG_PAUSE_IMAGE_REF"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+        Root = "$CG_RUN_DIR/runc"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$CG_CLUSTER_DIR/cni/net.d"
+  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."$CG_REGISTRY"]
+    endpoint = ["http://$CG_REGISTRY"]
+CFG
+  cat > "$CG_CLUSTER_DIR/cni/net.d/10-$CG_CNI_NETWORK.conflist" <<CFG
+{
+  "cniVersion": "0.4.0",
+  "name": "$CG_CNI_NETWORK",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "$CG_BRIDGE",
+      "isGateway": true,
+      "ipMasq": true,
+      "hairpinMode": true,
+      "ipam": {
+        "type": "host-local",
+        "ranges": [[{"subnet": "$CG_POD_CIDR"}]],
+        "routes": [{"dst": "0.0.0.0/0"}],
+        "dataDir": "$CG_CLUSTER_DIR/cni/ipam"
+      }
+    }
+  ]
+}
+CFG
+  cat > "$CG_CLUSTER_DIR/kubelet/config.yaml" <<CFG
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+authentication:
+  anonymous: {enabled: false}
+  webhook: {enabled: true}
+  x509: {clientCAFile: $CG_CLUSTER_DIR/pki/ca.crt}
+authorization: {mode: Webhook}
+address: $CG_NODE_IP
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+tlsCertFile: $CG_CLUSTER_DIR/pki/kubelet.crt
+tlsPrivateKeyFile: $CG_CLUSTER_DIR/pki/kubelet.key
+containerRuntimeEndpoint: unix://$CG_CONTAINERD_SOCK
+cgroupDriver: cgroupfs
+# This machine family has cgroup v1; 1.34 only warns, this keeps it explicit.
+failCgroupV1: false
+failSwapOn: false
+serializeImagePulls: false
+clusterDomain: cluster.local
+resolvConf: /etc/resolv.conf
+# Tests fill the disk with large files; don't let eviction fight them on a small host.
+evictionHard: {memory.available: 100Mi, nodefs.available: 2%, imagefs.available: 2%, nodefs.inodesFree: 2%}
+imageGCHighThresholdPercent: 98
+imageGCLowThresholdPercent: 95
+nodeStatusReportFrequency: 10s
+CFG
+}
+
+_ensure_node_ip() {
+  ip link show "$CG_NODE_IFACE" >/dev/null 2>&1 || ip link add "$CG_NODE_IFACE" type dummy
+  ip addr show dev "$CG_NODE_IFACE" | grep -q "$CG_NODE_IP/" || ip addr add "$CG_NODE_IP/32" dev "$CG_NODE_IFACE"
+  ip link set "$CG_NODE_IFACE" up
+  sysctl -qw net.ipv4.ip_forward=1
+}
+
+_start_all() {
+  local b=$CG_BIN_DIR
+  _start registry /usr/bin/docker-registry serve "$CG_CLUSTER_DIR/registry/config.yml"
+  _start etcd "$b/etcd" --name cg-etcd --data-dir "$CG_CLUSTER_DIR/etcd" \
+    --listen-client-urls "http://127.0.0.1:$CG_ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$CG_ETCD_PORT" \
+    --listen-peer-urls http://127.0.0.1:23800 --initial-advertise-peer-urls http://127.0.0.1:23800 \
+    --initial-cluster cg-etcd=http://127.0.0.1:23800 --log-level warn --quota-backend-bytes 2147483648
+  _start containerd /usr/bin/containerd --config "$CG_CLUSTER_DIR/containerd/config.toml"
+  _wait_for "etcd" 60 curl -sf "http://127.0.0.1:$CG_ETCD_PORT/health"
+  local pki="$CG_CLUSTER_DIR/pki"
+  _start kube-apiserver "$b/kube-apiserver" \
+    --etcd-servers "http://127.0.0.1:$CG_ETCD_PORT" \
+    --bind-address 0.0.0.0 --secure-port "$CG_API_PORT" --advertise-address "$CG_NODE_IP" \
+    --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
+    --client-ca-file "$pki/ca.crt" \
+    --kubelet-client-certificate "$pki/apiserver-kubelet-client.crt" \
+    --kubelet-client-key "$pki/apiserver-kubelet-client.key" \
+    --kubelet-certificate-authority "$pki/ca.crt" \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
+    --service-cluster-ip-range "$CG_SERVICE_CIDR" \
+    --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
+    --allow-privileged=true --profiling=false --v=1
+  _wait_for "kube-apiserver /readyz" 120 $KUBECTL get --raw /readyz
+  _start kube-controller-manager "$b/kube-controller-manager" \
+    --kubeconfig "$CG_CLUSTER_DIR/controller-manager.kubeconfig" \
+    --authentication-kubeconfig "$CG_CLUSTER_DIR/controller-manager.kubeconfig" \
+    --authorization-kubeconfig "$CG_CLUSTER_DIR/controller-manager.kubeconfig" \
+    --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
+    --use-service-account-credentials=true --leader-elect=false --bind-address 127.0.0.1 \
+    --controllers '*,-cloud-node-lifecycle' --profiling=false
+  _start kube-scheduler "$b/kube-scheduler" --kubeconfig "$CG_CLUSTER_DIR/scheduler.kubeconfig" \
+    --authentication-kubeconfig "$CG_CLUSTER_DIR/scheduler.kubeconfig" \
+    --authorization-kubeconfig "$CG_CLUSTER_DIR/scheduler.kubeconfig" \
+    --leader-elect=false --bind-address 127.0.0.1 --profiling=false
+  _wait_for "containerd" 60 test -S "$CG_CONTAINERD_SOCK"
+  _start kubelet "$b/kubelet" --config "$CG_CLUSTER_DIR/kubelet/config.yaml" \
+    --kubeconfig "$CG_CLUSTER_DIR/kubelet.kubeconfig" --root-dir "$CG_CLUSTER_DIR/kubelet" \
+    --hostname-override "$CG_NODE_NAME" --node-ip "$CG_NODE_IP" --v=1
+}
+
+_push_images() {
+  # The registry's storage is a cache outside the cluster state: push only what is missing.
+  local ref layout
+  for pair in "pause:3.10|$CG_IMAGE_DIR/pause-$KUBERNETES_VERSION:3.10" \
+              "$CG_EE_IMAGE_NAME:$CG_EE_IMAGE_TAG|$CG_IMAGE_DIR/ee-$EE_DEBIAN_SUITE-$CG_EE_IMAGE_TAG:$CG_EE_IMAGE_TAG"; do
+    ref=${pair%%|*}; layout=${pair#*|}
+    if ! curl -sf "http://$CG_REGISTRY/v2/${ref%%:*}/manifests/${ref##*:}" \
+         -H 'Accept: application/vnd.oci.image.manifest.v1+json' >/dev/null; then
+      log "pushing $ref to the local registry"
+      skopeo copy -q --dest-tls-verify=false "oci:$layout" "docker://$CG_REGISTRY/$ref"
+    fi
+  done
+}
+
+_apply_manifests() {
+  $KUBECTL apply -f "$LC_DIR/manifests/" >/dev/null
+}
+
+_write_env() {
+  local token="" start=$SECONDS
+  until token=$($KUBECTL -n "$CG_TEST_NAMESPACE" get secret cg-runner-token -o jsonpath='{.data.token}' 2>/dev/null) && [ -n "$token" ]; do
+    (( SECONDS - start > 60 )) && die "the token controller did not fill secret $CG_TEST_NAMESPACE/cg-runner-token"
+    sleep 0.5
+  done
+  token=$(printf '%s' "$token" | base64 -d)
+  umask 077
+  cat > "$CG_CLUSTER_DIR/env.sh.tmp" <<ENV
+export KUBECONFIG=$CG_CLUSTER_DIR/admin.kubeconfig
+export CG_BIN_DIR=$CG_BIN_DIR
+export CG_TEST_HOST=$CG_API_HOST
+export CG_TEST_TOKEN=$token
+export CG_TEST_CA_FILE=$CG_CLUSTER_DIR/pki/ca.crt
+export CG_TEST_NAMESPACE=$CG_TEST_NAMESPACE
+export CG_TEST_OTHER_NAMESPACE=cg-other
+export CG_TEST_IMAGE=$CG_TEST_IMAGE_REF
+export CG_TEST_REGISTRY=$CG_REGISTRY
+ENV
+  mv "$CG_CLUSTER_DIR/env.sh.tmp" "$CG_CLUSTER_DIR/env.sh"
+}
+
+_node_ready() {
+  [ "$($KUBECTL get node "$CG_NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
+}
+
+_healthy() {
+  local c
+  for c in "${COMPONENTS[@]}"; do _pid_alive "$c" || return 1; done
+  _node_ready && [ -f "$CG_CLUSTER_DIR/env.sh" ]
+}
+
+cmd_up() {
+  [ "$(id -u)" = 0 ] || die "the local cluster needs root (it runs containerd and the kubelet)"
+  mkdir -p "$PIDS"
+  if _healthy; then log "cluster already up"; return 0; fi
+  # Anything half-running from an earlier attempt is stopped first, state kept.
+  _stop_processes
+  local t0=$SECONDS
+  "$LC_DIR/build.sh"
+  "$LC_DIR/images.sh" all
+  local t_build=$SECONDS
+  _write_configs
+  pki_init
+  _ensure_node_ip
+  _start_all
+  _push_images
+  _wait_for "node $CG_NODE_NAME Ready" 180 _node_ready
+  _apply_manifests
+  _wait_for "ServiceAccount default in $CG_TEST_NAMESPACE" 60 $KUBECTL -n "$CG_TEST_NAMESPACE" get serviceaccount default
+  _write_env
+  # Pre-pull the EE image so the first job does not pay for it; kubelet uses the same store.
+  "/usr/bin/ctr" --address "$CG_CONTAINERD_SOCK" -n k8s.io images pull --plain-http "$CG_TEST_IMAGE_REF" >/dev/null
+  log "cluster up: node Ready in $((SECONDS - t_build))s after build/images (total $((SECONDS - t0))s)"
+}
+
+_stop_processes() {
+  local c pid
+  for (( i=${#COMPONENTS[@]}-1; i>=0; i-- )); do
+    c=${COMPONENTS[i]}
+    [ -f "$PIDS/$c.pid" ] || continue
+    pid=$(cat "$PIDS/$c.pid")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$PIDS/$c.pid"
+  done
+  # Shims outlive containerd by design; ours are the ones bound to our socket.
+  pkill -KILL -f "containerd-shim-runc-v2 .*-address $CG_CONTAINERD_SOCK" 2>/dev/null || true
+  # Containers whose shim died are orphaned; anything left in the kubepods cgroups is ours.
+  if [ -d /sys/fs/cgroup/pids/kubepods ]; then
+    find /sys/fs/cgroup/pids/kubepods -name cgroup.procs -exec cat {} + 2>/dev/null \
+      | sort -u | while read -r pid; do kill -KILL "$pid" 2>/dev/null || true; done
+  fi
+}
+
+_cleanup_iptables() {
+  local tool table chain
+  for tool in iptables ip6tables; do
+    command -v "$tool" >/dev/null || continue
+    for table in filter nat mangle; do
+      # Rules in any chain that jump to, or are tagged by, our CNI network or the kubelet.
+      "$tool-save" -t "$table" 2>/dev/null | grep -E '^-A ' \
+        | grep -E -- "-j (CNI-|KUBE-)|$CG_CNI_NETWORK|$CG_POD_CIDR" \
+        | sed 's/^-A /-D /' | while read -r rule; do
+            eval "$tool -t $table $rule" 2>/dev/null || true
+          done
+      for chain in $("$tool-save" -t "$table" 2>/dev/null | sed -n 's/^:\(\(CNI\|KUBE\)-[^ ]*\) .*/\1/p'); do
+        "$tool" -t "$table" -F "$chain" 2>/dev/null || true
+      done
+      for chain in $("$tool-save" -t "$table" 2>/dev/null | sed -n 's/^:\(\(CNI\|KUBE\)-[^ ]*\) .*/\1/p'); do
+        "$tool" -t "$table" -X "$chain" 2>/dev/null || true
+      done
+    done
+  done
+}
+
+_cleanup_cgroups() {
+  local root
+  for root in /sys/fs/cgroup/*/; do
+    [ -d "$root/kubepods" ] || continue
+    find "$root/kubepods" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+  done
+}
+
+cmd_down() {
+  mkdir -p "$PIDS"
+  _stop_processes
+  # Mounts: container rootfs overlays, shm, netns bind mounts, kubelet volumes.
+  findmnt -rn -o TARGET | grep -E "^($CG_CLUSTER_DIR|$CG_RUN_DIR)(/|$)" | sort -r \
+    | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  local ns
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^cni-' || true); do
+    # containerd names pod netns cni-<uuid>; only ours exist where no other CRI runs.
+    ip netns pids "$ns" 2>/dev/null | grep -q . || ip netns delete "$ns" 2>/dev/null || true
+  done
+  ip link show "$CG_BRIDGE" >/dev/null 2>&1 && ip link delete "$CG_BRIDGE"
+  ip link show "$CG_NODE_IFACE" >/dev/null 2>&1 && ip link delete "$CG_NODE_IFACE"
+  _cleanup_iptables
+  _cleanup_cgroups
+  rm -rf "$CG_CLUSTER_DIR" "$CG_RUN_DIR"
+  log "cluster down"
+}
+
+cmd_env() {
+  [ -f "$CG_CLUSTER_DIR/env.sh" ] || die "no cluster: run 'make cluster-up' first"
+  cat "$CG_CLUSTER_DIR/env.sh"
+}
+
+cmd_status() {
+  local c
+  for c in "${COMPONENTS[@]}"; do
+    if _pid_alive "$c"; then echo "$c: running (pid $(cat "$PIDS/$c.pid"))"; else echo "$c: stopped"; fi
+  done
+  _node_ready && echo "node $CG_NODE_NAME: Ready" || echo "node $CG_NODE_NAME: not Ready"
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  env) cmd_env ;;
+  status) cmd_status ;;
+  *) die "usage: cluster.sh up|down|env|status" ;;
+esac

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Builds the two images the local cluster needs, with no registry access:
+#   pause  - the pod sandbox: one static binary built from k8s.io/kubernetes' pause.c
+#   ee     - the execution environment: Debian minbase + python3 + ansible-core + tar,
+#            bash and sudo, with a non-root user `runner` (uid 1000) for tests.
+# Each is kept as an OCI layout under $CG_IMAGE_DIR, keyed by its inputs; push.sh
+# copies them into the local registry.
+. "$(dirname "$0")/lib.sh"
+
+mkdir -p "$CG_IMAGE_DIR"
+
+build_pause() {
+  local layout="$CG_IMAGE_DIR/pause-$KUBERNETES_VERSION"
+  [ -f "$layout/.complete" ] && return 0
+  [ -x "$CG_BIN_DIR/pause" ] || die "pause binary missing: run build.sh first"
+  log "building pause image"
+  rm -rf "$layout" "$layout.bundle"
+  umoci init --layout "$layout"
+  umoci new --image "$layout:3.10"
+  umoci unpack --rootless --image "$layout:3.10" "$layout.bundle" >/dev/null
+  install -m 0755 "$CG_BIN_DIR/pause" "$layout.bundle/rootfs/pause"
+  umoci repack --image "$layout:3.10" "$layout.bundle"
+  umoci config --image "$layout:3.10" --config.entrypoint /pause --config.user 65535:65535 \
+    --architecture amd64 --os linux
+  rm -rf "$layout.bundle"
+  touch "$layout/.complete"
+}
+
+build_ee() {
+  local layout="$CG_IMAGE_DIR/ee-$EE_DEBIAN_SUITE-$CG_EE_IMAGE_TAG"
+  [ -f "$layout/.complete" ] && return 0
+  local rootfs="$CG_IMAGE_DIR/ee-rootfs.tmp"
+  log "building EE image: debootstrap $EE_DEBIAN_SUITE + ansible-core $EE_ANSIBLE_CORE_VERSION (a few minutes)"
+  rm -rf "$rootfs" "$layout" "$layout.bundle"
+  debootstrap --variant=minbase \
+    --include=python3,python3-venv,ca-certificates,tar,bash,sudo,procps \
+    "$EE_DEBIAN_SUITE" "$rootfs" http://deb.debian.org/debian >/dev/null
+  # pip inside the rootfs must trust the host's CA bundle (the host may sit behind a
+  # TLS-inspecting proxy) and must not see host variables that name host-only paths.
+  cp /etc/ssl/certs/ca-certificates.crt "$rootfs/tmp/host-ca.crt"
+  cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
+  chroot "$rootfs" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+    PIP_CERT=/tmp/host-ca.crt PIP_DISABLE_PIP_VERSION_CHECK=1 /bin/bash -euc "
+      python3 -m venv /opt/ansible
+      /opt/ansible/bin/pip install -q --no-cache-dir 'ansible-core==$EE_ANSIBLE_CORE_VERSION'
+      for b in /opt/ansible/bin/ansible*; do ln -sf \"\$b\" /usr/local/bin/; done
+      useradd --uid 1000 --create-home --shell /bin/bash runner
+      echo 'runner ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/runner
+      chmod 0440 /etc/sudoers.d/runner
+      apt-get clean
+      rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /tmp/host-ca.crt /root/.cache
+    "
+  : > "$rootfs/etc/resolv.conf"
+  umoci init --layout "$layout"
+  umoci new --image "$layout:$CG_EE_IMAGE_TAG"
+  umoci unpack --image "$layout:$CG_EE_IMAGE_TAG" "$layout.bundle" >/dev/null
+  rm -rf "$layout.bundle/rootfs"
+  mv "$rootfs" "$layout.bundle/rootfs"
+  umoci repack --image "$layout:$CG_EE_IMAGE_TAG" "$layout.bundle"
+  umoci config --image "$layout:$CG_EE_IMAGE_TAG" --architecture amd64 --os linux \
+    --config.cmd /bin/bash --config.workingdir /root \
+    --config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    --config.env LANG=C.UTF-8
+  rm -rf "$layout.bundle"
+  umoci gc --layout "$layout"
+  touch "$layout/.complete"
+}
+
+case "${1:-all}" in
+  pause) build_pause ;;
+  ee) build_ee ;;
+  all) build_ee; build_pause ;;
+  *) die "usage: images.sh [pause|ee|all]" ;;
+esac

@@ -1,0 +1,38 @@
+# Shared settings for the local-cluster scripts. Sourced, not run.
+# Caches live outside the repo so a clean clone on a warm machine reuses them.
+set -euo pipefail
+LC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=versions.env
+. "$LC_DIR/versions.env"
+CG_CACHE_DIR=${CG_CACHE_DIR:-$HOME/.cache/ephemeral-container-groups}
+CG_BIN_DIR="$CG_CACHE_DIR/bin/k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION"
+CG_IMAGE_DIR="$CG_CACHE_DIR/images"
+# Runtime state of the running cluster (certs, etcd data, containerd root, logs).
+CG_CLUSTER_DIR=${CG_CLUSTER_DIR:-/var/lib/cg-localcluster}
+CG_TEST_NAMESPACE=cg-test
+CG_REGISTRY=127.0.0.1:5000
+CG_EE_IMAGE_NAME=cg/ee
+CG_EE_IMAGE_TAG="ansible-core-$EE_ANSIBLE_CORE_VERSION"
+
+export GOFLAGS="-mod=mod -buildvcs=false"
+
+log() { printf '[localcluster] %s\n' "$*" >&2; }
+die() { printf '[localcluster] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# Run-time layout. The node needs a non-loopback IP (kubelet refuses 127.0.0.1), so the
+# cluster adds its own dummy interface with an address nothing else uses.
+CG_RUN_DIR=/run/cg-localcluster
+CG_NODE_NAME=cg-node
+CG_NODE_IFACE=cg-node0
+CG_NODE_IP=10.213.255.1
+CG_POD_CIDR=10.213.0.0/24
+CG_SERVICE_CIDR=10.213.128.0/24
+CG_BRIDGE=cg-br0
+CG_CNI_NETWORK=cg-local
+CG_API_PORT=6443
+CG_ETCD_PORT=23790
+CG_API_HOST="https://127.0.0.1:$CG_API_PORT"
+CG_CONTAINERD_SOCK="$CG_RUN_DIR/containerd.sock"
+CG_TEST_IMAGE_REF="$CG_REGISTRY/$CG_EE_IMAGE_NAME:$CG_EE_IMAGE_TAG"
+CG_PAUSE_IMAGE_REF="$CG_REGISTRY/pause:3.10"
+KUBECTL="$CG_BIN_DIR/kubectl --kubeconfig $CG_CLUSTER_DIR/admin.kubeconfig"

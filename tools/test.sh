@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The project's test runner. `make test` runs `tools/test.sh all`.
+#   sanity       ansible-test sanity on the oldest and the newest ansible-core (no ignore file)
+#   units        ansible-test units on both
+#   lint         ansible-lint on roles, playbooks and the molecule scenario
+#   integration  ansible-test integration against the running local cluster (newest core)
+# ansible-test needs .../ansible_collections/ephemeral/container_groups, so every step runs
+# in a copy made by tools/collection-tree.sh.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+declare -A PYTHON=([oldest]=3.11 [newest]=3.13)
+failed=()
+
+_in_tree() { # flavour command...
+  local flavour=$1; shift
+  local venv tree
+  venv=$("$repo/tools/venv.sh" "$flavour")
+  tree=$("$repo/tools/collection-tree.sh")
+  (cd "$tree" && PATH="$venv/bin:$PATH" "$@")
+}
+
+_step() { # name command...
+  local name=$1; shift
+  printf '\n=== %s ===\n' "$name"
+  local t0=$SECONDS
+  if "$@"; then
+    printf '=== %s: ok (%ss) ===\n' "$name" "$((SECONDS - t0))"
+  else
+    printf '=== %s: FAILED (%ss) ===\n' "$name" "$((SECONDS - t0))"
+    failed+=("$name")
+  fi
+}
+
+sanity() {
+  local f
+  for f in oldest newest; do
+    _step "sanity ($f ansible-core, Python ${PYTHON[$f]})" \
+      _in_tree "$f" ansible-test sanity --python "${PYTHON[$f]}" --requirements --color no
+  done
+}
+
+units() {
+  local f
+  for f in oldest newest; do
+    _step "units ($f ansible-core, Python ${PYTHON[$f]})" \
+      _in_tree "$f" ansible-test units --python "${PYTHON[$f]}" --requirements --color no
+  done
+}
+
+lint() {
+  _step "ansible-lint" _in_tree newest ansible-lint --offline --strict roles playbooks extensions
+}
+
+_write_integration_config() {
+  # The cluster's test credential, handed to every target as variables.
+  local tree=$1
+  # shellcheck disable=SC1090
+  . <("$repo/tools/localcluster/cluster.sh" env)
+  umask 077
+  cat > "$tree/tests/integration/integration_config.yml" <<CFG
+cg_test_host: $CG_TEST_HOST
+cg_test_token: $CG_TEST_TOKEN
+cg_test_ca_file: $CG_TEST_CA_FILE
+cg_test_namespace: $CG_TEST_NAMESPACE
+cg_test_other_namespace: $CG_TEST_OTHER_NAMESPACE
+cg_test_image: $CG_TEST_IMAGE
+cg_test_registry: $CG_TEST_REGISTRY
+cg_test_kubeconfig: $KUBECONFIG
+CFG
+}
+
+_integration() { # targets...
+  local venv tree
+  venv=$("$repo/tools/venv.sh" newest)
+  tree=$("$repo/tools/collection-tree.sh")
+  _write_integration_config "$tree"
+  (cd "$tree" && PATH="$venv/bin:$PATH" \
+    ansible-test integration --python "${PYTHON[newest]}" --requirements --color no "$@")
+}
+
+integration() {
+  _step "integration (newest ansible-core, Python ${PYTHON[newest]})" _integration "$@"
+}
+
+case "${1:-all}" in
+  sanity) sanity ;;
+  units) units ;;
+  lint) lint ;;
+  integration) shift; integration "$@" ;;
+  all) sanity; units; lint; integration ;;
+  *) echo "usage: tools/test.sh all|sanity|units|lint|integration [targets]" >&2; exit 2 ;;
+esac
+
+if [ ${#failed[@]} -gt 0 ]; then
+  printf '\nFAILED steps: %s\n' "${failed[*]}"
+  exit 1
+fi
+printf '\nall test steps passed\n'
