@@ -40,7 +40,7 @@ description:
     C(spec.containers[0].image: expected a string, got list)), invalid namespace or container
     names."
 author:
-  - ephemeral.container_groups developers
+  - ephemeral.container_groups maintainers (@ephemeral)
 options:
   name:
     description:

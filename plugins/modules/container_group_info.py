@@ -14,7 +14,7 @@ description:
   - Lists the credentials too, without their secrets.
   - Reads under a shared lock and never writes.
 author:
-  - ephemeral.container_groups developers
+  - ephemeral.container_groups maintainers (@ephemeral)
 options:
   name:
     description:

@@ -15,7 +15,7 @@ description:
   - The bearer token never appears in the module's result, its diff or its logs.
     Secrets read back from the state file are masked too.
 author:
-  - ephemeral.container_groups developers
+  - ephemeral.container_groups maintainers (@ephemeral)
 options:
   name:
     description:

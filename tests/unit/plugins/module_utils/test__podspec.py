@@ -269,7 +269,11 @@ GROUP_CASES = [
         lambda p: p["metadata"]["labels"] == {"team": "a", LABEL_MANAGED_BY: MANAGED_BY_VALUE},
         id="user-labels-kept-ours-win",
     ),
-    pytest.param({"metadata": {"name": "fixed", "generateName": "x-"}}, lambda p: "name" not in p["metadata"] and "generateName" not in p["metadata"], id="name-dropped"),
+    pytest.param(
+        {"metadata": {"name": "fixed", "generateName": "x-"}},
+        lambda p: "name" not in p["metadata"] and "generateName" not in p["metadata"],
+        id="name-dropped",
+    ),
     pytest.param({"spec": {"automountServiceAccountToken": True}}, lambda p: p["spec"]["automountServiceAccountToken"] is True, id="user-may-mount-token"),
     pytest.param(
         {"spec": {"containers": None, "nodeSelector": {"disk": "ssd"}}},
@@ -310,14 +314,26 @@ GROUP_BAD = [
     pytest.param({"spec": {"containers": [{"image": ["a"]}]}}, "spec.containers[0].image: expected a string, got list", id="image-list"),
     pytest.param({"spec": {"containers": [{"image": " "}]}}, "spec.containers[0].image: empty", id="image-empty"),
     pytest.param({"spec": {"containers": [{"image": "a", "name": 3}]}}, "spec.containers[0].name: expected a string, got integer", id="name-int"),
-    pytest.param({"spec": {"containers": [{"image": "a", "name": "Bad_Name"}]}}, "spec.containers[0].name: 'Bad_Name' is not a valid container name", id="name-invalid"),
+    pytest.param(
+        {"spec": {"containers": [{"image": "a", "name": "Bad_Name"}]}},
+        "spec.containers[0].name: 'Bad_Name' is not a valid container name",
+        id="name-invalid",
+    ),
     pytest.param(
         {"spec": {"containers": [{"image": "a", "name": "x"}, {"image": "b", "name": "x"}]}},
         "spec.containers[1].name: 'x' is used by another container",
         id="name-duplicate",
     ),
-    pytest.param({"spec": {"containers": [{"image": "a", "args": "sleep infinity"}]}}, "spec.containers[0].args: expected a list, got string", id="args-string"),
-    pytest.param({"spec": {"containers": [{"image": "a", "command": ["sleep", 5]}]}}, "spec.containers[0].command[1]: expected a string, got integer", id="command-int"),
+    pytest.param(
+        {"spec": {"containers": [{"image": "a", "args": "sleep infinity"}]}},
+        "spec.containers[0].args: expected a list, got string",
+        id="args-string",
+    ),
+    pytest.param(
+        {"spec": {"containers": [{"image": "a", "command": ["sleep", 5]}]}},
+        "spec.containers[0].command[1]: expected a string, got integer",
+        id="command-int",
+    ),
     pytest.param("[]", "pod_spec_override: expected a mapping", id="not-a-mapping"),
 ]
 

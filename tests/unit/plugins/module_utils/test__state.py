@@ -33,7 +33,12 @@ def sample_state() -> dict:
     return {
         "version": 1,
         "credentials": {
-            "prod": {"host": "https://k8s.example:6443", "bearer_token": TOKEN, "verify_ssl": True, "ssl_ca_cert": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"},
+            "prod": {
+                "host": "https://k8s.example:6443",
+                "bearer_token": TOKEN,
+                "verify_ssl": True,
+                "ssl_ca_cert": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+            },
         },
         "container_groups": {
             "builds": {"credential": "prod", "pod_spec_override": {}, "max_concurrent_jobs": 0, "max_forks": 0},

@@ -97,7 +97,14 @@ def test_info_lists_without_secrets(run_module, state_file):
     assert [g["name"] for g in everything.result["container_groups"]] == ["alone", "with-cred"]
     assert [g["kubernetes"] for g in everything.result["container_groups"]] == [False, True]
     assert everything.result["credentials"] == [
-        {"name": "prod", "host": "https://k8s.example.com", "verify_ssl": True, "has_bearer_token": True, "has_ssl_ca_cert": False, "container_groups": ["with-cred"]}
+        {
+            "name": "prod",
+            "host": "https://k8s.example.com",
+            "verify_ssl": True,
+            "has_bearer_token": True,
+            "has_ssl_ca_cert": False,
+            "container_groups": ["with-cred"],
+        }
     ]
     assert everything.result["changed"] is False
     assert TOKEN not in everything.output
