@@ -1,0 +1,612 @@
+# Copyright: contributors to ephemeral.container_groups
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Internal to ephemeral.container_groups: this file may change or disappear without notice.
+# Do not import it from outside the collection.
+"""Run a command in a Pod through the ``pods/exec`` subresource, streaming both ways.
+
+The Kubernetes exec protocol multiplexes the command's streams over one websocket: every
+message starts with a channel byte (0 stdin, 1 stdout, 2 stderr, 3 the final Status, 4
+resize). ``v5.channel.k8s.io`` (Kubernetes 1.30+) adds a close message (255, channel), which
+is how the client says "end of stdin". ``v4.channel.k8s.io`` has no such message, so stdin
+can never reach end-of-file there.
+
+websocket-client does the HTTP upgrade (TLS, proxies); after that this module reads and
+writes frames on the socket itself in one non-blocking select loop:
+
+* every byte the socket yields is parsed - the loop drains the TLS layer until it would
+  block, so frames already decrypted into the SSL buffer are never left behind (the cause
+  of the truncated-output bugs of the kubernetes client's WSClient);
+* stdin is sent in bounded chunks while output is read, so a command that fills its
+  stdout pipe before reading stdin cannot deadlock us, and no input is ever held whole;
+* stdout and stderr are handed to callbacks chunk by chunk as they arrive;
+* the exit status comes from the channel-3 Status; a stream that ends without one is an
+  error, never a silent success with missing output.
+
+On a server that picks v4, stdin that needs end-of-file is refused with
+StdinNotSupported before the command starts (we offer only v5 for it); callers that send a
+known number of bytes to a command that stops reading by itself (``head -c N``) may pass
+``stdin_eof=False`` and work on v4 too.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import selectors
+import socket
+import ssl
+import time
+import typing as t
+import urllib.parse
+
+from ansible_collections.ephemeral.container_groups.plugins.module_utils._client import (
+    ApiEndpoint,
+    K8sApiError,
+    K8sClientError,
+    K8sConnectionError,
+    LogFn,
+    MissingLibraryError,
+    endpoint_from_api_client,
+    explain_api_exception,
+)
+
+STDIN = 0
+STDOUT = 1
+STDERR = 2
+ERROR = 3
+RESIZE = 4
+CLOSE = 255
+
+V5_PROTOCOL = "v5.channel.k8s.io"
+V4_PROTOCOL = "v4.channel.k8s.io"
+
+#: Bytes of stdin per websocket message.
+STDIN_CHUNK = 256 * 1024
+#: Bytes read from the socket at a time.
+READ_CHUNK = 256 * 1024
+#: The channel-3 Status is small; more than this is a protocol error.
+MAX_STATUS_BYTES = 1024 * 1024
+
+OP_CONT = 0x0
+OP_TEXT = 0x1
+OP_BINARY = 0x2
+OP_CLOSE = 0x8
+OP_PING = 0x9
+OP_PONG = 0xA
+
+StdinSource = t.Union[bytes, bytearray, memoryview, t.BinaryIO, t.Iterable[bytes], None]
+OutputFn = t.Callable[[bytes], None]
+
+
+class ExecError(K8sClientError):
+    """The exec stream failed: it could not start, broke, or ended without an exit status."""
+
+
+class ExecTimeout(ExecError):
+    """The command did not finish within the timeout (the stream was closed)."""
+
+
+class StdinNotSupported(ExecError):
+    """The API server speaks only v4.channel.k8s.io, which cannot close stdin."""
+
+
+class ExecStatusError(ExecError):
+    """The command did not run to an exit code (exec failed: no such file, container gone...).
+
+    ``status`` is the Status object the kubelet sent on channel 3.
+    """
+
+    def __init__(self, message: str, status: dict) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+# -- frames ----------------------------------------------------------------------------------
+
+
+def mask_payload(key: bytes, data: bytes | memoryview) -> bytes:
+    """XOR data with the 4-byte key repeated (RFC 6455 5.3), at C speed through big integers."""
+    size = len(data)
+    if not size:
+        return b""
+    repeated = (key * (size // 4 + 1))[:size]
+    return (int.from_bytes(data, "little") ^ int.from_bytes(repeated, "little")).to_bytes(size, "little")
+
+
+def encode_frame(opcode: int, payload: bytes | memoryview, mask_key: bytes | None = None) -> bytes:
+    """One complete (FIN) client frame; client frames are always masked."""
+    if mask_key is None:
+        mask_key = os.urandom(4)
+    size = len(payload)
+    head = bytes([0x80 | opcode])
+    if size < 126:
+        head += bytes([0x80 | size])
+    elif size < 1 << 16:
+        head += bytes([0x80 | 126]) + size.to_bytes(2, "big")
+    else:
+        head += bytes([0x80 | 127]) + size.to_bytes(8, "big")
+    return head + mask_key + mask_payload(mask_key, payload)
+
+
+class FrameDecoder:
+    """Incremental decoder of server frames, fed whatever the socket gave.
+
+    Data frame payloads are passed on in pieces as they arrive (never buffered whole):
+    ``on_data(piece, message_start)`` where message_start is True for the first piece of a
+    new message (so the channel byte is its first byte). Control frames (at most 125 bytes)
+    are collected and passed whole to ``on_control(opcode, payload)``.
+    """
+
+    def __init__(self, on_data: t.Callable[[memoryview, bool], None], on_control: t.Callable[[int, bytes], None]) -> None:
+        self._on_data = on_data
+        self._on_control = on_control
+        self._header = bytearray()
+        self._remaining = 0  # payload bytes left in the current frame
+        self._in_frame = False
+        self._opcode = 0
+        self._fin = True
+        self._mask: bytes | None = None
+        self._mask_offset = 0
+        self._control = bytearray()
+        self._message_start = False
+        self._in_message = False
+
+    def feed(self, data: bytes | memoryview) -> None:
+        view = memoryview(data)
+        pos = 0
+        end = len(view)
+        while pos < end:
+            if not self._in_frame:
+                pos = self._read_header(view, pos)
+                if not self._in_frame:
+                    return  # header incomplete; wait for more bytes
+                if self._remaining == 0:
+                    self._finish_frame()
+                continue
+            take = min(self._remaining, end - pos)
+            piece = view[pos:pos + take]
+            pos += take
+            self._remaining -= take
+            if self._mask is not None:
+                piece = memoryview(self._unmask(piece))
+            if self._opcode >= 0x8:
+                self._control += piece
+            else:
+                first = self._message_start
+                self._message_start = False
+                self._on_data(piece, first)
+            if self._remaining == 0:
+                self._finish_frame()
+
+    def _unmask(self, piece: memoryview) -> bytes:
+        offset = self._mask_offset % 4
+        key = (self._mask or b"\0\0\0\0")[offset:] + (self._mask or b"\0\0\0\0")[:offset]
+        self._mask_offset += len(piece)
+        return mask_payload(key, piece)
+
+    def _read_header(self, view: memoryview, pos: int) -> int:
+        # Accumulate just enough bytes for the header; it is at most 14 bytes.
+        need = 2
+        while True:
+            if len(self._header) < need:
+                take = min(need - len(self._header), len(view) - pos)
+                self._header += view[pos:pos + take]
+                pos += take
+                if len(self._header) < need:
+                    return pos
+            header = self._header
+            length = header[1] & 0x7F
+            masked = bool(header[1] & 0x80)
+            full = 2 + (2 if length == 126 else 8 if length == 127 else 0) + (4 if masked else 0)
+            if need < full:
+                need = full
+                continue
+            break
+        first, second = header[0], header[1]
+        if first & 0x70:
+            raise ExecError("the API server sent a websocket frame with reserved bits set (an extension we did not ask for)")
+        opcode = first & 0x0F
+        length = second & 0x7F
+        offset = 2
+        if length == 126:
+            length = int.from_bytes(header[2:4], "big")
+            offset = 4
+        elif length == 127:
+            length = int.from_bytes(header[2:10], "big")
+            offset = 10
+        self._mask = bytes(header[offset:offset + 4]) if second & 0x80 else None
+        self._mask_offset = 0
+        fin = bool(first & 0x80)
+        if opcode >= 0x8:
+            if length > 125 or not fin:
+                raise ExecError("the API server sent a malformed websocket control frame")
+        elif opcode == OP_CONT:
+            if not self._in_message:
+                raise ExecError("the API server sent a websocket continuation frame outside a message")
+        elif opcode in (OP_TEXT, OP_BINARY):
+            if self._in_message:
+                raise ExecError("the API server started a websocket message inside another one")
+            self._in_message = True
+            self._message_start = True
+        else:
+            raise ExecError(f"the API server sent a websocket frame with unknown opcode {opcode}")
+        self._fin = fin
+        self._opcode = opcode
+        self._remaining = length
+        self._in_frame = True
+        self._header = bytearray()
+        return pos
+
+    def _finish_frame(self) -> None:
+        self._in_frame = False
+        if self._opcode >= 0x8:
+            payload, self._control = bytes(self._control), bytearray()
+            self._on_control(self._opcode, payload)
+        elif self._fin:
+            if self._message_start:
+                # An empty message: nothing was delivered, the channel byte is missing too.
+                self._message_start = False
+            self._in_message = False
+
+
+def parse_exit_status(data: bytes) -> int:
+    """The exit code in a channel-3 Status; raises ExecStatusError if the command did not run."""
+    try:
+        status = json.loads(data.decode("utf-8", "replace"))
+    except ValueError as exc:
+        raise ExecError(f"the exit status sent by the API server is not JSON: {data[:200]!r}") from exc
+    if not isinstance(status, dict):
+        raise ExecError(f"the exit status sent by the API server is not a Status object: {data[:200]!r}")
+    if status.get("status") == "Success":
+        return 0
+    if status.get("reason") == "NonZeroExitCode":
+        for cause in (status.get("details") or {}).get("causes") or []:
+            if isinstance(cause, dict) and cause.get("reason") == "ExitCode":
+                try:
+                    return int(cause.get("message"))
+                except (TypeError, ValueError):
+                    break
+    message = status.get("message") or status.get("reason") or "unknown failure"
+    raise ExecStatusError(f"the command could not be run: {message}", status)
+
+
+# -- stdin -----------------------------------------------------------------------------------
+
+
+def _stdin_chunks(stdin: StdinSource, size: int) -> t.Iterator[bytes | memoryview]:
+    """Bounded chunks of stdin; an empty chunk from an iterable means "nothing yet"."""
+    if stdin is None:
+        return
+    if isinstance(stdin, str):
+        raise TypeError("stdin must be bytes, a binary file or an iterable of bytes, not str")
+    if isinstance(stdin, (bytes, bytearray, memoryview)):
+        view = memoryview(stdin).cast("B")
+        for start in range(0, len(view), size):
+            yield view[start:start + size]
+        return
+    read = getattr(stdin, "read", None)
+    if read is not None:
+        while True:
+            chunk = read(size)
+            if not chunk:
+                return
+            if isinstance(chunk, str):
+                raise TypeError("stdin file must be opened in binary mode")
+            yield chunk
+    for item in stdin:  # type: ignore[union-attr]
+        if isinstance(item, str):
+            raise TypeError("stdin iterable must yield bytes, not str")
+        if not item:
+            yield b""
+            continue
+        view = memoryview(item).cast("B")
+        for start in range(0, len(view), size):
+            yield view[start:start + size]
+
+
+# -- the stream ------------------------------------------------------------------------------
+
+
+def exec_url(endpoint: ApiEndpoint, namespace: str, pod: str, container: str | None, argv: t.Sequence[str], stdin: bool) -> str:
+    """The websocket URL of pods/exec for argv."""
+    scheme = "wss" if endpoint.scheme == "https" else "ws"
+    netloc = urllib.parse.urlsplit(endpoint.host).netloc
+    path = (
+        f"{endpoint.base_path}/api/v1/namespaces/{urllib.parse.quote(namespace, safe='')}"
+        f"/pods/{urllib.parse.quote(pod, safe='')}/exec"
+    )
+    query = [("command", arg) for arg in argv]
+    if container:
+        query.append(("container", container))
+    query += [("stdin", "true" if stdin else "false"), ("stdout", "true"), ("stderr", "true"), ("tty", "false")]
+    return f"{scheme}://{netloc}{path}?{urllib.parse.urlencode(query)}"
+
+
+def _import_websocket() -> t.Any:
+    try:
+        import websocket  # pylint: disable=import-outside-toplevel
+    except ImportError as exc:
+        raise MissingLibraryError("websocket-client", "websocket-client>=1.0", exc) from exc
+    return websocket
+
+
+def _open(
+    endpoint: ApiEndpoint,
+    url: str,
+    protocols: list[str],
+    connect_timeout: float,
+    where: dict,
+) -> tuple[t.Any, str | None]:
+    """Do the HTTP upgrade; (raw socket, negotiated subprotocol)."""
+    websocket = _import_websocket()
+    sslopt: dict[str, t.Any] = {}
+    context = endpoint.ssl_context()
+    if context is not None:
+        sslopt["context"] = context
+        sslopt["check_hostname"] = context.check_hostname
+        if endpoint.tls_server_name:
+            sslopt["server_hostname"] = endpoint.tls_server_name
+    headers = []
+    auth = endpoint.authorization()
+    if auth:
+        headers.append(f"Authorization: {auth}")
+    options: dict[str, t.Any] = {"header": headers, "subprotocols": protocols, "timeout": connect_timeout, "suppress_origin": True}
+    if endpoint.proxy:
+        proxy = endpoint.proxy_for()
+        if proxy:
+            options.update(http_proxy_host=proxy[0], http_proxy_port=proxy[1], proxy_type="http")
+    ws = websocket.WebSocket(sslopt=sslopt, skip_utf8_validation=True, enable_multithread=False)
+    try:
+        ws.connect(url, **options)
+    except websocket.WebSocketBadStatusException as exc:
+        body = exc.resp_body
+        message = explain_api_exception(exc, host=endpoint.host, **where)
+        if exc.status_code == 400 and V5_PROTOCOL in protocols and "protocol" in (str(body or "").lower()):
+            raise StdinNotSupported(_V4_STDIN_MESSAGE) from exc
+        raise K8sApiError(exc.status_code, exc.status_message, body) from exc
+    except websocket.WebSocketException as exc:
+        if "subprotocol" in str(exc).lower():
+            raise StdinNotSupported(_V4_STDIN_MESSAGE) from exc
+        raise ExecError(f"the exec stream could not be opened: {exc}") from exc
+    except (OSError, ssl.SSLError) as exc:
+        raise K8sConnectionError(explain_api_exception(exc, host=endpoint.host, **where)) from exc
+    sock, ws.sock = ws.sock, None  # the socket is ours from here on
+    return sock, ws.subprotocol
+
+
+_V4_STDIN_MESSAGE = (
+    "the API server does not speak the v5.channel.k8s.io exec protocol (Kubernetes 1.30+), the only "
+    "one that can close a command's stdin; commands that read stdin to its end cannot be run "
+    "(disable pipelining to avoid sending modules on stdin)"
+)
+
+
+class _Session:
+    """The state of one running exec: what is left to send, what came in."""
+
+    def __init__(self, sock: t.Any, protocol: str | None, stdin: StdinSource, stdin_eof: bool,
+                 on_stdout: OutputFn | None, on_stderr: OutputFn | None, log: LogFn | None) -> None:
+        self.sock = sock
+        self.protocol = protocol
+        self.on_stdout = on_stdout
+        self.on_stderr = on_stderr
+        self.log = log
+        self.stdin_iter = _stdin_chunks(stdin, STDIN_CHUNK) if stdin is not None else None
+        self.stdin_eof = stdin_eof
+        self.stdin_waiting = False  # the stdin producer said "not yet"
+        self.pending: collections.deque[bytes] = collections.deque()
+        self.current: memoryview | None = None
+        self.channel: int | None = None  # channel of the message being received
+        self.status = bytearray()
+        self.closed = False  # the server closed the stream
+        self.bytes_in = {STDOUT: 0, STDERR: 0}
+        self.bytes_stdin = 0
+        self.decoder = FrameDecoder(self._data, self._control)
+
+    # incoming
+
+    def _data(self, piece: memoryview, message_start: bool) -> None:
+        if message_start:
+            self.channel = None
+        if self.channel is None:
+            if not len(piece):
+                return
+            self.channel = piece[0]
+            piece = piece[1:]
+            if self.channel == CLOSE and len(piece):
+                return  # the server closing one of its streams; the Status still comes on 3
+        if not len(piece):
+            return
+        channel = self.channel
+        if channel == STDOUT:
+            self.bytes_in[STDOUT] += len(piece)
+            if self.on_stdout is not None:
+                self.on_stdout(bytes(piece))
+        elif channel == STDERR:
+            self.bytes_in[STDERR] += len(piece)
+            if self.on_stderr is not None:
+                self.on_stderr(bytes(piece))
+        elif channel == ERROR:
+            if len(self.status) + len(piece) > MAX_STATUS_BYTES:
+                raise ExecError("the API server sent an oversized exit status")
+            self.status += piece
+        # other channels (resize, close) carry nothing for us
+
+    def _control(self, opcode: int, payload: bytes) -> None:
+        if opcode == OP_PING:
+            self.pending.append(encode_frame(OP_PONG, payload))
+        elif opcode == OP_CLOSE:
+            self.closed = True
+
+    # outgoing
+
+    def next_frame(self) -> memoryview | None:
+        if self.current is not None:
+            return self.current
+        if self.pending:
+            self.current = memoryview(self.pending.popleft())
+            return self.current
+        if self.stdin_iter is None or self.stdin_waiting:
+            return None
+        chunk = next(self.stdin_iter, None)
+        if chunk is None:
+            self.stdin_iter = None
+            if self.protocol == V5_PROTOCOL:
+                self.current = memoryview(encode_frame(OP_BINARY, bytes([CLOSE, STDIN])))
+                if self.log:
+                    self.log(f"exec stream: stdin closed after {self.bytes_stdin} bytes")
+            return self.current
+        if not len(chunk):
+            self.stdin_waiting = True
+            return None
+        self.bytes_stdin += len(chunk)
+        self.current = memoryview(encode_frame(OP_BINARY, b"\0" + bytes(chunk)))
+        return self.current
+
+    def sent(self, count: int) -> None:
+        assert self.current is not None
+        self.current = self.current[count:] if count < len(self.current) else None
+
+
+def exec_in_pod(
+    client: t.Any,
+    namespace: str,
+    pod: str,
+    container: str | None,
+    argv: t.Sequence[str],
+    stdin: StdinSource = None,
+    on_stdout: OutputFn | None = None,
+    on_stderr: OutputFn | None = None,
+    timeout: float | None = None,
+    *,
+    connect_timeout: float = 30.0,
+    stdin_eof: bool = True,
+    log: LogFn | None = None,
+) -> int:
+    """Run argv in a container of a Pod; return its exit status.
+
+    client: an ApiEndpoint (see _client.get_endpoint) or a kubernetes ApiClient.
+    container: None lets the API server choose (it refuses if the Pod has several).
+    stdin: None (stdin not attached), bytes, a binary file-like object (read in chunks), or an
+    iterable of bytes; an empty chunk from the iterable means "nothing to send yet", and it is
+    asked again once more output has arrived (for prompt-driven input such as a sudo
+    password). After the last chunk stdin is closed (v5). With stdin_eof=False the command
+    is trusted to stop reading by itself, and a v4-only server is accepted too.
+    on_stdout/on_stderr: called with each piece of output as it arrives.
+    timeout: seconds for the whole command; ExecTimeout after that (the stream is closed).
+
+    Raises K8sApiError (the server refused the exec: 401/403/404/400, see
+    explain_api_exception), K8sConnectionError (unreachable, TLS), StdinNotSupported,
+    ExecStatusError (the command could not be started), ExecTimeout, ExecError (stream
+    broken or ended without an exit status); exceptions raised by the callbacks or by
+    reading stdin propagate after the stream is closed.
+    """
+    endpoint = client if isinstance(client, ApiEndpoint) else endpoint_from_api_client(client)
+    where = {"verb": "create", "resource": "pods/exec", "name": pod, "namespace": namespace}
+    protocols = [V5_PROTOCOL] if stdin is not None and stdin_eof else [V5_PROTOCOL, V4_PROTOCOL]
+    url = exec_url(endpoint, namespace, pod, container, argv, stdin is not None)
+    started = time.monotonic()
+    sock, protocol = _open(endpoint, url, protocols, connect_timeout, where)
+    if log:
+        log(f"exec stream: {protocol or 'no subprotocol'} to pod {namespace}/{pod} after {time.monotonic() - started:.3f}s")
+    session = _Session(sock, protocol, stdin, stdin_eof, on_stdout, on_stderr, log)
+    try:
+        _pump(session, None if timeout is None else started + timeout, endpoint.host)
+    finally:
+        _close(sock, session)
+    if log:
+        log(
+            f"exec stream: {session.bytes_stdin} bytes stdin, {session.bytes_in[STDOUT]} stdout, "
+            f"{session.bytes_in[STDERR]} stderr in {time.monotonic() - started:.3f}s"
+        )
+    if not session.status:
+        raise ExecError(
+            f"the exec stream to pod {namespace}/{pod} ended before the command's exit status arrived "
+            "(the connection was cut, or the container stopped); output may be incomplete"
+        )
+    return parse_exit_status(bytes(session.status))
+
+
+def _pump(session: _Session, deadline: float | None, host: str) -> None:
+    sock = session.sock
+    sock.setblocking(False)
+    buffer = bytearray(READ_CHUNK)
+    view = memoryview(buffer)
+    is_ssl = isinstance(sock, ssl.SSLSocket)
+    read_wants_write = False
+    selector = selectors.DefaultSelector()
+    events = selectors.EVENT_READ
+    selector.register(sock, events)
+    try:
+        while not session.closed:
+            frame = session.next_frame()
+            wanted = selectors.EVENT_READ | (selectors.EVENT_WRITE if frame is not None or read_wants_write else 0)
+            if wanted != events:
+                selector.modify(sock, wanted)
+                events = wanted
+            wait = None
+            if deadline is not None:
+                wait = max(0.0, deadline - time.monotonic())
+            if is_ssl and sock.pending():
+                wait = 0
+            ready = 0
+            for _key, mask in selector.select(wait):
+                ready |= mask
+            if not ready and not (is_ssl and sock.pending()):
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise ExecTimeout("the command did not finish in time; the exec stream was closed")
+                continue
+            if ready & selectors.EVENT_WRITE and frame is not None:
+                try:
+                    session.sent(sock.send(frame))
+                except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError, InterruptedError):
+                    pass
+                except OSError as exc:
+                    if session.stdin_iter is None and session.current is None:
+                        raise
+                    # The command may have exited without reading all its stdin; the
+                    # server then closes the stream. Keep reading for the exit status.
+                    session.stdin_iter = None
+                    session.current = None
+                    session.pending.clear()
+                    if session.log:
+                        session.log(f"exec stream: sending stdin stopped: {exc}")
+            read_wants_write = False
+            while True:
+                try:
+                    count = sock.recv_into(buffer)
+                except (ssl.SSLWantReadError, BlockingIOError, InterruptedError):
+                    break
+                except ssl.SSLWantWriteError:
+                    read_wants_write = True
+                    break
+                except (ConnectionResetError, BrokenPipeError, ssl.SSLEOFError):
+                    session.closed = True
+                    break
+                if count == 0:
+                    session.closed = True
+                    break
+                session.decoder.feed(view[:count])
+                session.stdin_waiting = False
+                if session.closed:
+                    break
+    except (OSError, ssl.SSLError) as exc:
+        raise ExecError(f"the exec stream broke: {explain_api_exception(exc, host=host)}") from exc
+    finally:
+        selector.close()
+
+
+def _close(sock: t.Any, session: _Session) -> None:
+    """Say goodbye politely if we can, then close the socket."""
+    try:
+        sock.setblocking(True)
+        sock.settimeout(1.0)
+        sock.sendall(encode_frame(OP_CLOSE, (1000).to_bytes(2, "big")))
+    except (OSError, ValueError):
+        pass
+    try:
+        sock.close()
+    except OSError:
+        pass
