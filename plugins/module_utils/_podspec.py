@@ -66,6 +66,17 @@ def _type_name(value: t.Any) -> str:
     return type(value).__name__
 
 
+def _yaml_problem(exc: Exception) -> str:
+    """A YAML error in one line, where and what, without PyYAML's stream names."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    text = where + (getattr(exc, "problem", None) or str(exc))
+    context = getattr(exc, "context", None)
+    if context:
+        text += f" ({context})"
+    return " ".join(text.split())
+
+
 def default_pod_spec() -> dict:
     """The default pod definition, a fresh dict on every call (image and namespace from env)."""
     return {
@@ -114,8 +125,7 @@ def parse_override(value: t.Any) -> dict:
             try:
                 parsed = yaml.safe_load(value)
             except yaml.YAMLError as exc:
-                problem = " ".join(str(exc).split())
-                raise PodSpecError(f"pod_spec_override: not valid JSON or YAML: {problem}") from None
+                raise PodSpecError(f"pod_spec_override: not valid JSON or YAML: {_yaml_problem(exc)}") from None
         if parsed is None:  # only comments
             return {}
     else:

@@ -128,6 +128,17 @@ def _type_name(value: t.Any) -> str:
     return type(value).__name__
 
 
+def _yaml_problem(exc: Exception) -> str:
+    """A YAML error in one line, where and what, without PyYAML's stream names."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    text = where + (getattr(exc, "problem", None) or str(exc))
+    context = getattr(exc, "context", None)
+    if context:
+        text += f" ({context})"
+    return " ".join(text.split())
+
+
 def _validate(data: t.Any, path: str) -> dict:
     """Check the shape we rely on; raise StateError naming the path and the problem."""
     fix = "Fix or move the file away; it was left untouched."
@@ -265,8 +276,7 @@ class StateStore:
         try:
             data = yaml.load(raw, Loader=_Loader)
         except yaml.YAMLError as exc:
-            problem = " ".join(str(exc).split())
-            raise StateError(f"state file {self.path} is not valid YAML ({problem}). Fix or move the file away; it was left untouched.") from exc
+            raise StateError(f"state file {self.path} is not valid YAML ({_yaml_problem(exc)}). Fix or move the file away; it was left untouched.") from exc
         except UnicodeDecodeError as exc:
             raise StateError(f"state file {self.path} is not UTF-8 text ({exc.reason}). Fix or move the file away; it was left untouched.") from exc
         return _validate(data, self.path)

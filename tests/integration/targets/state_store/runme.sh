@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The state file through the modules: a file others can read is refused, a corrupt or
+# unknown-version file is refused and left byte for byte, and 50 processes adding a group
+# each at the same moment lose none.
+set -eux
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export CONTAINER_GROUPS_STATE_FILE="$tmp/env-state.yml"
+
+run() {  # run <state file> <expected message> [ansible-playbook args]: every module refuses it
+  ansible-playbook -i "$INVENTORY_PATH" refused.yml -e "{\"state_file\": \"$1\", \"expected_msg\": \"$2\"}" "${@:3}"
+}
+
+# -- a state file others can read ----------------------------------------------------------
+mkdir -m 700 "$tmp/open"
+ansible-playbook -i "$INVENTORY_PATH" seed.yml -e "state_file=$tmp/open/state.yml" "$@"
+chmod 644 "$tmp/open/state.yml"
+sum_before=$(sha256sum "$tmp/open/state.yml")
+run "$tmp/open/state.yml" "has mode 0644" "$@"
+[ "$(sha256sum "$tmp/open/state.yml")" = "$sum_before" ]
+[ "$(stat -c %a "$tmp/open/state.yml")" = 644 ]
+
+# -- corrupt and unknown-version files -----------------------------------------------------
+mkdir -m 700 "$tmp/bad"
+printf 'version: 1\ncredentials:\n  prod: {host: https://x, bearer_token: [unclosed\n' > "$tmp/bad/corrupt.yml"
+printf 'version: 7\ncredentials: {}\ncontainer_groups: {}\n' > "$tmp/bad/future.yml"
+printf -- '- version: 1\n' > "$tmp/bad/list.yml"
+chmod 600 "$tmp"/bad/*.yml
+for case in "corrupt.yml:is not valid YAML" "future.yml:has version 7" "list.yml:holds a list"; do
+  file="$tmp/bad/${case%%:*}"
+  before=$(sha256sum "$file"; stat -c '%i %Y %s %a' "$file")
+  run "$file" "${case#*:}" "$@"
+  after=$(sha256sum "$file"; stat -c '%i %Y %s %a' "$file")
+  [ "$before" = "$after" ]
+done
+# No temp files were left beside them.
+[ "$(find "$tmp/bad" -name '*.tmp' | wc -l)" = 0 ]
+
+# -- 50 concurrent writers -----------------------------------------------------------------
+state_file="$tmp/concurrent/state.yml"
+started=$SECONDS
+pids=()
+for i in $(seq -w 1 50); do
+  ansible localhost -i "$INVENTORY_PATH" -m ephemeral.container_groups.container_group \
+    -a "name=group-$i max_forks=$((10#$i)) state_file=$state_file" > "$tmp/concurrent-$i.log" 2>&1 &
+  pids+=("$!")
+done
+failed=0
+for pid in "${pids[@]}"; do
+  wait "$pid" || failed=$((failed + 1))
+done
+if [ "$failed" != 0 ]; then
+  tail -n 20 "$tmp"/concurrent-*.log
+  exit 1
+fi
+ansible-playbook -i "$INVENTORY_PATH" count.yml -e "state_file=$state_file" -e expected=50 "$@"
+[ "$(stat -c %a "$state_file")" = 600 ]
+[ "$(find "$tmp/concurrent" -name '*.tmp' | wc -l)" = 0 ]
+echo "50 concurrent writers: 50 groups stored, none lost ($((SECONDS - started))s)"
