@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds Kubernetes and etcd binaries from their Go modules, through the module proxy.
 # Idempotent: binaries are cached in $CG_BIN_DIR, keyed by version.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 want=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl etcd pause)
 missing=0

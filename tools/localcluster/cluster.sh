@@ -6,7 +6,8 @@
 #                      links, iptables rules, cgroups, state); safe to run twice
 #   cluster.sh env     print export lines for the admin kubeconfig and the test credential
 #   cluster.sh status  say what runs
-. "$(dirname "$0")/lib.sh"
+#   cluster.sh verify-clean  fail if anything of ours is left after `down`
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$LC_DIR/pki.sh"
 
 PIDS="$CG_RUN_DIR/pids"
@@ -56,6 +57,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   path = "$CG_CLUSTER_DIR/containerd/opt"
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$CG_PAUSE_IMAGE_REF"
+  # Sandboxes ask for oom_score_adj -998, which needs CAP_SYS_RESOURCE; sandboxed hosts
+  # (like these VMs) lack it and runc then fails with "can't get final child's PID".
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -121,7 +125,7 @@ CFG
 }
 
 _ensure_node_ip() {
-  ip link show "$CG_NODE_IFACE" >/dev/null 2>&1 || ip link add "$CG_NODE_IFACE" type dummy
+  ip link show "$CG_NODE_IFACE" >/dev/null 2>&1 || ip link add "$CG_NODE_IFACE" type bridge
   ip addr show dev "$CG_NODE_IFACE" | grep -q "$CG_NODE_IP/" || ip addr add "$CG_NODE_IP/32" dev "$CG_NODE_IFACE"
   ip link set "$CG_NODE_IFACE" up
   sysctl -qw net.ipv4.ip_forward=1
@@ -149,8 +153,10 @@ _start_all() {
     --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
     --service-cluster-ip-range "$CG_SERVICE_CIDR" \
     --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
+    --kubelet-preferred-address-types InternalIP,Hostname \
     --allow-privileged=true --profiling=false --v=1
-  _wait_for "kube-apiserver /readyz" 120 $KUBECTL get --raw /readyz
+  _wait_for "kube-apiserver /readyz" 120 curl -sf --cacert "$pki/ca.crt" \
+    --cert "$pki/admin.crt" --key "$pki/admin.key" "$CG_API_HOST/readyz"
   _start kube-controller-manager "$b/kube-controller-manager" \
     --kubeconfig "$CG_CLUSTER_DIR/controller-manager.kubeconfig" \
     --authentication-kubeconfig "$CG_CLUSTER_DIR/controller-manager.kubeconfig" \
@@ -274,7 +280,7 @@ _cleanup_iptables() {
         | grep -E -- "-j (CNI-|KUBE-)|$CG_CNI_NETWORK|$CG_POD_CIDR" \
         | sed 's/^-A /-D /' | while read -r rule; do
             eval "$tool -t $table $rule" 2>/dev/null || true
-          done
+          done || true
       for chain in $("$tool-save" -t "$table" 2>/dev/null | sed -n 's/^:\(\(CNI\|KUBE\)-[^ ]*\) .*/\1/p'); do
         "$tool" -t "$table" -F "$chain" 2>/dev/null || true
       done
@@ -298,7 +304,7 @@ cmd_down() {
   _stop_processes
   # Mounts: container rootfs overlays, shm, netns bind mounts, kubelet volumes.
   findmnt -rn -o TARGET | grep -E "^($CG_CLUSTER_DIR|$CG_RUN_DIR)(/|$)" | sort -r \
-    | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+    | while read -r m; do umount -l "$m" 2>/dev/null || true; done || true
   local ns
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^cni-' || true); do
     # containerd names pod netns cni-<uuid>; only ours exist where no other CRI runs.
@@ -310,6 +316,26 @@ cmd_down() {
   _cleanup_cgroups
   rm -rf "$CG_CLUSTER_DIR" "$CG_RUN_DIR"
   log "cluster down"
+}
+
+cmd_verify_clean() {
+  # What `down` promises, checked the way a person would: ps, findmnt, ip, iptables-save.
+  local leftovers=()
+  pgrep -f "$CG_BIN_DIR/" >/dev/null && leftovers+=("processes: $(pgrep -af "$CG_BIN_DIR/" | head -3)")
+  pgrep -f "$CG_CONTAINERD_SOCK|$CG_CLUSTER_DIR" >/dev/null && leftovers+=("processes: $(pgrep -af "$CG_CONTAINERD_SOCK|$CG_CLUSTER_DIR" | head -3)")
+  findmnt -rn -o TARGET | grep -qE "^($CG_CLUSTER_DIR|$CG_RUN_DIR)(/|$)" && leftovers+=("mounts under $CG_CLUSTER_DIR or $CG_RUN_DIR")
+  ip netns list 2>/dev/null | grep -q '^cni-' && leftovers+=("network namespaces: $(ip netns list | grep '^cni-' | head -3 | tr '\n' ' ')")
+  ip link show "$CG_BRIDGE" >/dev/null 2>&1 && leftovers+=("link $CG_BRIDGE")
+  ip link show "$CG_NODE_IFACE" >/dev/null 2>&1 && leftovers+=("link $CG_NODE_IFACE")
+  ip -br link | grep -q '^veth' && leftovers+=("veth links")
+  { iptables-save; ip6tables-save; } 2>/dev/null | grep -qE "CNI-|KUBE-|$CG_CNI_NETWORK" && leftovers+=("iptables rules or chains (CNI-/KUBE-)")
+  ls -d /sys/fs/cgroup/*/kubepods >/dev/null 2>&1 && leftovers+=("kubepods cgroups")
+  [ -e "$CG_CLUSTER_DIR" ] && leftovers+=("state dir $CG_CLUSTER_DIR")
+  if [ ${#leftovers[@]} -gt 0 ]; then
+    printf '[localcluster] left behind: %s\n' "${leftovers[@]}" >&2
+    return 1
+  fi
+  log "nothing left behind: no process, mount, netns, link, iptables rule, cgroup or state of ours"
 }
 
 cmd_env() {
@@ -330,5 +356,6 @@ case "${1:-}" in
   down) cmd_down ;;
   env) cmd_env ;;
   status) cmd_status ;;
-  *) die "usage: cluster.sh up|down|env|status" ;;
+  verify-clean) cmd_verify_clean ;;
+  *) die "usage: cluster.sh up|down|env|status|verify-clean" ;;
 esac

@@ -5,7 +5,7 @@
 #            bash and sudo, with a non-root user `runner` (uid 1000) for tests.
 # Each is kept as an OCI layout under $CG_IMAGE_DIR, keyed by its inputs; push.sh
 # copies them into the local registry.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 mkdir -p "$CG_IMAGE_DIR"
 

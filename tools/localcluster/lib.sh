@@ -20,7 +20,8 @@ log() { printf '[localcluster] %s\n' "$*" >&2; }
 die() { printf '[localcluster] ERROR: %s\n' "$*" >&2; exit 1; }
 
 # Run-time layout. The node needs a non-loopback IP (kubelet refuses 127.0.0.1), so the
-# cluster adds its own dummy interface with an address nothing else uses.
+# cluster adds its own interface (an empty bridge: this kernel has no dummy driver)
+# with an address nothing else uses.
 CG_RUN_DIR=/run/cg-localcluster
 CG_NODE_NAME=cg-node
 CG_NODE_IFACE=cg-node0
