@@ -5,9 +5,11 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=${CG_CACHE_DIR:-$HOME/.cache/ephemeral-container-groups}
-# One tree per checkout path, so two clones (a developer's and CI's) never share one.
+# One tree per checkout path, so two clones (a developer's and CI's) never share one;
+# CG_TREE_ROOT gives a caller a private tree (tools/test.sh uses one per run).
 key=$(printf '%s' "$repo" | sha256sum | cut -c1-8)
-dest="$cache/tree-$key/ansible_collections/ephemeral/container_groups"
+root=${CG_TREE_ROOT:-$cache/tree-$key}
+dest="$root/ansible_collections/ephemeral/container_groups"
 mkdir -p "$dest"
 # Start clean (keeping ansible-test's tests/output cache), so files deleted in the
 # checkout do not linger in the copy.

@@ -10,6 +10,12 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 declare -A PYTHON=([oldest]=3.11 [newest]=3.13)
 failed=()
+# A private copy of the collection for this run, so parallel runs never share one.
+cache=${CG_CACHE_DIR:-$HOME/.cache/ephemeral-container-groups}
+mkdir -p "$cache"
+CG_TREE_ROOT=$(mktemp -d "$cache/test-tree.XXXXXX")
+export CG_TREE_ROOT
+trap 'rm -rf "$CG_TREE_ROOT"' EXIT
 
 _in_tree() { # flavour command...
   local flavour=$1; shift
