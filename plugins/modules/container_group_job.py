@@ -1,0 +1,191 @@
+#!/usr/bin/python
+# Copyright: contributors to ephemeral.container_groups
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: container_group_job
+short_description: Run a playbook in an ephemeral Pod of a container group
+version_added: 0.1.0
+author:
+  - ephemeral.container_groups maintainers (@ephemeral)
+description:
+  - The job of an AWX container group, for plain C(ansible-playbook). Creates a Pod from the
+    group's merged pod definition, copies the project directory into it in one tar stream,
+    runs C(ansible-playbook) inside the Pod with its output shown on the controller line by
+    line while it runs, and deletes the Pod, confirming it is gone, whatever happened.
+  - Before creating the Pod, removes leftover Pods of this collection in the group's namespace
+    that no live job owns (Pods that ended, and Pods whose controller process on this host is
+    gone). Pods of a controller killed with C(SIGKILL) on another host end by their
+    C(activeDeadlineSeconds) and are removed by the next job.
+  - With the group's C(max_concurrent_jobs) above 0, the Pod takes one of that many slot names
+    (C(cg-<group>-s1), C(cg-<group>-s2), ...): the API server refuses a second Pod of the same
+    name, so the limit holds across processes and controllers. The job waits, with a message,
+    until a slot frees or O(pending_timeout) passes.
+  - Fails fast, deleting the Pod, when it cannot start (C(ErrImagePull), C(ImagePullBackOff),
+    C(Unschedulable), C(CreateContainerConfigError), ...) or is refused by the API server (403
+    with the RBAC reason).
+  - On C(SIGINT) or C(SIGTERM) to C(ansible-playbook), or when the controller's main process
+    disappears, the Pod is deleted before the task ends.
+  - The Pod's fields that the job sets are those of M(ephemeral.container_groups.container_group)
+    plus C(metadata.name), the job id label, the owner annotation
+    C(container-groups.ephemeral.io/owner) and C(spec.activeDeadlineSeconds)
+    (O(job_timeout) + O(pending_timeout) + 60).
+  - The image needs C(sh), C(tar) (with gzip) and C(ansible-playbook) on its C(PATH). The job
+    lives in C(/tmp/cg-job) inside the Pod; the project is in C(/tmp/cg-job/project), which is
+    the working directory of the run.
+  - This is an action plugin that runs on the controller; use it in a play on C(localhost),
+    usually through the role C(ephemeral.container_groups.job) or the playbook
+    C(ephemeral.container_groups.run).
+options:
+  container_group:
+    description: Name of the container group.
+    type: str
+    required: true
+  playbook:
+    description:
+      - The target playbook. A relative path is looked up in O(project_dir) when given, else in
+        the current directory. It must lie inside the project directory.
+    type: path
+    required: true
+  project_dir:
+    description: Directory copied into the Pod. Default is the directory of O(playbook).
+    type: path
+  inventory:
+    description:
+      - Inventory path, relative to the project directory, for the run inside the Pod.
+      - Default is C(localhost) with the local connection, that is the Pod itself.
+    type: str
+  extra_vars:
+    description: Variables handed to the target run as extra vars.
+    type: dict
+    default: {}
+  limit:
+    description: C(--limit) of the target run.
+    type: str
+  tags:
+    description: C(--tags) of the target run.
+    type: str
+  forks:
+    description: C(--forks) of the target run (default 5); the group's C(max_forks), when above 0, caps it.
+    type: int
+  verbosity:
+    description: Number of C(-v) of the target run.
+    type: int
+    default: 0
+  job_timeout:
+    description: Seconds the target run may take before it is stopped and the task fails.
+    type: int
+    default: 3600
+  pending_timeout:
+    description:
+      - Seconds to wait for a free slot when the group is at its C(max_concurrent_jobs), and
+        separately for the Pod to reach C(Running).
+    type: int
+    default: 300
+  state_file:
+    description: State file holding the group and its credential (as for the other modules).
+    type: path
+attributes:
+  check_mode:
+    support: full
+    details: In check mode no Pod is created; the task reports the Pod it would create.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+    support: full
+    details: Runs on the controller.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+notes:
+  - The target's exit status is returned as RV(rc); any non-zero status fails the task, so
+    C(ansible-playbook) exits with its own failure status (2).
+seealso:
+  - module: ephemeral.container_groups.container_group
+  - module: ephemeral.container_groups.k8s_bearer_credential
+"""
+
+EXAMPLES = r"""
+- name: Run site.yml of this project in a Pod of the "batch" group
+  ephemeral.container_groups.container_group_job:
+    container_group: batch
+    playbook: site.yml
+    project_dir: "{{ playbook_dir }}"
+    extra_vars:
+      release: "1.4.2"
+    job_timeout: 1800
+
+- name: Same, through the role
+  ansible.builtin.include_role:
+    name: ephemeral.container_groups.job
+  vars:
+    job_container_group: batch
+    job_playbook: site.yml
+"""
+
+RETURN = r"""
+rc:
+  description: Exit status of C(ansible-playbook) inside the Pod (null when it did not run).
+  returned: always
+  type: int
+  sample: 0
+recap:
+  description: The target's PLAY RECAP lines.
+  returned: always
+  type: list
+  elements: str
+  sample: ["localhost : ok=2 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"]
+stdout_tail:
+  description: The last lines of the target's output (all of it was shown while it ran).
+  returned: always
+  type: list
+  elements: str
+pod_name:
+  description: Name of the job's Pod.
+  returned: always
+  type: str
+  sample: cg-batch-3f2a9c01d4e5
+namespace:
+  description: Namespace of the job's Pod.
+  returned: always
+  type: str
+  sample: default
+job_id:
+  description: The job's id (label C(container-groups.ephemeral.io/job-id) of its Pod).
+  returned: always
+  type: str
+pod_deleted:
+  description: Whether the Pod was deleted and confirmed gone.
+  returned: when a Pod was created
+  type: bool
+leftovers_removed:
+  description: Leftover Pods of earlier jobs that this job removed.
+  returned: when not in check mode
+  type: list
+  elements: str
+timings:
+  description: Seconds spent creating the Pod until Running, copying the project, running, and deleting.
+  returned: when not in check mode
+  type: dict
+  sample: {create_to_running: 1.2, copy: 0.3, run: 4.1, delete: 0.4}
+elapsed:
+  description: Seconds for the whole job.
+  returned: when not in check mode
+  type: float
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main() -> None:
+    # Only the action plugin of the same name does the work, on the controller.
+    module = AnsibleModule(argument_spec={}, supports_check_mode=True)
+    module.fail_json(msg="ephemeral.container_groups.container_group_job runs as an action plugin on the controller; "
+                         "this module file only documents it")
+
+
+if __name__ == "__main__":
+    main()
