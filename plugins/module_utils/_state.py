@@ -288,11 +288,14 @@ class StateStore:
 
         fn gets a deep copy of the state to modify in place; what it returns is passed back
         as Change.result. If fn raises, nothing is written and the exception propagates.
-        In check mode no lock file, directory or state file is created or changed.
+        fn is first tried on a plain read: when it changes nothing (or in check mode) no lock
+        file, directory or state file is created or changed. Otherwise it runs again on a
+        fresh read under the exclusive lock, so it may be called twice and must change
+        nothing but the state it is given.
         """
-        if check_mode:
-            before = self.read()
-            return self._apply(before, fn)
+        change = self._apply(self.read(), fn)
+        if check_mode or not change.changed:
+            return change
         self._ensure_dir()
         try:
             fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)

@@ -365,3 +365,27 @@ def test_store_lookup_group_names_its_path(store_path):
         store.lookup_group("builds")
     store.update(lambda s: s.update(sample_state()))
     assert store.lookup_group("builds")[1]["host"] == "https://k8s.example:6443"
+
+
+def test_no_change_on_a_new_path_creates_nothing(store_path):
+    change = StateStore(str(store_path)).update(lambda s: s["container_groups"].pop("nope", None))
+    assert not change.changed
+    assert not store_path.parent.exists()
+
+
+def test_function_sees_the_state_as_it_is_under_the_lock(store_path, monkeypatch):
+    """A writer that lands between the first read and the lock is not overwritten."""
+    store = StateStore(str(store_path))
+    store.update(lambda s: s["container_groups"].update(first={}))
+    real_lock = StateStore._lock
+
+    def lock_after_another_writer(self, fd, operation):
+        if operation == fcntl.LOCK_EX and "intruder" not in StateStore(str(store_path)).read()["container_groups"]:
+            monkeypatch.setattr(StateStore, "_lock", real_lock)
+            StateStore(str(store_path)).update(lambda s: s["container_groups"].update(intruder={}))
+        real_lock(self, fd, operation)
+
+    monkeypatch.setattr(StateStore, "_lock", lock_after_another_writer)
+    change = store.update(lambda s: s["container_groups"].update(mine={}))
+    assert sorted(change.after["container_groups"]) == ["first", "intruder", "mine"]
+    assert sorted(store.read()["container_groups"]) == ["first", "intruder", "mine"]
