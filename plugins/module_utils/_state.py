@@ -118,14 +118,14 @@ def lookup_group(state: dict, name: str, path: str | None = None) -> tuple[dict,
     return group, credential
 
 
-def _type_name(value: t.Any) -> str:
+def _described(value: t.Any) -> str:
+    """What a YAML value is, for messages: 'a list', 'an integer', ..."""
     if value is None:
         return "null"
-    if isinstance(value, dict):
-        return "mapping"
-    if isinstance(value, list):
-        return "list"
-    return type(value).__name__
+    for kind, words in ((bool, "a boolean"), (dict, "a mapping"), (list, "a list"), (str, "a string"), (int, "an integer"), (float, "a number")):
+        if isinstance(value, kind):
+            return words
+    return f"a {type(value).__name__}"
 
 
 def _yaml_problem(exc: Exception) -> str:
@@ -145,7 +145,7 @@ def _validate(data: t.Any, path: str) -> dict:
     if data is None:
         raise StateError(f"state file {path} is empty; expected a mapping with 'version: {STATE_VERSION}'. {fix}")
     if not isinstance(data, dict):
-        raise StateError(f"state file {path} holds a {_type_name(data)}, expected a mapping with 'version: {STATE_VERSION}'. {fix}")
+        raise StateError(f"state file {path} holds {_described(data)}, expected a mapping with 'version: {STATE_VERSION}'. {fix}")
     version = data.get("version")
     if version != STATE_VERSION or isinstance(version, bool):
         raise StateError(
@@ -159,12 +159,12 @@ def _validate(data: t.Any, path: str) -> dict:
             data[section] = {}
             continue
         if not isinstance(records, dict):
-            raise StateError(f"state file {path}: '{section}' is a {_type_name(records)}, expected a mapping. {fix}")
+            raise StateError(f"state file {path}: '{section}' is {_described(records)}, expected a mapping. {fix}")
         for name, record in records.items():
             if not isinstance(name, str):
                 raise StateError(f"state file {path}: {section} key {name!r} is not a string. {fix}")
             if not isinstance(record, dict):
-                raise StateError(f"state file {path}: {section}.{name} is a {_type_name(record)}, expected a mapping. {fix}")
+                raise StateError(f"state file {path}: {section}.{name} is {_described(record)}, expected a mapping. {fix}")
     return data
 
 
@@ -269,7 +269,7 @@ class StateStore:
             mode = stat.S_IMODE(st.st_mode)
             if mode & 0o077:
                 raise StateError(
-                    f"state file {self.path} has mode {mode:04o}: other users may read it, and it holds bearer tokens. "
+                    f"state file {self.path} has mode {mode:04o}: other users may read or change it, and it holds bearer tokens. "
                     f"It was not used. Run 'chmod 600 {self.path}' (and rotate the tokens if others could read them), then retry."
                 )
             raw = handle.read()
@@ -277,8 +277,6 @@ class StateStore:
             data = yaml.load(raw, Loader=_Loader)
         except yaml.YAMLError as exc:
             raise StateError(f"state file {self.path} is not valid YAML ({_yaml_problem(exc)}). Fix or move the file away; it was left untouched.") from exc
-        except UnicodeDecodeError as exc:
-            raise StateError(f"state file {self.path} is not UTF-8 text ({exc.reason}). Fix or move the file away; it was left untouched.") from exc
         return _validate(data, self.path)
 
     # -- writing -----------------------------------------------------------------------

@@ -130,15 +130,15 @@ BAD_FILES = [
     pytest.param("", "is empty", id="empty"),
     pytest.param("# only a comment\n", "is empty", id="comment-only"),
     pytest.param("- version: 1\n", "holds a list", id="list"),
-    pytest.param("just text\n", "holds a str", id="scalar"),
+    pytest.param("just text\n", "holds a string", id="scalar"),
     pytest.param("credentials: {}\n", "has version None", id="no-version"),
     pytest.param("version: 2\n", "has version 2", id="newer-version"),
     pytest.param("version: '1'\n", "has version '1'", id="version-string"),
     pytest.param("version: true\n", "has version True", id="version-bool"),
     pytest.param("version: 1\ncredentials: [a]\n", "'credentials' is a list", id="credentials-list"),
-    pytest.param("version: 1\ncontainer_groups: {g: 3}\n", "container_groups.g is a int", id="record-scalar"),
+    pytest.param("version: 1\ncontainer_groups: {g: 3}\n", "container_groups.g is an integer", id="record-scalar"),
     pytest.param("version: 1\ncontainer_groups: {1: {}}\n", "is not a string", id="record-key-int"),
-    pytest.param(b"version: 1\n\xff\xfe\n", "not", id="not-utf8"),
+    pytest.param(b"version: 1\n\xff\xfe\n", "is not valid YAML", id="not-utf8"),
 ]
 
 
