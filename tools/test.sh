@@ -54,7 +54,7 @@ units() {
 }
 
 lint() {
-  _step "ansible-lint" _in_tree newest ansible-lint --offline --strict roles playbooks extensions
+  _step "ansible-lint" _in_tree newest env ANSIBLE_COLLECTIONS_PATH="$CG_TREE_ROOT" ansible-lint --offline --strict roles playbooks extensions
 }
 
 _write_integration_config() {
