@@ -740,10 +740,14 @@ def explain_api_exception(
                 "is wrong, expired or revoked (or the kubeconfig's user is not valid)."
             )
         if status == 403:
-            action = f"{verb} {what}" if verb else what
+            action = f"{verb} {what}" if verb else f"use {what}"
+            verbs = f"'{verb}'" if verb else "the verb"
+            if what.endswith(("/exec", "/attach", "/portforward")):
+                # A websocket upgrade is a GET: the API server checks 'get' and 'create'.
+                verbs = "'get' and 'create'"
             return (
                 f"permission denied (403 Forbidden): the credentials may not {action}{in_ns}; "
-                f"RBAC must grant '{verb or '?'}' on '{what}' there.{said}"
+                f"RBAC must grant {verbs} on '{what}' there.{said}"
             )
         if status == 404:
             # pods/exec not found means the Pod is not there: name the object, not the subresource.

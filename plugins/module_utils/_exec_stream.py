@@ -35,7 +35,6 @@ import collections
 import json
 import os
 import selectors
-import socket
 import ssl
 import time
 import typing as t
@@ -466,7 +465,8 @@ class _Session:
         return self.current
 
     def sent(self, count: int) -> None:
-        assert self.current is not None
+        if self.current is None:
+            return
         self.current = self.current[count:] if count < len(self.current) else None
 
 
@@ -483,6 +483,7 @@ def exec_in_pod(
     *,
     connect_timeout: float = 30.0,
     stdin_eof: bool = True,
+    protocols: t.Sequence[str] | None = None,
     log: LogFn | None = None,
 ) -> int:
     """Run argv in a container of a Pod; return its exit status.
@@ -496,6 +497,8 @@ def exec_in_pod(
     is trusted to stop reading by itself, and a v4-only server is accepted too.
     on_stdout/on_stderr: called with each piece of output as it arrives.
     timeout: seconds for the whole command; ExecTimeout after that (the stream is closed).
+    protocols: the subprotocols to offer, best first (default: v5 then v4; only v5 when stdin
+    needs an end). Meant for tests of the v4 behaviour.
 
     Raises K8sApiError (the server refused the exec: 401/403/404/400, see
     explain_api_exception), K8sConnectionError (unreachable, TLS), StdinNotSupported,
@@ -505,7 +508,14 @@ def exec_in_pod(
     """
     endpoint = client if isinstance(client, ApiEndpoint) else endpoint_from_api_client(client)
     where = {"verb": "create", "resource": "pods/exec", "name": pod, "namespace": namespace}
-    protocols = [V5_PROTOCOL] if stdin is not None and stdin_eof else [V5_PROTOCOL, V4_PROTOCOL]
+    needs_v5 = stdin is not None and stdin_eof
+    if protocols is None:
+        protocols = [V5_PROTOCOL] if needs_v5 else [V5_PROTOCOL, V4_PROTOCOL]
+    elif needs_v5:
+        if V5_PROTOCOL not in protocols:
+            raise StdinNotSupported(_V4_STDIN_MESSAGE)
+        protocols = [V5_PROTOCOL]
+    protocols = list(protocols)
     url = exec_url(endpoint, namespace, pod, container, argv, stdin is not None)
     started = time.monotonic()
     sock, protocol = _open(endpoint, url, protocols, connect_timeout, where)

@@ -285,7 +285,7 @@ def test_forbidden_names_verb_resource_and_namespace():
     exc = K8sApiError(403, "Forbidden", _status('pods "p" is forbidden: User "system:serviceaccount:cg-test:cg" cannot create resource "pods/exec"'))
     message = explain_api_exception(exc, verb="create", resource="pods/exec", name="p", namespace="cg-test")
     assert "403" in message and "may not create pods/exec in namespace \"cg-test\"" in message
-    assert "RBAC must grant 'create' on 'pods/exec'" in message
+    assert "RBAC must grant 'get' and 'create' on 'pods/exec'" in message
     assert 'cannot create resource "pods/exec"' in message
 
 

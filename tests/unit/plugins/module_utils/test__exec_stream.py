@@ -226,7 +226,7 @@ class FakeServer:
 
     def _run(self) -> None:
         try:
-            sock, _ = self.listener.accept()
+            sock, dummy_addr = self.listener.accept()
             with sock:
                 conn = FakeConn(sock)
                 head = conn.read_until(b"\r\n\r\n").decode()
@@ -368,7 +368,7 @@ def test_stdin_is_delivered_in_chunks_and_closed():
         conn.finish(0)
 
     server = FakeServer(script)
-    rc, out, _ = run(server, stdin=io.BytesIO(data))
+    rc, out, dummy_err = run(server, stdin=io.BytesIO(data))
     assert (rc, out) == (0, hashlib.sha256(data).hexdigest().encode())
     assert "stdin=true" in server.request_line
     assert server.headers["sec-websocket-protocol"] == es.V5_PROTOCOL
@@ -405,7 +405,7 @@ def test_output_arrives_live_through_the_callbacks():
     started = time.monotonic()
     es.exec_in_pod(server.endpoint, "ns", "pod", None, ["cmd"], on_stdout=lambda d: seen.append((time.monotonic() - started, d)))
     server.join()
-    assert [d for _, d in seen] == [b"first", b"second"]
+    assert [data for dummy_time, data in seen] == [b"first", b"second"]
     assert seen[0][0] < seen[1][0] - 0.3
 
 
@@ -454,7 +454,7 @@ def test_v4_server_accepts_counted_stdin_and_commands_without_stdin():
         assert conn.protocol == es.V4_PROTOCOL
         received = b""
         while len(received) < 10:
-            _, payload = conn.read_frame()
+            dummy_opcode, payload = conn.read_frame()
             received += payload[1:]
         conn.send(es.STDOUT, received)
         conn.finish(0)
