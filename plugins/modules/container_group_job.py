@@ -31,7 +31,7 @@ description:
   - The Pod's fields that the job sets are those of M(ephemeral.container_groups.container_group)
     plus C(metadata.name), the job id label, the owner annotation
     C(container-groups.ephemeral.io/owner) and C(spec.activeDeadlineSeconds)
-    (O(job_timeout) + O(pending_timeout) + 60).
+    (O(job_timeout) + O(pending_timeout) + 30).
   - The image needs C(sh), C(tar) (with gzip) and C(ansible-playbook) on its C(PATH). The job
     lives in C(/tmp/cg-job) inside the Pod; the project is in C(/tmp/cg-job/project), which is
     the working directory of the run.

@@ -57,7 +57,7 @@ JOB_DIR = "/tmp/cg-job"
 PROJECT_DIR = f"{JOB_DIR}/project"
 META_DIR = f"{JOB_DIR}/meta"
 # Beyond job_timeout, the Pod's own deadline leaves this much for start-up and clean-up.
-DEADLINE_GRACE_SECONDS = 60
+DEADLINE_GRACE_SECONDS = 30
 SLOT_POLL_SECONDS = 2.0
 STATUS_POLL_SECONDS = 0.25
 DELETE_CONFIRM_SECONDS = 60.0
