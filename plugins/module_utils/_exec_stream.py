@@ -32,10 +32,12 @@ known number of bytes to a command that stops reading by itself (``head -c N``) 
 from __future__ import annotations
 
 import collections
+import io
 import json
 import os
 import selectors
 import ssl
+import stat
 import time
 import typing as t
 import urllib.parse
@@ -89,6 +91,10 @@ class ExecTimeout(ExecError):
 
 class StdinNotSupported(ExecError):
     """The API server speaks only v4.channel.k8s.io, which cannot close stdin."""
+
+
+class ExecTruncated(ExecError):
+    """The command's output did not arrive whole (its end marker is missing)."""
 
 
 class ExecStatusError(ExecError):
@@ -483,6 +489,7 @@ def exec_in_pod(
     *,
     connect_timeout: float = 30.0,
     stdin_eof: bool = True,
+    guard_output: bool = True,
     protocols: t.Sequence[str] | None = None,
     log: LogFn | None = None,
 ) -> int:
@@ -490,24 +497,50 @@ def exec_in_pod(
 
     client: an ApiEndpoint (see _client.get_endpoint) or a kubernetes ApiClient.
     container: None lets the API server choose (it refuses if the Pod has several).
-    stdin: None (stdin not attached), bytes, a binary file-like object (read in chunks), or an
+    stdin: None (no input), bytes, a binary file-like object (read in chunks), or an
     iterable of bytes; an empty chunk from the iterable means "nothing to send yet", and it is
     asked again once more output has arrived (for prompt-driven input such as a sudo
     password). After the last chunk stdin is closed (v5). With stdin_eof=False the command
     is trusted to stop reading by itself, and a v4-only server is accepted too.
     on_stdout/on_stderr: called with each piece of output as it arrives.
     timeout: seconds for the whole command; ExecTimeout after that (the stream is closed).
+    guard_output: run argv under a small /bin/sh wrapper (needs /bin/sh and head in the
+    container) that keeps the command's output open until we have received all of it. Under
+    load, the container runtime can drop the end of a command's output when the command
+    exits (kubectl loses it too); the wrapper prints an end marker on stdout and stderr and
+    waits for our end of stdin, which we send only once both markers arrived. The markers are
+    removed from the output; ExecTruncated if they never come. Falls back to an unguarded run
+    on a v4-only server. Pass False for images without a shell.
     protocols: the subprotocols to offer, best first (default: v5 then v4; only v5 when stdin
     needs an end). Meant for tests of the v4 behaviour.
 
     Raises K8sApiError (the server refused the exec: 401/403/404/400, see
     explain_api_exception), K8sConnectionError (unreachable, TLS), StdinNotSupported,
-    ExecStatusError (the command could not be started), ExecTimeout, ExecError (stream
-    broken or ended without an exit status); exceptions raised by the callbacks or by
+    ExecStatusError (the command could not be started), ExecTimeout, ExecTruncated, ExecError
+    (stream broken or ended without an exit status); exceptions raised by the callbacks or by
     reading stdin propagate after the stream is closed.
     """
     endpoint = client if isinstance(client, ApiEndpoint) else endpoint_from_api_client(client)
-    where = {"verb": "create", "resource": "pods/exec", "name": pod, "namespace": namespace}
+    run = _Run(endpoint, namespace, pod, container, timeout, connect_timeout, log)
+    if guard_output and (protocols is None or V5_PROTOCOL in protocols):
+        marker = ("CG-END-" + os.urandom(12).hex()).encode("ascii")
+        out = _MarkerFilter(on_stdout, marker)
+        err = _MarkerFilter(on_stderr, marker)
+        guarded = _guarded_stdin(stdin, lambda: out.done and err.done)
+        try:
+            status = run.once(["/bin/sh", "-c", GUARD_SCRIPT, "sh", marker.decode("ascii"), *argv], guarded,
+                              out, err, True, [V5_PROTOCOL])
+        except StdinNotSupported:
+            if log:
+                log("exec stream: the API server speaks only v4.channel.k8s.io: running without the output guard")
+        else:
+            if not (out.done and err.done):
+                raise ExecTruncated(
+                    f"the output of the command in pod {namespace}/{pod} was cut short: its end marker never arrived "
+                    f"(exit status {status}). The container runtime drops the end of a command's output under load; "
+                    "the command ran, but its result is unknown"
+                )
+            return status
     needs_v5 = stdin is not None and stdin_eof
     if protocols is None:
         protocols = [V5_PROTOCOL] if needs_v5 else [V5_PROTOCOL, V4_PROTOCOL]
@@ -515,28 +548,131 @@ def exec_in_pod(
         if V5_PROTOCOL not in protocols:
             raise StdinNotSupported(_V4_STDIN_MESSAGE)
         protocols = [V5_PROTOCOL]
-    protocols = list(protocols)
-    url = exec_url(endpoint, namespace, pod, container, argv, stdin is not None)
-    started = time.monotonic()
-    sock, protocol = _open(endpoint, url, protocols, connect_timeout, where)
-    if log:
-        log(f"exec stream: {protocol or 'no subprotocol'} to pod {namespace}/{pod} after {time.monotonic() - started:.3f}s")
-    session = _Session(sock, protocol, stdin, stdin_eof, on_stdout, on_stderr, log)
-    try:
-        _pump(session, None if timeout is None else started + timeout, endpoint.host)
-    finally:
-        _close(sock, session)
-    if log:
-        log(
-            f"exec stream: {session.bytes_stdin} bytes stdin, {session.bytes_in[STDOUT]} stdout, "
-            f"{session.bytes_in[STDERR]} stderr in {time.monotonic() - started:.3f}s"
-        )
-    if not session.status:
-        raise ExecError(
-            f"the exec stream to pod {namespace}/{pod} ended before the command's exit status arrived "
-            "(the connection was cut, or the container stopped); output may be incomplete"
-        )
-    return parse_exit_status(bytes(session.status))
+    return run.once(argv, stdin, on_stdout, on_stderr, stdin_eof, list(protocols))
+
+
+#: The output guard. $1 is the end marker, the rest the command. Our stdin carries the
+#: command's input as frames ("<length>\n" + bytes, "0\n" at the end), then ends only once
+#: we have seen both markers - so the command's output is complete before this shell exits.
+#: If the command stops reading early, head dies of SIGPIPE, the loop stops, and cat drains
+#: the rest after the markers.
+GUARD_SCRIPT = (
+    'm=$1; shift; '
+    'while IFS= read -r n && [ "$n" -gt 0 ] 2>/dev/null; do head -c "$n" || break; done | "$@"; '
+    'rc=$?; printf %s "$m"; printf %s "$m" >&2; cat > /dev/null; exit $rc'
+)
+
+
+class _MarkerFilter:
+    """Passes output on as it comes, minus the end marker.
+
+    Only a tail that could be the start of the marker is held back (until the next piece),
+    so live output is not delayed.
+    """
+
+    def __init__(self, callback: OutputFn | None, marker: bytes) -> None:
+        self.callback = callback
+        self.marker = marker
+        self.tail = b""
+        self.done = False
+
+    def __call__(self, data: bytes) -> None:
+        if self.done:
+            return  # nothing follows the marker; ignore anything that would
+        data = self.tail + data if self.tail else data
+        index = data.find(self.marker)
+        if index >= 0:
+            self.done = True
+            self.tail = b""
+            if index and self.callback is not None:
+                self.callback(data[:index])
+            return
+        keep = 0
+        start = max(0, len(data) - len(self.marker) + 1)
+        while True:
+            start = data.find(self.marker[:1], start)
+            if start < 0:
+                break
+            if self.marker.startswith(data[start:]):
+                keep = len(data) - start
+                break
+            start += 1
+        if keep < len(data) and self.callback is not None:
+            self.callback(data[:len(data) - keep])
+        self.tail = data[len(data) - keep:] if keep else b""
+
+
+def _guarded_stdin(stdin: StdinSource, done: t.Callable[[], bool]) -> t.Iterator[bytes]:
+    """The frames GUARD_SCRIPT reads: the input, "0\n", then nothing until done()."""
+    size: int | None = None
+    if isinstance(stdin, (bytes, bytearray, memoryview)):
+        size = memoryview(stdin).nbytes
+    elif stdin is not None and hasattr(stdin, "read") and hasattr(stdin, "fileno"):
+        try:
+            info = os.fstat(stdin.fileno())  # type: ignore[union-attr]
+            if stat.S_ISREG(info.st_mode):
+                size = info.st_size - stdin.tell()  # type: ignore[union-attr]
+        except (OSError, ValueError, io.UnsupportedOperation):
+            size = None
+    if size is not None:
+        # One frame for the whole input: the length is known.
+        sent = 0
+        first = True
+        for chunk in _stdin_chunks(stdin, STDIN_CHUNK):
+            piece = bytes(chunk)
+            sent += len(piece)
+            if sent > size:
+                raise ExecError("stdin grew while it was being sent")
+            yield (b"%d\n" % size + piece) if first else piece
+            first = False
+        if sent != size:
+            raise ExecError(f"stdin ended after {sent} of {size} bytes")
+    elif stdin is not None:
+        for chunk in _stdin_chunks(stdin, STDIN_CHUNK):
+            yield b"%d\n" % len(chunk) + bytes(chunk) if len(chunk) else b""
+    yield b"0\n"
+    while not done():
+        yield b""
+
+
+class _Run:
+    """One exec against one endpoint and Pod (the guarded and the plain run share it)."""
+
+    def __init__(self, endpoint: ApiEndpoint, namespace: str, pod: str, container: str | None,
+                 timeout: float | None, connect_timeout: float, log: LogFn | None) -> None:
+        self.endpoint = endpoint
+        self.namespace = namespace
+        self.pod = pod
+        self.container = container
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.log = log
+
+    def once(self, argv: t.Sequence[str], stdin: StdinSource, on_stdout: OutputFn | None, on_stderr: OutputFn | None,
+             stdin_eof: bool, protocols: list[str]) -> int:
+        where = {"verb": "create", "resource": "pods/exec", "name": self.pod, "namespace": self.namespace}
+        url = exec_url(self.endpoint, self.namespace, self.pod, self.container, argv, stdin is not None)
+        started = time.monotonic()
+        sock, protocol = _open(self.endpoint, url, protocols, self.connect_timeout, where)
+        log = self.log
+        if log:
+            log(f"exec stream: {protocol or 'no subprotocol'} to pod {self.namespace}/{self.pod} after {time.monotonic() - started:.3f}s")
+        session = _Session(sock, protocol, stdin, stdin_eof, on_stdout, on_stderr, log)
+        try:
+            _pump(session, None if self.timeout is None else started + self.timeout, self.endpoint.host)
+        finally:
+            _close(sock, session)
+        if log:
+            log(
+                f"exec stream: {session.bytes_stdin} bytes stdin, {session.bytes_in[STDOUT]} stdout, "
+                f"{session.bytes_in[STDERR]} stderr in {time.monotonic() - started:.3f}s"
+            )
+        if not session.status:
+            raise ExecError(
+                f"the exec stream to pod {self.namespace}/{self.pod} ended before the command's exit status arrived "
+                "(the connection was cut, or the container stopped); output may be incomplete"
+            )
+        return parse_exit_status(bytes(session.status))
 
 
 def _pump(session: _Session, deadline: float | None, host: str) -> None:

@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 import typing as t
+import urllib.parse
 
 import pytest
 
@@ -206,7 +207,7 @@ class FakeServer:
     """One-connection websocket server; `script(conn)` plays the API server's part."""
 
     def __init__(self, script: t.Callable[[FakeConn], None], protocols: t.Sequence[str] = (es.V5_PROTOCOL, es.V4_PROTOCOL),
-                 http_error: tuple[int, dict] | None = None) -> None:
+                 http_error: tuple[int, dict] | None = None, connections: int = 1) -> None:
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(1)
@@ -217,14 +218,20 @@ class FakeServer:
         self.request_line = ""
         self.headers: dict[str, str] = {}
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.connections = connections
+        self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
     @property
     def endpoint(self) -> ApiEndpoint:
         return ApiEndpoint(f"http://127.0.0.1:{self.port}", token="s3cret-token")
 
+    def _serve(self) -> None:
+        for dummy_index in range(self.connections):
+            self._run()
+
     def _run(self) -> None:
+        self.headers = {}
         try:
             sock, dummy_addr = self.listener.accept()
             with sock:
@@ -257,6 +264,7 @@ class FakeServer:
                     ).encode()
                 )
                 conn.protocol = chosen
+                conn.request_line = self.request_line
                 self.script(conn)
         except BaseException as exc:  # surfaced by join()
             self.error = exc
@@ -273,6 +281,7 @@ class FakeConn:
         self.sock = sock
         self.buffer = bytearray()
         self.protocol = ""
+        self.request_line = ""
 
     def read_until(self, marker: bytes) -> bytes:
         while marker not in self.buffer:
@@ -333,6 +342,7 @@ class FakeConn:
 def run(server: FakeServer, **kwargs: t.Any) -> tuple[int, bytes, bytes]:
     out, err = bytearray(), bytearray()
     kwargs.setdefault("timeout", 30)
+    kwargs.setdefault("guard_output", False)
     try:
         rc = es.exec_in_pod(server.endpoint, "ns", "pod", kwargs.pop("container", None), ["cmd"], kwargs.pop("stdin", None),
                             out.extend, err.extend, **kwargs)
@@ -403,7 +413,8 @@ def test_output_arrives_live_through_the_callbacks():
 
     server = FakeServer(script)
     started = time.monotonic()
-    es.exec_in_pod(server.endpoint, "ns", "pod", None, ["cmd"], on_stdout=lambda d: seen.append((time.monotonic() - started, d)))
+    es.exec_in_pod(server.endpoint, "ns", "pod", None, ["cmd"], on_stdout=lambda d: seen.append((time.monotonic() - started, d)),
+                   guard_output=False)
     server.join()
     assert [data for dummy_time, data in seen] == [b"first", b"second"]
     assert seen[0][0] < seen[1][0] - 0.3
@@ -427,7 +438,7 @@ def test_prompt_driven_stdin_waits_for_output():
         yield b"payload"
 
     server = FakeServer(script)
-    assert es.exec_in_pod(server.endpoint, "ns", "pod", None, ["cmd"], answer(), on_stderr=stderr.extend) == 0
+    assert es.exec_in_pod(server.endpoint, "ns", "pod", None, ["cmd"], answer(), on_stderr=stderr.extend, guard_output=False) == 0
     server.join()
     assert b"".join(sent) == b"hunter2\npayload"
 
@@ -486,7 +497,7 @@ def test_unreachable_server_is_a_connection_error():
     port = listener.getsockname()[1]
     listener.close()
     with pytest.raises(K8sConnectionError, match="connection refused"):
-        es.exec_in_pod(ApiEndpoint(f"http://127.0.0.1:{port}"), "ns", "pod", None, ["true"])
+        es.exec_in_pod(ApiEndpoint(f"http://127.0.0.1:{port}"), "ns", "pod", None, ["true"], guard_output=False)
 
 
 def test_timeout_closes_the_stream():
@@ -499,7 +510,7 @@ def test_timeout_closes_the_stream():
     server = FakeServer(script)
     started = time.monotonic()
     with pytest.raises(es.ExecTimeout):
-        es.exec_in_pod(server.endpoint, "ns", "pod", None, ["sleep"], timeout=0.5)
+        es.exec_in_pod(server.endpoint, "ns", "pod", None, ["sleep"], timeout=0.5, guard_output=False)
     server.join()
     assert time.monotonic() - started < 5
 
@@ -517,5 +528,119 @@ def test_callback_errors_propagate():
 
     server = FakeServer(script)
     with pytest.raises(RuntimeError, match="disk full"):
-        es.exec_in_pod(server.endpoint, "ns", "pod", None, ["cmd"], on_stdout=boom)
+        es.exec_in_pod(server.endpoint, "ns", "pod", None, ["cmd"], on_stdout=boom, guard_output=False)
     server.join()
+
+
+# -- the output guard ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("step", [1, 5, 7, 1000])
+def test_marker_filter_strips_the_marker_across_chunks(step):
+    marker = b"CG-END-0123"
+    got = bytearray()
+    flt = es._MarkerFilter(got.extend, marker)
+    data = b"some output CG-END-01 not yet" + marker
+    for start in range(0, len(data), step):
+        flt(data[start:start + step])
+    assert flt.done and bytes(got) == b"some output CG-END-01 not yet"
+
+
+def test_marker_filter_holds_back_only_what_may_start_the_marker():
+    got = bytearray()
+    flt = es._MarkerFilter(got.extend, b"MARK")
+    flt(b"abcdef")
+    assert not flt.done and bytes(got) == b"abcdef"
+    flt(b"xxMA")
+    assert bytes(got) == b"abcdefxx"
+    flt(b"Y")
+    assert bytes(got) == b"abcdefxxMAY"
+    flt(b"MMAR")
+    assert bytes(got) == b"abcdefxxMAYM"
+    flt(b"K")
+    assert flt.done and bytes(got) == b"abcdefxxMAYM"
+
+
+def test_guarded_stdin_frames_known_and_unknown_lengths():
+    done = [False]
+    frames = es._guarded_stdin(b"x" * 10, lambda: done[0])
+    assert next(frames) == b"10\n" + b"x" * 10
+    assert next(frames) == b"0\n"
+    assert next(frames) == b"" and next(frames) == b""
+    done[0] = True
+    assert list(frames) == []
+    assert list(es._guarded_stdin(iter([b"ab", b"", b"c"]), lambda: True)) == [b"2\nab", b"", b"1\nc", b"0\n"]
+    assert list(es._guarded_stdin(None, lambda: True)) == [b"0\n"]
+
+
+def _read_framed_input(conn: FakeConn) -> bytes:
+    """What GUARD_SCRIPT's loop hands the command: frames "<n>\\n" + bytes until "0\\n"."""
+    stream = bytearray()
+    data = bytearray()
+    while True:
+        dummy_opcode, payload = conn.read_frame()
+        assert payload[:1] == b"\0"
+        stream += payload[1:]
+        while True:
+            newline = stream.find(b"\n")
+            if newline < 0:
+                break
+            size = int(stream[:newline])
+            if size == 0:
+                assert len(stream) == newline + 1
+                return bytes(data)
+            if len(stream) < newline + 1 + size:
+                break
+            data += stream[newline + 1:newline + 1 + size]
+            del stream[:newline + 1 + size]
+
+
+def _guard_script(truncate: bool) -> t.Callable[[FakeConn], None]:
+    """Plays GUARD_SCRIPT around `cat`: input in, output out, markers, wait for our EOF."""
+
+    def script(conn: FakeConn) -> None:
+        query = conn.request_line.split(" ")[1].split("?", 1)[1]
+        argv = [v for k, v in urllib.parse.parse_qsl(query) if k == "command"]
+        assert argv[:3] == ["/bin/sh", "-c", es.GUARD_SCRIPT] and argv[5:] == ["cat"]
+        marker = argv[4].encode()
+        data = _read_framed_input(conn)
+        conn.send(es.STDOUT, data, fragment=70_000)
+        if truncate:
+            conn.finish(0)
+            return
+        conn.send(es.STDOUT, marker[:5])
+        conn.send(es.STDOUT, marker[5:])
+        conn.send(es.STDERR, b"warn" + marker)
+        assert list(conn.read_stdin()) == []  # only the end of stdin, once both markers arrived
+        conn.finish(0)
+
+    return script
+
+
+def test_guarded_run_strips_markers_and_waits_for_them():
+    data = os.urandom(300_000)
+    server = FakeServer(_guard_script(truncate=False))
+    out, err = bytearray(), bytearray()
+    rc = es.exec_in_pod(server.endpoint, "ns", "pod", None, ["cat"], data, out.extend, err.extend, timeout=30)
+    server.join()
+    assert (rc, bytes(out), bytes(err)) == (0, data, b"warn")
+
+
+def test_guarded_run_reports_truncated_output():
+    server = FakeServer(_guard_script(truncate=True))
+    with pytest.raises(es.ExecTruncated, match="cut short"):
+        es.exec_in_pod(server.endpoint, "ns", "pod", None, ["cat"], b"abc", timeout=30)
+    server.join()
+
+
+def test_guarded_run_falls_back_to_a_plain_run_on_a_v4_server():
+    def script(conn: FakeConn) -> None:
+        assert "%2Fbin%2Fsh" not in conn.request_line
+        conn.send(es.STDOUT, b"plain")
+        conn.finish(0)
+
+    server = FakeServer(script, protocols=[es.V4_PROTOCOL], connections=2)
+    out = bytearray()
+    assert es.exec_in_pod(server.endpoint, "ns", "pod", None, ["echo"], on_stdout=out.extend, timeout=30) == 0
+    server.join()
+    assert bytes(out) == b"plain"
