@@ -27,6 +27,7 @@ from ansible_collections.ephemeral.container_groups.plugins.module_utils._client
     auth_from_credential,
     get_endpoint,
 )
+from ansible_collections.ephemeral.container_groups.plugins.module_utils._job_spec import JOB_ARGUMENT_SPEC
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import PodSpecError
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._state import (
     StateError,
@@ -42,20 +43,6 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job im
 
 display = Display()
 
-ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
-    "container_group": {"type": "str", "required": True},
-    "playbook": {"type": "path", "required": True},
-    "project_dir": {"type": "path"},
-    "inventory": {"type": "str"},
-    "extra_vars": {"type": "dict", "default": {}},
-    "limit": {"type": "str"},
-    "tags": {"type": "str"},
-    "forks": {"type": "int"},
-    "verbosity": {"type": "int", "default": 0},
-    "job_timeout": {"type": "int", "default": 3600},
-    "pending_timeout": {"type": "int", "default": 300},
-    "state_file": {"type": "path"},
-}
 
 DEFAULT_FORKS = 5
 WATCHDOG_SECONDS = 1.0
@@ -116,7 +103,7 @@ class ActionModule(ActionBase):
     def run(self, tmp: t.Any = None, task_vars: dict | None = None) -> dict:
         result = super().run(tmp, task_vars)
         del tmp
-        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        validation, args = self.validate_argument_spec(argument_spec=JOB_ARGUMENT_SPEC)
         del validation
         try:
             spec, group, credential = self._resolve(args)

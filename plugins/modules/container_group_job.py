@@ -20,8 +20,8 @@ description:
     gone). Pods of a controller killed with C(SIGKILL) on another host end by their
     C(activeDeadlineSeconds) and are removed by the next job.
   - With the group's C(max_concurrent_jobs) above 0, the Pod takes one of that many slot names
-    (C(cg-<group>-s1), C(cg-<group>-s2), ...): the API server refuses a second Pod of the same
-    name, so the limit holds across processes and controllers. The job waits, with a message,
+    (C(cg-<group>-s1), C(cg-<group>-s2), and so on). The API server refuses a second Pod of the
+    same name, so the limit holds across processes and controllers. The job waits, with a message,
     until a slot frees or O(pending_timeout) passes.
   - Fails fast, deleting the Pod, when it cannot start (C(ErrImagePull), C(ImagePullBackOff),
     C(Unschedulable), C(CreateContainerConfigError), ...) or is refused by the API server (403
@@ -88,6 +88,12 @@ options:
     description: State file holding the group and its credential (as for the other modules).
     type: path
 attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
   check_mode:
     support: full
     details: In check mode no Pod is created; the task reports the Pod it would create.
@@ -179,10 +185,12 @@ elapsed:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.ephemeral.container_groups.plugins.module_utils._job_spec import JOB_ARGUMENT_SPEC
+
 
 def main() -> None:
     # Only the action plugin of the same name does the work, on the controller.
-    module = AnsibleModule(argument_spec={}, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=JOB_ARGUMENT_SPEC, supports_check_mode=True)
     module.fail_json(msg="ephemeral.container_groups.container_group_job runs as an action plugin on the controller; "
                          "this module file only documents it")
 
