@@ -33,4 +33,6 @@ if [ ! -f "$venv/.complete" ]; then
   "$venv/bin/pip" install -q -r "$reqs" >&2
   touch "$venv/.complete"
 fi
+# ansible-test's pip bootstrap comes from a host this machine cannot reach: stand it in.
+"$venv/bin/python" "$here/ansible-test-offline.py" >&2
 echo "$venv"
