@@ -4,13 +4,13 @@ SHELL := /bin/bash
 LC := tools/localcluster
 
 .PHONY: help deps venv cluster-up cluster-down cluster-env cluster-status demo \
-        test test-sanity test-units test-lint test-integration bench
+        test test-sanity test-units test-lint test-integration test-molecule bench
 
 help:
 	@echo "make demo          local cluster up, a credential and group defined, a playbook run in an ephemeral Pod"
 	@echo "make test          every test: sanity and units (oldest and newest ansible-core), lint, integration"
 	@echo "make cluster-up | cluster-down | cluster-env | cluster-status"
-	@echo "make test-sanity | test-units | test-lint | test-integration | bench"
+	@echo "make test-sanity | test-units | test-lint | test-integration | test-molecule | bench"
 
 deps:
 	@tools/install-deps.sh
@@ -48,6 +48,9 @@ test-lint: venv
 
 test-integration: venv cluster-up
 	@tools/test.sh integration
+
+test-molecule: venv cluster-up
+	@tools/test.sh molecule
 
 bench: venv cluster-up
 	@tools/bench/run-all.sh

@@ -4,6 +4,7 @@
 #   units        ansible-test units on both
 #   lint         ansible-lint on roles, playbooks and the molecule scenario
 #   integration  ansible-test integration against the running local cluster (newest core)
+#   molecule     the molecule scenario (extensions/molecule) against the local cluster
 # ansible-test needs .../ansible_collections/ephemeral/container_groups, so every step runs
 # in a copy made by tools/collection-tree.sh.
 set -euo pipefail
@@ -88,13 +89,18 @@ integration() {
   _step "integration (newest ansible-core, Python ${PYTHON[newest]})" _integration "$@"
 }
 
+molecule() {
+  _step "molecule (extensions/molecule/default)" "$repo/tools/molecule.sh" test
+}
+
 case "${1:-all}" in
   sanity) sanity ;;
   units) units ;;
   lint) lint ;;
   integration) shift; integration "$@" ;;
-  all) sanity; units; lint; integration ;;
-  *) echo "usage: tools/test.sh all|sanity|units|lint|integration [targets]" >&2; exit 2 ;;
+  molecule) molecule ;;
+  all) sanity; units; lint; integration; molecule ;;
+  *) echo "usage: tools/test.sh all|sanity|units|lint|integration [targets]|molecule" >&2; exit 2 ;;
 esac
 
 if [ ${#failed[@]} -gt 0 ]; then
