@@ -108,7 +108,7 @@ def test_line_splitter_joins_partial_chunks_and_keeps_stdout_tail():
     assert seen == [("TASK [a]", False), ("ok: [localhost]", False), ("\ufffd broken utf8 ", False)]
     splitter.flush()
     assert seen[-1] == ("tail without newline", False)
-    assert kept == [line for line, _ in seen]
+    assert kept == [line for line, _stderr in seen]
 
 
 def test_owner_of_this_process_is_alive_and_a_dead_one_is_not():
