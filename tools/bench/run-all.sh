@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark, each printing its figures (none asserts a timing).
+# The cluster benchmark restarts the cluster, so it runs last.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+echo "== connection plugin: pod vs kubernetes.core kubectl"
+"$here/connection.sh"
+echo "== wrapper: overhead of a one-task job"
+"$here/job.sh"
+echo "== local cluster: warm start, Pod start, memory"
+"$here/cluster.sh"
