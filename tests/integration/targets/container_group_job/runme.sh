@@ -57,12 +57,17 @@ scenario_signals() {
   for sig in INT TERM; do
     echo "== SIG$sig mid-run: the Pod is gone within 15 s"
     job_args job-ok ok.yml -e '{"extra_vars": {"sleep_seconds": 120}}'
-    "${JOB[@]}" > "$work/sig.log" 2>&1 &
+    # Its own process group, like a job started from a terminal.
+    setsid "${JOB[@]}" > "$work/sig.log" 2>&1 &
     job=$!
     for _ in $(seq 1 600); do grep -q MARKER-START "$work/sig.log" && break; sleep 0.1; done
     grep -q MARKER-START "$work/sig.log" || { cat "$work/sig.log"; fail "the target never started"; }
     [ "$(pods count job-ok)" = 1 ] || fail "expected the job's Pod to exist mid-run"
-    kill -"$sig" "$job"
+    if [ "$sig" = INT ]; then
+      kill -INT -- "-$job"  # Ctrl-C: the terminal signals the whole foreground group
+    else
+      kill -TERM "$job"     # kill(1): the ansible-playbook process alone
+    fi
     pods wait-gone job-ok 15 || { cat "$work/sig.log"; fail "Pod still there 15 s after SIG$sig"; }
     wait "$job" && fail "the wrapper succeeded after SIG$sig" || true
     cat "$work/sig.log"
