@@ -18,6 +18,12 @@ import os
 import re
 import typing as t
 
+from ansible_collections.ephemeral.container_groups.plugins.module_utils._describe import (
+    kind_described,
+    type_name,
+    yaml_problem,
+)
+
 try:
     import yaml
 except ImportError:  # only YAML text overrides need it; JSON text and mappings do not
@@ -44,37 +50,11 @@ _DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _SHORT_ID_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,18}[a-z0-9])?$")
 
 
+_T = t.TypeVar("_T")
+
+
 class PodSpecError(ValueError):
     """An override or pod definition we refuse; the message says what and where."""
-
-
-def _type_name(value: t.Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, dict):
-        return "mapping"
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    return type(value).__name__
-
-
-def _yaml_problem(exc: Exception) -> str:
-    """A YAML error in one line, where and what, without PyYAML's stream names."""
-    mark = getattr(exc, "problem_mark", None)
-    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-    text = where + (getattr(exc, "problem", None) or str(exc))
-    context = getattr(exc, "context", None)
-    if context:
-        text += f" ({context})"
-    return " ".join(text.split())
 
 
 def default_pod_spec() -> dict:
@@ -103,7 +83,7 @@ def _check_keys(value: t.Any, where: str) -> None:
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
-                raise PodSpecError(f"{where or 'pod_spec_override'}: key {key!r} must be a string, got {_type_name(key)}")
+                raise PodSpecError(f"{where or 'pod_spec_override'}: key {key!r} must be a string, got {type_name(key)}")
             _check_keys(item, f"{where}.{key}" if where else key)
     elif isinstance(value, list):
         for index, item in enumerate(value):
@@ -125,13 +105,13 @@ def parse_override(value: t.Any) -> dict:
             try:
                 parsed = yaml.safe_load(value)
             except yaml.YAMLError as exc:
-                raise PodSpecError(f"pod_spec_override: not valid JSON or YAML: {_yaml_problem(exc)}") from None
+                raise PodSpecError(f"pod_spec_override: not valid JSON or YAML: {yaml_problem(exc)}") from None
         if parsed is None:  # only comments
             return {}
     else:
         parsed = value
     if not isinstance(parsed, dict):
-        raise PodSpecError(f"pod_spec_override: expected a mapping (a Pod definition), got {_type_name(parsed)}")
+        raise PodSpecError(f"pod_spec_override: expected a mapping (a Pod definition), got {type_name(parsed)}")
     _check_keys(parsed, "")
     return copy.deepcopy(parsed)
 
@@ -156,26 +136,27 @@ def merge(default: t.Any, override: t.Any) -> t.Any:
     return copy.deepcopy(override)
 
 
-def _expect(value: t.Any, kind: type, where: str) -> None:
+def _expect(value: t.Any, kind: type[_T], where: str) -> _T:
+    """value, if it is of that kind; else PodSpecError saying where and what it is instead."""
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        names = {dict: "a mapping", list: "a list", str: "a string", int: "an integer", bool: "a boolean"}
-        raise PodSpecError(f"{where}: expected {names.get(kind, kind.__name__)}, got {_type_name(value)}")
+        raise PodSpecError(f"{where}: expected {kind_described(kind)}, got {type_name(value)}")
+    return value
 
 
-def _validate_labels(labels: t.Any) -> None:
-    _expect(labels, dict, "metadata.labels")
-    for key, value in labels.items():
+def _validate_labels(labels: t.Any) -> dict:
+    checked = _expect(labels, dict, "metadata.labels")
+    for key, value in checked.items():
         _expect(value, str, f"metadata.labels.{key}")
+    return checked
 
 
 def _fill_container_names(containers: list) -> None:
     """Name unnamed containers worker, worker-2, worker-3, … skipping names already taken."""
     taken = set()
     for index, container in enumerate(containers):
-        name = container.get("name")
-        if name is None:
+        if container.get("name") is None:
             continue
-        _expect(name, str, f"spec.containers[{index}].name")
+        name = _expect(container["name"], str, f"spec.containers[{index}].name")
         if not _DNS_LABEL_RE.match(name):
             raise PodSpecError(
                 f"spec.containers[{index}].name: {name!r} is not a valid container name "
@@ -199,17 +180,15 @@ def group_pod_definition(override: t.Any) -> dict:
     Forced here: ``spec.restartPolicy: Never``, the managed-by label, a name for each unnamed
     container; ``metadata.name`` and ``metadata.generateName`` are dropped (each job sets its own).
     """
-    pod = merge(default_pod_spec(), parse_override(override))
+    pod: dict = merge(default_pod_spec(), parse_override(override))
 
     if pod.get("apiVersion") != "v1":
         raise PodSpecError(f"apiVersion: expected 'v1', got {pod.get('apiVersion')!r} (a container group runs a v1 Pod)")
     if pod.get("kind") != "Pod":
         raise PodSpecError(f"kind: expected 'Pod', got {pod.get('kind')!r} (a container group runs a Pod)")
 
-    metadata = pod.get("metadata")
-    _expect(metadata, dict, "metadata")
-    namespace = metadata.get("namespace")
-    _expect(namespace, str, "metadata.namespace")
+    metadata = _expect(pod.get("metadata"), dict, "metadata")
+    namespace = _expect(metadata.get("namespace"), str, "metadata.namespace")
     if not _DNS_LABEL_RE.match(namespace):
         raise PodSpecError(
             f"metadata.namespace: {namespace!r} is not a valid namespace name "
@@ -217,33 +196,27 @@ def group_pod_definition(override: t.Any) -> dict:
         )
     metadata.pop("name", None)
     metadata.pop("generateName", None)
-    labels = metadata.get("labels", {})
-    _validate_labels(labels)
+    labels = _validate_labels(metadata.get("labels", {}))
     metadata["labels"] = {**labels, LABEL_MANAGED_BY: MANAGED_BY_VALUE}
     annotations = metadata.get("annotations")
     if annotations is not None:
         _expect(annotations, dict, "metadata.annotations")
 
-    spec = pod.get("spec")
-    _expect(spec, dict, "spec")
-    containers = spec.get("containers")
-    _expect(containers, list, "spec.containers")
+    spec = _expect(pod.get("spec"), dict, "spec")
+    containers = _expect(spec.get("containers"), list, "spec.containers")
     if not containers:
         raise PodSpecError("spec.containers: no container left after the merge; a Pod needs at least one")
     for index, container in enumerate(containers):
         where = f"spec.containers[{index}]"
         _expect(container, dict, where)
-        image = container.get("image")
-        if image is None:
+        if container.get("image") is None:
             raise PodSpecError(f"{where}.image: missing; every container needs an image (the default container uses {DEFAULT_IMAGE!r})")
-        _expect(image, str, f"{where}.image")
+        image = _expect(container["image"], str, f"{where}.image")
         if not image.strip():
             raise PodSpecError(f"{where}.image: empty; every container needs an image")
         for field in ("command", "args"):
-            value = container.get(field)
-            if value is not None:
-                _expect(value, list, f"{where}.{field}")
-                for arg_index, arg in enumerate(value):
+            if container.get(field) is not None:
+                for arg_index, arg in enumerate(_expect(container[field], list, f"{where}.{field}")):
                     _expect(arg, str, f"{where}.{field}[{arg_index}]")
     _fill_container_names(containers)
     spec["restartPolicy"] = "Never"

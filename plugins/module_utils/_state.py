@@ -27,6 +27,8 @@ import time
 import traceback
 import typing as t
 
+from ansible_collections.ephemeral.container_groups.plugins.module_utils._describe import described, yaml_problem
+
 YAML_IMPORT_ERROR: str | None
 try:
     import yaml
@@ -118,34 +120,13 @@ def lookup_group(state: dict, name: str, path: str | None = None) -> tuple[dict,
     return group, credential
 
 
-def _described(value: t.Any) -> str:
-    """What a YAML value is, for messages: 'a list', 'an integer', ..."""
-    if value is None:
-        return "null"
-    for kind, words in ((bool, "a boolean"), (dict, "a mapping"), (list, "a list"), (str, "a string"), (int, "an integer"), (float, "a number")):
-        if isinstance(value, kind):
-            return words
-    return f"a {type(value).__name__}"
-
-
-def _yaml_problem(exc: Exception) -> str:
-    """A YAML error in one line, where and what, without PyYAML's stream names."""
-    mark = getattr(exc, "problem_mark", None)
-    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-    text = where + (getattr(exc, "problem", None) or str(exc))
-    context = getattr(exc, "context", None)
-    if context:
-        text += f" ({context})"
-    return " ".join(text.split())
-
-
 def _validate(data: t.Any, path: str) -> dict:
     """Check the shape we rely on; raise StateError naming the path and the problem."""
     fix = "Fix or move the file away; it was left untouched."
     if data is None:
         raise StateError(f"state file {path} is empty; expected a mapping with 'version: {STATE_VERSION}'. {fix}")
     if not isinstance(data, dict):
-        raise StateError(f"state file {path} holds {_described(data)}, expected a mapping with 'version: {STATE_VERSION}'. {fix}")
+        raise StateError(f"state file {path} holds {described(data)}, expected a mapping with 'version: {STATE_VERSION}'. {fix}")
     version = data.get("version")
     if version != STATE_VERSION or isinstance(version, bool):
         raise StateError(
@@ -159,12 +140,12 @@ def _validate(data: t.Any, path: str) -> dict:
             data[section] = {}
             continue
         if not isinstance(records, dict):
-            raise StateError(f"state file {path}: '{section}' is {_described(records)}, expected a mapping. {fix}")
+            raise StateError(f"state file {path}: '{section}' is {described(records)}, expected a mapping. {fix}")
         for name, record in records.items():
             if not isinstance(name, str):
                 raise StateError(f"state file {path}: {section} key {name!r} is not a string. {fix}")
             if not isinstance(record, dict):
-                raise StateError(f"state file {path}: {section}.{name} is {_described(record)}, expected a mapping. {fix}")
+                raise StateError(f"state file {path}: {section}.{name} is {described(record)}, expected a mapping. {fix}")
     return data
 
 
@@ -276,7 +257,7 @@ class StateStore:
         try:
             data = yaml.load(raw, Loader=_Loader)
         except yaml.YAMLError as exc:
-            raise StateError(f"state file {self.path} is not valid YAML ({_yaml_problem(exc)}). Fix or move the file away; it was left untouched.") from exc
+            raise StateError(f"state file {self.path} is not valid YAML ({yaml_problem(exc)}). Fix or move the file away; it was left untouched.") from exc
         return _validate(data, self.path)
 
     # -- writing -----------------------------------------------------------------------
