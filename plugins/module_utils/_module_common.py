@@ -3,7 +3,7 @@
 #
 # Internal to ephemeral.container_groups: this file may change or disappear without notice.
 # Do not import it from outside the collection.
-"""What the definition modules share: the state_file option and the secret/diff helpers.
+"""What the definition modules share: the state_file option, state access and the views.
 
 The option is declared here once for the argument spec and once in the doc fragment
 ``ephemeral.container_groups.state_file``; a unit test checks that the two agree.
@@ -22,6 +22,8 @@ from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspe
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._state import (
     HAS_YAML,
     YAML_IMPORT_ERROR,
+    Change,
+    StateError,
     StateStore,
     resolve_state_path,
     secret_values,
@@ -43,9 +45,45 @@ def state_store(module: AnsibleModule) -> StateStore:
     return StateStore(resolve_state_path(module.params["state_file"]))
 
 
+class Refused(Exception):
+    """Raised by a module's update function for a change it will not make.
+
+    update_state fails the module with the message and the extra result fields given here;
+    the state file is left as it was.
+    """
+
+    def __init__(self, msg: str, **result: t.Any) -> None:
+        super().__init__(msg)
+        self.result = result
+
+
 def protect_secrets(module: AnsibleModule, state: dict) -> None:
     """Make Ansible mask every secret read from the state file in anything the module returns."""
     module.no_log_values.update(secret_values(state))
+
+
+def read_state(module: AnsibleModule, store: StateStore) -> dict:
+    """The state, with its secrets masked in the module's output; fails the module on StateError."""
+    try:
+        state = store.read()
+    except StateError as exc:
+        module.fail_json(msg=str(exc), state_file=store.path)
+    protect_secrets(module, state)
+    return state
+
+
+def update_state(module: AnsibleModule, store: StateStore, fn: t.Callable[[dict], t.Any]) -> Change:
+    """StateStore.update in the module's check mode, with the secrets of the state before and
+    after masked in the module's output; fails the module on StateError or Refused."""
+    try:
+        change = store.update(fn, check_mode=module.check_mode)
+    except StateError as exc:
+        module.fail_json(msg=str(exc), state_file=store.path)
+    except Refused as exc:
+        module.fail_json(msg=str(exc), state_file=store.path, **exc.result)
+    protect_secrets(module, change.before)
+    protect_secrets(module, change.after)
+    return change
 
 
 def group_view(name: str, record: dict) -> dict:

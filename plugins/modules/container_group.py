@@ -192,9 +192,10 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._module_common import (
     STATE_FILE_ARGSPEC,
+    Refused,
     group_view,
-    protect_secrets,
     state_store,
+    update_state,
 )
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import (
     PodSpecError,
@@ -202,11 +203,6 @@ from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspe
     parse_override,
     validate_group_name,
 )
-from ansible_collections.ephemeral.container_groups.plugins.module_utils._state import StateError
-
-
-class MissingCredential(Exception):
-    """The group names a credential the state file does not have."""
 
 
 def build_record(params: dict) -> dict:
@@ -249,29 +245,23 @@ def main() -> None:
     except ValueError as exc:  # PodSpecError included
         module.fail_json(msg=str(exc))
 
+    store = state_store(module)
+
     def apply(state: dict) -> None:
         groups = state["container_groups"]
         if record is None:
             groups.pop(name, None)
             return
-        if record["credential"] is not None and record["credential"] not in state["credentials"]:
-            raise MissingCredential(record["credential"], sorted(state["credentials"]))
+        credential = record["credential"]
+        if credential is not None and credential not in state["credentials"]:
+            known = ", ".join(sorted(state["credentials"])) or "none"
+            raise Refused(
+                f"credential {credential!r} is not defined in state file {store.path} (defined: {known}); "
+                "define it first with ephemeral.container_groups.k8s_bearer_credential"
+            )
         groups[name] = record
 
-    store = state_store(module)
-    try:
-        change = store.update(apply, check_mode=module.check_mode)
-    except StateError as exc:
-        module.fail_json(msg=str(exc), state_file=store.path)
-    except MissingCredential as exc:
-        known = ", ".join(exc.args[1]) or "none"
-        module.fail_json(
-            msg=f"credential {exc.args[0]!r} is not defined in state file {store.path} (defined: {known}); "
-            "define it first with ephemeral.container_groups.k8s_bearer_credential",
-            state_file=store.path,
-        )
-    protect_secrets(module, change.before)
-    protect_secrets(module, change.after)
+    change = update_state(module, store, apply)
 
     before = change.before["container_groups"].get(name)
     after = change.after["container_groups"].get(name)

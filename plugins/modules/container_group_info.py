@@ -159,10 +159,9 @@ from ansible_collections.ephemeral.container_groups.plugins.module_utils._module
     STATE_FILE_ARGSPEC,
     credential_view,
     group_view,
-    protect_secrets,
+    read_state,
     state_store,
 )
-from ansible_collections.ephemeral.container_groups.plugins.module_utils._state import StateError
 
 
 def main() -> None:
@@ -174,11 +173,7 @@ def main() -> None:
     name = module.params["name"]
 
     store = state_store(module)
-    try:
-        state = store.read()
-    except StateError as exc:
-        module.fail_json(msg=str(exc), state_file=store.path)
-    protect_secrets(module, state)
+    state = read_state(module, store)
 
     groups = state["container_groups"]
     credentials = state["credentials"]

@@ -161,22 +161,18 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._module_common import (
     MASK,
     STATE_FILE_ARGSPEC,
+    Refused,
     credential_view,
-    protect_secrets,
     state_store,
+    update_state,
 )
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._state import (
     SECRET_CREDENTIAL_FIELDS,
-    StateError,
     secret_values,
 )
 
 _PEM_BLOCK_RE = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END ([A-Z0-9 ]+)-----", re.S)
 _HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*\.?$")
-
-
-class CredentialInUse(Exception):
-    """Removing the credential would leave groups pointing at nothing."""
 
 
 def check_host(host: str) -> str:
@@ -324,27 +320,18 @@ def main() -> None:
             return []
         users = sorted(g for g, group in groups.items() if group.get("credential") == name)
         if users and not params["force"]:
-            raise CredentialInUse(users)
+            raise Refused(
+                f"credential {name!r} is used by container group(s) {', '.join(users)}; give them another credential "
+                "or remove them first, or set force=true to detach them (they then report kubernetes=false)",
+                container_groups=users,
+            )
         for group_name in users:
             groups[group_name]["credential"] = None
         del credentials[name]
         return users
 
     store = state_store(module)
-    try:
-        change = store.update(apply, check_mode=module.check_mode)
-    except StateError as exc:
-        module.fail_json(msg=str(exc), state_file=store.path)
-    except CredentialInUse as exc:
-        groups = ", ".join(exc.args[0])
-        module.fail_json(
-            msg=f"credential {name!r} is used by container group(s) {groups}; give them another credential "
-            "or remove them first, or set force=true to detach them (they then report kubernetes=false)",
-            container_groups=exc.args[0],
-            state_file=store.path,
-        )
-    protect_secrets(module, change.before)
-    protect_secrets(module, change.after)
+    change = update_state(module, store, apply)
 
     after_record = change.after["credentials"].get(name)
     result: dict[str, t.Any] = {
