@@ -4,13 +4,13 @@ SHELL := /bin/bash
 LC := tools/localcluster
 
 .PHONY: help deps venv cluster-up cluster-down cluster-env cluster-status demo \
-        test test-sanity test-units test-lint test-integration test-molecule bench
+        test test-sanity test-units test-lint test-integration test-molecule test-typecheck bench
 
 help:
 	@echo "make demo          local cluster up, a credential and group defined, a playbook run in an ephemeral Pod"
 	@echo "make test          every test: sanity and units (oldest and newest ansible-core), lint, integration"
 	@echo "make cluster-up | cluster-down | cluster-env | cluster-status"
-	@echo "make test-sanity | test-units | test-lint | test-integration | test-molecule | bench"
+	@echo "make test-sanity | test-units | test-lint | test-typecheck | test-integration | test-molecule | bench"
 
 deps:
 	@tools/install-deps.sh
@@ -45,6 +45,9 @@ test-units: venv
 
 test-lint: venv
 	@tools/test.sh lint
+
+test-typecheck: venv
+	@tools/test.sh typecheck
 
 test-integration: venv cluster-up
 	@tools/test.sh integration

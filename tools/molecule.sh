@@ -9,12 +9,9 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 venv=$("$repo/tools/venv.sh" newest)
-cache=${CG_CACHE_DIR:-$HOME/.cache/ephemeral-container-groups}
-mkdir -p "$cache"
-CG_TREE_ROOT=$(mktemp -d "$cache/molecule-tree.XXXXXX")
-export CG_TREE_ROOT
-trap 'rm -rf "$CG_TREE_ROOT"' EXIT
-tree=$("$repo/tools/collection-tree.sh")
+. "$repo/tools/private-tree.sh"
+cg_private_tree molecule
+tree=$CG_TREE
 
 # CG_TEST_HOST, CG_TEST_TOKEN, CG_TEST_CA_FILE, CG_TEST_NAMESPACE, CG_TEST_IMAGE, ...
 # shellcheck disable=SC1090

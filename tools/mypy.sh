@@ -8,11 +8,9 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 venv=$("$repo/tools/venv.sh" newest)
 cache=${CG_CACHE_DIR:-$HOME/.cache/ephemeral-container-groups}
-mkdir -p "$cache"
-CG_TREE_ROOT=$(mktemp -d "$cache/mypy-tree.XXXXXX")
-export CG_TREE_ROOT
-trap 'rm -rf "$CG_TREE_ROOT"' EXIT
-tree=$("$repo/tools/collection-tree.sh")
+. "$repo/tools/private-tree.sh"
+cg_private_tree mypy
+tree=$CG_TREE
 # Module names come from paths relative to the directory holding ansible_collections/.
 cd "$CG_TREE_ROOT"
 prefix=${tree#"$CG_TREE_ROOT"/}

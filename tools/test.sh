@@ -3,6 +3,7 @@
 #   sanity       ansible-test sanity on the oldest and the newest ansible-core (no ignore file)
 #   units        ansible-test units on both
 #   lint         ansible-lint on roles, playbooks and the molecule scenario
+#   typecheck    mypy on plugins/ (tools/mypy.sh)
 #   integration  ansible-test integration against the running local cluster (newest core)
 #   molecule     the molecule scenario (extensions/molecule) against the local cluster
 # ansible-test needs .../ansible_collections/ephemeral/container_groups, so every step runs
@@ -11,12 +12,10 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 declare -A PYTHON=([oldest]=3.11 [newest]=3.13)
 failed=()
-# A private copy of the collection for this run, so parallel runs never share one.
-cache=${CG_CACHE_DIR:-$HOME/.cache/ephemeral-container-groups}
-mkdir -p "$cache"
-CG_TREE_ROOT=$(mktemp -d "$cache/test-tree.XXXXXX")
-export CG_TREE_ROOT
-trap 'rm -rf "$CG_TREE_ROOT"' EXIT
+# A private copy of the collection for this run, so parallel runs never share one; each
+# step refreshes it from the checkout.
+. "$repo/tools/private-tree.sh"
+cg_private_tree test
 
 _in_tree() { # flavour command...
   local flavour=$1; shift
@@ -38,19 +37,11 @@ _step() { # name command...
   fi
 }
 
-sanity() {
+_on_both() { # ansible-test command, on the oldest and the newest ansible-core
   local f
   for f in oldest newest; do
-    _step "sanity ($f ansible-core, Python ${PYTHON[$f]})" \
-      _in_tree "$f" ansible-test sanity --python "${PYTHON[$f]}" --requirements --color no
-  done
-}
-
-units() {
-  local f
-  for f in oldest newest; do
-    _step "units ($f ansible-core, Python ${PYTHON[$f]})" \
-      _in_tree "$f" ansible-test units --python "${PYTHON[$f]}" --requirements --color no
+    _step "$1 ($f ansible-core, Python ${PYTHON[$f]})" \
+      _in_tree "$f" ansible-test "$1" --python "${PYTHON[$f]}" --requirements --color no
   done
 }
 
@@ -89,18 +80,22 @@ integration() {
   _step "integration (newest ansible-core, Python ${PYTHON[newest]})" _integration "$@"
 }
 
+typecheck() {
+  _step "mypy" "$repo/tools/mypy.sh"
+}
+
 molecule() {
   _step "molecule (extensions/molecule/default)" "$repo/tools/molecule.sh" test
 }
 
 case "${1:-all}" in
-  sanity) sanity ;;
-  units) units ;;
+  sanity|units) _on_both "$1" ;;
+  typecheck) typecheck ;;
   lint) lint ;;
   integration) shift; integration "$@" ;;
   molecule) molecule ;;
-  all) sanity; units; lint; integration; molecule ;;
-  *) echo "usage: tools/test.sh all|sanity|units|lint|integration [targets]|molecule" >&2; exit 2 ;;
+  all) _on_both sanity; _on_both units; lint; typecheck; integration; molecule ;;
+  *) echo "usage: tools/test.sh all|sanity|units|lint|typecheck|integration [targets]|molecule" >&2; exit 2 ;;
 esac
 
 if [ ${#failed[@]} -gt 0 ]; then

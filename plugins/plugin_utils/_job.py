@@ -313,17 +313,18 @@ class ContainerGroupJob:
             listing = self.endpoint.request("GET", self._pods_path(), query=[("labelSelector", selector)])
         except K8sClientError as exc:
             raise JobError(f"cannot list Pods in namespace {self.namespace}: {self._explain(exc, 'list')}") from exc
-        return listing.get("items") or []
+        items = listing.get("items") if isinstance(listing, dict) else None
+        return [pod for pod in items or [] if isinstance(pod, dict)]
 
     # -- lifecycle --------------------------------------------------------------------------
 
     def remove_leftovers(self) -> list[str]:
         """Delete Pods of ours that no live job owns; returns their names."""
-        removed = []
+        removed: list[str] = []
         for pod in self._list_ours():
             metadata = pod.get("metadata") or {}
             name = metadata.get("name")
-            if metadata.get("deletionTimestamp"):
+            if not isinstance(name, str) or metadata.get("deletionTimestamp"):
                 continue
             phase = (pod.get("status") or {}).get("phase")
             alive = owner_is_alive((metadata.get("annotations") or {}).get(ANNOTATION_OWNER, ""))
@@ -404,9 +405,12 @@ class ContainerGroupJob:
 
     def _read(self, name: str) -> dict:
         try:
-            return self.endpoint.request("GET", self._pods_path(name))
+            pod = self.endpoint.request("GET", self._pods_path(name))
         except K8sClientError as exc:
             raise JobError(f"cannot read Pod {self.namespace}/{name}: {self._explain(exc, 'get', name)}") from exc
+        if not isinstance(pod, dict):
+            raise JobError(f"the API server sent something other than a Pod for {self.namespace}/{name}")
+        return pod
 
     def copy_project(self) -> None:
         """One exec, one tar stream: the project and the job's own files."""

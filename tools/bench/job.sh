@@ -14,12 +14,8 @@ set -euo pipefail
 runs=${1:-10}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 venv=$("$repo/tools/venv.sh" newest)
-cache=${CG_CACHE_DIR:-$HOME/.cache/ephemeral-container-groups}
-mkdir -p "$cache"
-CG_TREE_ROOT=$(mktemp -d "$cache/bench-tree.XXXXXX")
-export CG_TREE_ROOT
-trap 'rm -rf "$CG_TREE_ROOT"' EXIT
-"$repo/tools/collection-tree.sh" > /dev/null
+. "$repo/tools/private-tree.sh"
+cg_private_tree bench-job
 # shellcheck disable=SC1090
 . <("$repo/tools/localcluster/cluster.sh" env)
 

@@ -15,6 +15,12 @@ job_args() { # group playbook [more ansible-playbook args] -> the command in arr
        -e "playbook=$here/files/project/$playbook" "$@")
 }
 run_job() { job_args "$@"; "${JOB[@]}"; }
+expect_job_failure() { # group playbook log: the job must fail and leave no Pod of the group
+  local group=$1 playbook=$2 log=$3
+  if run_job "$group" "$playbook" > "$log" 2>&1; then cat "$log"; fail "the wrapper succeeded for $group"; fi
+  cat "$log"
+  [ "$(pods count "$group")" = 0 ] || fail "a Pod of $group is left after the failure"
+}
 
 ansible-playbook -e "@$config" files/define.yml
 
@@ -46,11 +52,9 @@ scenario_success() {
 
 scenario_failure() {
   echo "== a failing target fails the wrapper with its status, Pod gone"
-  if run_job job-ok fail.yml > "$work/fail.log" 2>&1; then cat "$work/fail.log"; fail "the wrapper succeeded"; fi
-  cat "$work/fail.log"
+  expect_job_failure job-ok fail.yml "$work/fail.log"
   grep -q 'MARKER-FAILING' "$work/fail.log" || fail "the target's failure was not shown"
   grep -q '(exit status 2)' "$work/fail.log" || fail "the target's exit status is not in the message"
-  [ "$(pods count job-ok)" = 0 ] || fail "a Pod of job-ok is left after a failure"
 }
 
 scenario_signals() {
@@ -97,28 +101,23 @@ scenario_sigkill() {
 
 scenario_noimage() {
   echo "== a missing image fails within 30 s naming the image, Pod gone"
-  if run_job job-noimage quick.yml > "$work/noimage.log" 2>&1; then cat "$work/noimage.log"; fail "the wrapper succeeded"; fi
-  cat "$work/noimage.log"
+  expect_job_failure job-noimage quick.yml "$work/noimage.log"
   # The job's own time (from its result), not ansible-playbook's start-up on a busy machine;
   # the point is failing fast instead of waiting out pending_timeout (300 s by default).
   elapsed=$(sed -n 's/.*"elapsed": \([0-9.]*\).*/\1/p' "$work/noimage.log" | head -1)
   python -c "import sys; sys.exit(0 if float('$elapsed') <= 30 else 1)" || fail "the job took ${elapsed} s to fail"
   grep -qE '(ErrImagePull|ImagePullBackOff) for image .*cg/does-not-exist:1' "$work/noimage.log" || fail "the message does not name the pull error and the image"
-  [ "$(pods count job-noimage)" = 0 ] || fail "a Pod of job-noimage is left"
 }
 
 scenario_unschedulable() {
   echo "== an impossible resource request fails naming Unschedulable, Pod gone"
-  if run_job job-huge quick.yml > "$work/huge.log" 2>&1; then cat "$work/huge.log"; fail "the wrapper succeeded"; fi
-  cat "$work/huge.log"
+  expect_job_failure job-huge quick.yml "$work/huge.log"
   grep -q 'Unschedulable: .*Insufficient cpu' "$work/huge.log" || fail "the message does not say Unschedulable with the scheduler's reason"
-  [ "$(pods count job-huge)" = 0 ] || fail "a Pod of job-huge is left"
 }
 
 scenario_forbidden() {
   echo "== a namespace the token may not use: 403 explained"
-  if run_job job-forbidden quick.yml > "$work/forbidden.log" 2>&1; then cat "$work/forbidden.log"; fail "the wrapper succeeded"; fi
-  cat "$work/forbidden.log"
+  expect_job_failure job-forbidden quick.yml "$work/forbidden.log"
   grep -q '403' "$work/forbidden.log" || fail "the message does not say 403"
   grep -q "cannot create resource \\\\\"pods\\\\\"\|cannot create resource \"pods\"" "$work/forbidden.log" || fail "the message does not give the RBAC reason"
 }
