@@ -183,16 +183,16 @@ class ActionModule(ActionBase):
         except (_Interrupted, KeyboardInterrupt):
             failure = f"interrupted by {guard.reason or 'SIGINT'}; the job was stopped"
         finally:
-            try:
-                deleted = job.delete_pod()
-            except (JobError, _Interrupted, KeyboardInterrupt) as exc:
-                deleted = False
-                failure = f"{failure + '; ' if failure else ''}and the Pod could not be deleted: {exc}"
-            _say(f"Pod {job.namespace}/{job.pod_name} {'deleted' if deleted else 'NOT deleted'}",
-                 stderr=not deleted)
+            had_pod = job.created
+            deleted, problem = _delete_pod(job)
+            if problem:
+                failure = f"{failure + '; ' if failure else ''}and the Pod could not be deleted: {problem}"
+            if had_pod:
+                outcome["pod_deleted"] = deleted
+                _say(f"Pod {job.namespace}/{job.pod_name} {'deleted' if deleted else 'NOT deleted'}",
+                     stderr=not deleted)
         outcome.update(
             rc=rc,
-            pod_deleted=deleted,
             recap=recap_of(job.output_tail),
             stdout_tail=job.output_tail[-20:],
             leftovers_removed=job.leftovers_removed,
@@ -204,6 +204,20 @@ class ActionModule(ActionBase):
         else:
             outcome["msg"] = f"the playbook {job.spec.playbook} succeeded in Pod {job.namespace}/{job.pod_name}"
         return outcome
+
+
+def _delete_pod(job: ContainerGroupJob) -> tuple[bool, str | None]:
+    """Delete the job's Pod; a signal that cuts the first try short gets a second one."""
+    problem = "interrupted"
+    for _attempt in range(2):
+        try:
+            return job.delete_pod(), None
+        except (_Interrupted, KeyboardInterrupt):
+            continue  # the guard ignores every signal after the first, so this retry runs
+        except JobError as exc:
+            problem = str(exc)
+            break
+    return False, problem
 
 
 def _locate(playbook: str, project_dir: str | None) -> tuple[str, str]:
