@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the tools that need a collection tree of their own (tests, molecule, mypy,
 # benchmarks), so that runs at the same time never share or wipe one another's copy.
 #
@@ -5,6 +6,7 @@
 # directory, removed when the calling script exits. Exports CG_TREE_ROOT (the directory
 # that holds ansible_collections/, what ANSIBLE_COLLECTIONS_PATH wants) and sets CG_TREE
 # (the collection root inside it).
+# shellcheck disable=SC2034  # CG_TREE is for the caller
 cg_private_tree() {
   local repo cache
   repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

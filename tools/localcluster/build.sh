@@ -25,7 +25,7 @@ _published_replaces() { # gomod-file version
 }
 
 _gomod_path() { # module@version; run outside any module so a stale go.mod cannot interfere
-  (cd / && GOFLAGS= go mod download -json "$1") | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])'
+  (cd / && GOFLAGS='' go mod download -json "$1") | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])'
 }
 
 build_kubernetes() {

@@ -189,12 +189,12 @@ _push_images() {
 }
 
 _apply_manifests() {
-  $KUBECTL apply -f "$LC_DIR/manifests/" >/dev/null
+  _kubectl apply -f "$LC_DIR/manifests/" >/dev/null
 }
 
 _write_env() {
   local token="" start=$SECONDS
-  until token=$($KUBECTL -n "$CG_TEST_NAMESPACE" get secret cg-runner-token -o jsonpath='{.data.token}' 2>/dev/null) && [ -n "$token" ]; do
+  until token=$(_kubectl -n "$CG_TEST_NAMESPACE" get secret cg-runner-token -o jsonpath='{.data.token}' 2>/dev/null) && [ -n "$token" ]; do
     (( SECONDS - start > 60 )) && die "the token controller did not fill secret $CG_TEST_NAMESPACE/cg-runner-token"
     sleep 0.5
   done
@@ -215,7 +215,7 @@ ENV
 }
 
 _node_ready() {
-  [ "$($KUBECTL get node "$CG_NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
+  [ "$(_kubectl get node "$CG_NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
 }
 
 _healthy() {
@@ -241,7 +241,7 @@ cmd_up() {
   _push_images
   _wait_for "node $CG_NODE_NAME Ready" 180 _node_ready
   _apply_manifests
-  _wait_for "ServiceAccount default in $CG_TEST_NAMESPACE" 60 $KUBECTL -n "$CG_TEST_NAMESPACE" get serviceaccount default
+  _wait_for "ServiceAccount default in $CG_TEST_NAMESPACE" 60 _kubectl -n "$CG_TEST_NAMESPACE" get serviceaccount default
   _write_env
   # Pre-pull the EE image so the first job does not pay for it; kubelet uses the same store.
   "/usr/bin/ctr" --address "$CG_CONTAINERD_SOCK" -n k8s.io images pull --plain-http "$CG_TEST_IMAGE_REF" >/dev/null

@@ -1,4 +1,7 @@
-# Shared settings for the local-cluster scripts. Sourced, not run.
+# shellcheck shell=bash
+# Shared settings for the local-cluster scripts. Sourced, not run; the scripts that source
+# it use these names, which shellcheck cannot see from here.
+# shellcheck disable=SC2034
 # Caches live outside the repo so a clean clone on a warm machine reuses them.
 set -euo pipefail
 LC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -36,4 +39,4 @@ CG_API_HOST="https://127.0.0.1:$CG_API_PORT"
 CG_CONTAINERD_SOCK="$CG_RUN_DIR/containerd.sock"
 CG_TEST_IMAGE_REF="$CG_REGISTRY/$CG_EE_IMAGE_NAME:$CG_EE_IMAGE_TAG"
 CG_PAUSE_IMAGE_REF="$CG_REGISTRY/pause:3.10"
-KUBECTL="$CG_BIN_DIR/kubectl --kubeconfig $CG_CLUSTER_DIR/admin.kubeconfig"
+_kubectl() { "$CG_BIN_DIR/kubectl" --kubeconfig "$CG_CLUSTER_DIR/admin.kubeconfig" "$@"; }

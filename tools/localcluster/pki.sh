@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Certificates and kubeconfigs for the local cluster. Sourced by cluster.sh.
 # One CA signs everything; each component gets its own client identity so RBAC and the
 # Node authorizer see the same users a kubeadm cluster would have.

@@ -73,7 +73,7 @@ scenario_signals() {
       kill -TERM "$job"     # kill(1): the ansible-playbook process alone
     fi
     pods wait-gone job-ok 15 || { cat "$work/sig.log"; fail "Pod still there 15 s after SIG$sig"; }
-    wait "$job" && fail "the wrapper succeeded after SIG$sig" || true
+    if wait "$job"; then fail "the wrapper succeeded after SIG$sig"; fi
     cat "$work/sig.log"
   done
 }
