@@ -228,8 +228,12 @@ cmd_up() {
   [ "$(id -u)" = 0 ] || die "the local cluster needs root (it runs containerd and the kubelet)"
   mkdir -p "$PIDS"
   if _healthy; then log "cluster already up"; return 0; fi
-  # Anything half-running from an earlier attempt is stopped first, state kept.
-  _stop_processes
+  # A cluster that is half up, or whose processes were killed (a session that ended, a
+  # reboot), leaves mounts, netns and rules behind: start from a clean slate instead.
+  if [ -e "$CG_CLUSTER_DIR" ] || [ -e "$CG_RUN_DIR" ]; then
+    log "cleaning up an earlier cluster that is not healthy"
+    cmd_down
+  fi
   local t0=$SECONDS
   "$LC_DIR/build.sh"
   "$LC_DIR/images.sh" all
