@@ -20,6 +20,9 @@ description:
     stdin; against an older API server, set O(pipelining=false).
   - Files are copied in one exec per file, streamed in chunks (any size, constant memory), and
     their byte count is checked at the other end; C(put) keeps the local file's mode.
+  - Every command runs under a small C(/bin/sh) wrapper that keeps its output open until all of
+    it has arrived, because under load container runtimes can drop the end of a command's output
+    when it exits. Output that still arrives incomplete fails the task instead of passing silently.
   - Credentials come from one of, in this order, O(container_group) (its credential in the state
     file, and the namespace of its pod spec), O(api_host) with O(api_key), O(kubeconfig) or
     O(context), the Pod's own service account when Ansible runs inside a Pod, else
@@ -28,7 +31,7 @@ requirements:
   - websocket-client (installed with the C(kubernetes) Python library)
   - kubernetes (Python library; only to read a kubeconfig)
   - PyYAML (only for O(container_group))
-  - C(/bin/sh), C(cat), C(chmod) and C(wc) in the container; C(stat) to keep the mode of fetched files
+  - C(/bin/sh), C(head), C(cat), C(chmod) and C(wc) in the container; C(stat) to keep the mode of fetched files
 extends_documentation_fragment:
   - ephemeral.container_groups.k8s_auth
 options:
@@ -203,6 +206,11 @@ FETCH_SCRIPT = (
     'printf "%s %s\\n" "$s" "$m" && exec cat "$1"'
 )
 FETCH_NOT_FOUND = 66
+
+
+def _operand(path: str) -> str:
+    """A path that no command will take for an option."""
+    return "./" + path if path.startswith("-") else path
 
 
 class PodConnectionFailure(AnsibleConnectionFailure):
@@ -471,7 +479,7 @@ class Connection(ConnectionBase):
             display.vvv(f"PUT {in_path} TO {out_path} ({size} bytes, mode {mode})", host=self._pod)
             stdout = bytearray()
             stderr = bytearray()
-            argv = ["/bin/sh", "-c", PUT_SCRIPT, "sh", out_path, mode]
+            argv = ["/bin/sh", "-c", PUT_SCRIPT, "sh", _operand(out_path), mode]
             try:
                 rc = self._run(argv, handle, stdout.extend, stderr.extend)
             except StdinNotSupported:
@@ -479,7 +487,7 @@ class Connection(ConnectionBase):
                 handle.seek(0)
                 stdout.clear()
                 stderr.clear()
-                argv = ["/bin/sh", "-c", PUT_SCRIPT_COUNTED, "sh", out_path, mode, str(size)]
+                argv = ["/bin/sh", "-c", PUT_SCRIPT_COUNTED, "sh", _operand(out_path), mode, str(size)]
                 rc = self._run(argv, handle, stdout.extend, stderr.extend, stdin_eof=False)
         if rc != 0:
             raise PodConnectionFailure(
@@ -502,7 +510,7 @@ class Connection(ConnectionBase):
             with os.fdopen(fd, "wb") as handle:
                 sink = _FetchSink(handle)
                 stderr = bytearray()
-                rc = self._run(["/bin/sh", "-c", FETCH_SCRIPT, "sh", in_path], None, sink, stderr.extend)
+                rc = self._run(["/bin/sh", "-c", FETCH_SCRIPT, "sh", _operand(in_path)], None, sink, stderr.extend)
             message = to_text(bytes(stderr)).strip()
             if rc == FETCH_NOT_FOUND:
                 raise AnsibleFileNotFound(f"{self._where()}: file not found: {in_path}")

@@ -598,7 +598,9 @@ def get_api_client(auth: K8sAuth, log: LogFn | None = None) -> t.Any:
         configuration.api_key_prefix = {"authorization": "Bearer"}
 
         def refresh(config: t.Any) -> None:
-            config.api_key = {"authorization": (endpoint.authorization() or "Bearer ").split(" ", 1)[1]}
+            # The endpoint reads the (rotating) token file; keep the bare token.
+            header = endpoint.authorization() or ""
+            config.api_key = {"authorization": header.split(" ", 1)[-1]}
 
         refresh(configuration)
         configuration.refresh_api_key_hook = refresh

@@ -27,6 +27,14 @@ On a server that picks v4, stdin that needs end-of-file is refused with
 StdinNotSupported before the command starts (we offer only v5 for it); callers that send a
 known number of bytes to a command that stops reading by itself (``head -c N``) may pass
 ``stdin_eof=False`` and work on v4 too.
+
+Reading every byte is not enough: under load the container runtime (containerd 1.6 here;
+kubectl is hit the same way) can drop the end of a command's output when the command exits,
+and still report its exit status. So by default the command runs under a small shell
+wrapper (GUARD_SCRIPT) that prints an end marker on stdout and stderr after the command and
+then waits for our end of stdin, which we send only once both markers have arrived: the
+output is complete before anything exits, and a missing marker is reported (ExecTruncated)
+instead of passing silently.
 """
 
 from __future__ import annotations
@@ -111,13 +119,27 @@ class ExecStatusError(ExecError):
 # -- frames ----------------------------------------------------------------------------------
 
 
-def mask_payload(key: bytes, data: bytes | memoryview) -> bytes:
-    """XOR data with the 4-byte key repeated (RFC 6455 5.3), at C speed through big integers."""
+#: XOR tables, _XOR[k] maps every byte b to b ^ k; built on first use (not at import: the
+#: connection plugin is imported afresh for every task).
+_XOR: list[bytes] = []
+
+
+def mask_payload(key: bytes, data: bytes | bytearray | memoryview) -> bytes | bytearray:
+    """XOR data with the 4-byte key repeated (RFC 6455 5.3).
+
+    Done as four strided lanes, each one bytes.translate with the XOR table of its key byte:
+    all in C, about three times faster than big-integer XOR, which matters for 200 MB puts.
+    """
     size = len(data)
     if not size:
         return b""
-    repeated = (key * (size // 4 + 1))[:size]
-    return (int.from_bytes(data, "little") ^ int.from_bytes(repeated, "little")).to_bytes(size, "little")
+    if not _XOR:
+        _XOR.extend(bytes(value ^ key for value in range(256)) for key in range(256))
+    source = data if isinstance(data, bytes) else bytes(data)
+    out = bytearray(size)
+    for lane in range(4):
+        out[lane::4] = source[lane::4].translate(_XOR[key[lane]])
+    return out
 
 
 def encode_frame(opcode: int, payload: bytes | memoryview, mask_key: bytes | None = None) -> bytes:
@@ -467,7 +489,7 @@ class _Session:
             self.stdin_waiting = True
             return None
         self.bytes_stdin += len(chunk)
-        self.current = memoryview(encode_frame(OP_BINARY, b"\0" + bytes(chunk)))
+        self.current = memoryview(encode_frame(OP_BINARY, b"\0" + chunk))
         return self.current
 
     def sent(self, count: int) -> None:
@@ -628,8 +650,21 @@ def _guarded_stdin(stdin: StdinSource, done: t.Callable[[], bool]) -> t.Iterator
         if sent != size:
             raise ExecError(f"stdin ended after {sent} of {size} bytes")
     elif stdin is not None:
+        # Small pieces are gathered into bigger frames (each frame costs the wrapper a head
+        # process); "nothing yet" flushes what is gathered, so prompted input is not held.
+        pending = bytearray()
         for chunk in _stdin_chunks(stdin, STDIN_CHUNK):
-            yield b"%d\n" % len(chunk) + bytes(chunk) if len(chunk) else b""
+            if len(chunk):
+                pending += chunk
+                if len(pending) < STDIN_CHUNK:
+                    continue
+            if pending:
+                yield b"%d\n" % len(pending) + bytes(pending)
+                pending = bytearray()
+            if not len(chunk):
+                yield b""
+        if pending:
+            yield b"%d\n" % len(pending) + bytes(pending)
     yield b"0\n"
     while not done():
         yield b""

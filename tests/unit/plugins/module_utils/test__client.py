@@ -343,3 +343,20 @@ def test_websocket_bad_status_is_understood():
 
     exc = websocket.WebSocketBadStatusException("Handshake status 403", 403, "Forbidden", {}, _status("nope").encode())
     assert "403" in explain_api_exception(exc, verb="create", resource="pods/exec")
+
+
+def test_in_cluster_api_client_refreshes_the_token(monkeypatch, tmp_path):
+    (tmp_path / "token").write_text("sa-token-1\n")
+    (tmp_path / "namespace").write_text("jobs\n")
+    monkeypatch.setattr(client, "SERVICE_ACCOUNT_DIR", str(tmp_path))
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "6443")
+    api = get_api_client(K8sAuth(in_cluster=True))
+    try:
+        assert api.configuration.host == "https://10.0.0.1:6443"
+        assert api.cg_default_namespace == "jobs"
+        assert api.configuration.get_api_key_with_prefix("authorization") == "Bearer sa-token-1"
+        (tmp_path / "token").write_text("sa-token-2\n")
+        assert api.configuration.get_api_key_with_prefix("authorization") == "Bearer sa-token-2"
+    finally:
+        api.close()

@@ -569,7 +569,10 @@ def test_guarded_stdin_frames_known_and_unknown_lengths():
     assert next(frames) == b"" and next(frames) == b""
     done[0] = True
     assert list(frames) == []
-    assert list(es._guarded_stdin(iter([b"ab", b"", b"c"]), lambda: True)) == [b"2\nab", b"", b"1\nc", b"0\n"]
+    assert list(es._guarded_stdin(iter([b"ab", b"", b"c", b"de"]), lambda: True)) == [b"2\nab", b"", b"3\ncde", b"0\n"]
+    big = [os.urandom(40_000) for dummy in range(20)]
+    frames = list(es._guarded_stdin(iter(big), lambda: True))
+    assert len(frames) < 10 and all(len(f) < 2 * es.STDIN_CHUNK for f in frames)
     assert list(es._guarded_stdin(None, lambda: True)) == [b"0\n"]
 
 

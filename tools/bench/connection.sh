@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Benchmark of the pod connection against kubernetes.core's kubectl connection (a script that
+# prints figures; it asserts nothing).
+#   tools/bench/connection.sh [RUNS]      (default 3; needs the local cluster: make cluster-up)
+# In one run, against one Pod (created with the least-privilege test token, deleted at the end):
+#  - per-task time of `command: /bin/true` tasks, timed by a callback, with: our plugin (token;
+#    and kubeconfig, which imports the kubernetes library), kubernetes.core.kubectl (pipelining
+#    off, its default, and on), and `connection: local` running the same module on this
+#    machine, the floor. A play of 51 tasks per host, the hosts taking turns in each of RUNS
+#    rounds; a callback times every task; the first task of each play is left out and the
+#    median of the other 50 x RUNS is reported. Overhead = per-task time minus the floor.
+#  - seconds to put and to fetch a 200 MB file through each plugin's put_file/fetch_file (the
+#    best of RUNS, the plugins alternating).
+# kubernetes.core comes from the `ansible` package in a bench venv kept outside the repo.
+# No `set -x`: the environment holds the cluster's bearer token.
+set -euo pipefail
+runs=${1:-3}
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+cache=${CG_CACHE_DIR:-$HOME/.cache/ephemeral-container-groups}
+
+# -- the bench venv (Python 3.11, ansible 12.3.0 with kubernetes.core), made once -----------
+bench_reqs="ansible==12.3.0 kubernetes==37.0.2 PyYAML==6.0.3"
+key=$(printf '%s' "$bench_reqs" | sha256sum | cut -c1-12)
+venv="$cache/venv/bench-$key"
+if [ ! -f "$venv/.complete" ]; then
+  python=""
+  for candidate in "$HOME/.pyenv/versions/3.11"*/bin/python3 /usr/bin/python3.11; do
+    if command -v "$candidate" > /dev/null 2>&1; then python=$(command -v "$candidate"); break; fi
+  done
+  [ -n "$python" ] || { echo "Python 3.11 not found" >&2; exit 1; }
+  rm -rf "$venv"
+  "$python" -m venv "$venv" >&2
+  # shellcheck disable=SC2086
+  "$venv/bin/pip" install -q $bench_reqs >&2
+  touch "$venv/.complete"
+fi
+
+CG_TREE_ROOT=$(mktemp -d "$cache/bench-tree.XXXXXX")
+export CG_TREE_ROOT
+work=$CG_TREE_ROOT/bench
+"$repo/tools/collection-tree.sh" > /dev/null
+# shellcheck disable=SC1090
+. <("$repo/tools/localcluster/cluster.sh" env)
+mkdir -p "$work"
+chmod 700 "$work"
+export ANSIBLE_COLLECTIONS_PATH=$CG_TREE_ROOT ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=0
+export PATH=$venv/bin:$CG_BIN_DIR:$PATH
+unset ANSIBLE_PIPELINING
+
+# kubectl gets the same least-privilege token, in a kubeconfig (not on its command line).
+kubeconfig=$work/test.kubeconfig
+(
+  umask 077
+  cat > "$kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: local
+  cluster: {server: "$CG_TEST_HOST", certificate-authority: "$CG_TEST_CA_FILE"}
+users:
+- name: test
+  user: {token: "$CG_TEST_TOKEN"}
+contexts:
+- name: test
+  context: {cluster: local, user: test, namespace: "$CG_TEST_NAMESPACE"}
+current-context: test
+EOF
+)
+pod=cg-bench-$$
+k() { KUBECONFIG=$kubeconfig kubectl "$@"; }
+cleanup() {
+  k delete pod "$pod" --wait=false > /dev/null 2>&1 || true
+  rm -rf "$CG_TREE_ROOT"
+}
+trap cleanup EXIT
+# A CPU request, so a busy node does not starve the Pod (the same Pod serves both plugins).
+k create -f - > /dev/null <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: $pod}
+spec:
+  automountServiceAccountToken: false
+  terminationGracePeriodSeconds: 1
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: $CG_TEST_IMAGE
+    imagePullPolicy: IfNotPresent
+    command: [sleep, infinity]
+    resources: {requests: {cpu: 500m, memory: 128Mi}}
+EOF
+k wait --for=condition=Ready "pod/$pod" --timeout=300s > /dev/null
+
+cat > "$work/inventory.yml" <<EOF
+all:
+  vars:
+    ansible_python_interpreter: /usr/bin/python3
+  hosts:
+    pod_token:
+      ansible_connection: ephemeral.container_groups.pod
+      ansible_pod_name: $pod
+      ansible_pod_namespace: $CG_TEST_NAMESPACE
+      ansible_pod_api_host: $CG_TEST_HOST
+      ansible_pod_ca_cert: $CG_TEST_CA_FILE
+      ansible_pod_api_key: "{{ lookup('ansible.builtin.env', 'CG_TEST_TOKEN') }}"
+    pod_kubeconfig:
+      ansible_connection: ephemeral.container_groups.pod
+      ansible_pod_name: $pod
+      ansible_pod_kubeconfig: $kubeconfig
+    kubectl:
+      ansible_connection: kubernetes.core.kubectl
+      ansible_kubectl_pod: $pod
+      ansible_kubectl_namespace: $CG_TEST_NAMESPACE
+      ansible_kubectl_kubeconfig: $kubeconfig
+    kubectl_pipelining:
+      ansible_connection: kubernetes.core.kubectl
+      ansible_kubectl_pod: $pod
+      ansible_kubectl_namespace: $CG_TEST_NAMESPACE
+      ansible_kubectl_kubeconfig: $kubeconfig
+      ansible_pipelining: true
+    local:
+      ansible_connection: local
+      ansible_python_interpreter: $venv/bin/python
+EOF
+{
+  echo "- name: 51 commands"
+  echo "  hosts: all"
+  echo "  gather_facts: false"
+  echo "  tasks:"
+  for i in $(seq 51); do
+    printf '    - name: true %s\n      ansible.builtin.command: /bin/true\n      changed_when: false\n' "$i"
+  done
+} > "$work/tasks.yml"
+
+hosts="local pod_token pod_kubeconfig kubectl kubectl_pipelining"
+export ANSIBLE_CALLBACK_PLUGINS=$repo/tools/bench/callback_plugins ANSIBLE_CALLBACKS_ENABLED=bench_task_timer
+echo "ansible-core $(ansible --version | head -1 | sed 's/.*core //; s/]//'), kubernetes.core $(ansible-galaxy collection list kubernetes.core 2>/dev/null | awk '/kubernetes.core/ {print $2}'), $runs run(s), load $(cut -d' ' -f1-3 /proc/loadavg)"
+# One host per ansible-playbook run (a callback times each task from its start to its result),
+# the hosts taking turns in every round so that a busy moment does not favour one of them.
+for run in $(seq "$runs"); do
+  for host in $hosts; do
+    BENCH_TASK_TIMES=$work/times-$run-$host.json ansible-playbook -i "$work/inventory.yml" -l "$host" "$work/tasks.yml" \
+      > "$work/last.log" 2>&1 || { cat "$work/last.log" >&2; exit 1; }
+  done
+done
+# The median task time per host, the first task of each run left out (interpreter, caches).
+python - "$work" "$runs" $hosts <<'PY'
+import json, statistics, sys
+work, runs, hosts = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+samples = {h: [] for h in hosts}
+for run in range(1, runs + 1):
+    for host in hosts:
+        with open(f"{work}/times-{run}-{host}.json") as handle:
+            samples[host] += json.load(handle)[host][1:]
+median = {h: statistics.median(v) for h, v in samples.items()}
+floor = median["local"]
+print(f"\n{'50 x command':22} {'s/task':>8} {'overhead':>9}   (median of {len(samples['local'])} tasks per host)")
+for host in hosts:
+    print(f"{host:22} {median[host]:8.3f} {median[host] - floor:9.3f}")
+ours = median["pod_token"] - floor
+for other in ("kubectl", "kubectl_pipelining"):
+    print(f"overhead {other} / pod_token: {(median[other] - floor) / ours:5.1f}x")
+print(f"overhead kubectl_pipelining / pod_kubeconfig: {(median['kubectl_pipelining'] - floor) / (median['pod_kubeconfig'] - floor):5.1f}x")
+PY
+
+echo
+python "$repo/tools/bench/connection_transfer.py" --pod "$pod" --namespace "$CG_TEST_NAMESPACE" \
+  --kubeconfig "$kubeconfig" --work "$work" --runs "$runs"
