@@ -132,19 +132,19 @@ EOF
   done
 } > "$work/tasks.yml"
 
-hosts="local pod_token pod_kubeconfig kubectl kubectl_pipelining"
+hosts=(local pod_token pod_kubeconfig kubectl kubectl_pipelining)
 export ANSIBLE_CALLBACK_PLUGINS=$repo/tools/bench/callback_plugins ANSIBLE_CALLBACKS_ENABLED=bench_task_timer
 echo "ansible-core $(ansible --version | head -1 | sed 's/.*core //; s/]//'), kubernetes.core $(ansible-galaxy collection list kubernetes.core 2>/dev/null | awk '/kubernetes.core/ {print $2}'), $runs run(s), load $(cut -d' ' -f1-3 /proc/loadavg)"
 # One host per ansible-playbook run (a callback times each task from its start to its result),
 # the hosts taking turns in every round so that a busy moment does not favour one of them.
 for run in $(seq "$runs"); do
-  for host in $hosts; do
+  for host in "${hosts[@]}"; do
     BENCH_TASK_TIMES=$work/times-$run-$host.json ansible-playbook -i "$work/inventory.yml" -l "$host" "$work/tasks.yml" \
       > "$work/last.log" 2>&1 || { cat "$work/last.log" >&2; exit 1; }
   done
 done
 # The median task time per host, the first task of each run left out (interpreter, caches).
-python - "$work" "$runs" $hosts <<'PY'
+python - "$work" "$runs" "${hosts[@]}" <<'PY'
 import json, statistics, sys
 work, runs, hosts = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 samples = {h: [] for h in hosts}

@@ -47,7 +47,7 @@ def main() -> int:
 
     source = os.path.join(args.work, "big")
     with open(source, "wb") as handle:
-        for _ in range(SIZE // (1 << 20)):
+        for dummy_index in range(SIZE // (1 << 20)):
             handle.write(os.urandom(1 << 20))
     expected = sha256(source)
 
@@ -76,7 +76,7 @@ def main() -> int:
     conns = {name: make() for name, make in plugins.items()}
     remote = f"/tmp/bench-{os.getpid()}"
     fetched = os.path.join(args.work, "big.back")
-    for _ in range(args.runs):
+    for dummy_run in range(args.runs):
         for name, conn in conns.items():  # alternating, so a busy moment hits both
             times = best[name]
             started = time.monotonic()
