@@ -71,10 +71,18 @@ def main() -> int:
             if all(states.get(c) is not None and states[c].running for c in RUNNING) and states.get("done") and states["done"].terminated:
                 print(f"pod {namespace}/{name} is running")
                 return 0
+            for container in RUNNING:
+                state = states.get(container)
+                if state is not None and state.terminated:
+                    # Fail at once, with what the container said (its last log lines).
+                    log = core.read_namespaced_pod_log(name, namespace, container=container, tail_lines=5)
+                    print(f"pod {namespace}/{name}: container {container} exited {state.terminated.exit_code} "
+                          f"({state.terminated.reason}): {log.strip()}", file=sys.stderr)
+                    return 1
             if pod.status.phase in ("Failed", "Succeeded"):
                 break
             time.sleep(1)
-        print(f"pod {namespace}/{name} did not start: {pod.status}", file=sys.stderr)
+        print(f"pod {namespace}/{name} did not start (phase {pod.status.phase})", file=sys.stderr)
         return 1
 
 
