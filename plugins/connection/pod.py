@@ -372,7 +372,8 @@ class Connection(ConnectionBase):
         )
 
     def _read_pod(self) -> dict:
-        return self._api.request("GET", f"/api/v1/namespaces/{self._namespace}/pods/{self._pod}")
+        pod = self._api.request("GET", f"/api/v1/namespaces/{self._namespace}/pods/{self._pod}")
+        return pod if isinstance(pod, dict) else {}
 
     def _default_container(self) -> str | None:
         try:
@@ -425,7 +426,7 @@ class Connection(ConnectionBase):
     # -- commands -----------------------------------------------------------------------------
 
     def exec_command(self, cmd: str, in_data: bytes | None = None, sudoable: bool = True) -> tuple[int, bytes, bytes]:
-        super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
+        super().exec_command(cmd, in_data=in_data, sudoable=sudoable)  # type: ignore[safe-super]  # its @ensure_connect connects first
         executable = self._play_context.executable or "/bin/sh"
         argv = [executable, "-c", cmd]
         do_become = bool(self.become and self.become.expect_prompt() and sudoable)
@@ -462,7 +463,7 @@ class Connection(ConnectionBase):
     # -- files --------------------------------------------------------------------------------
 
     def put_file(self, in_path: str, out_path: str) -> None:
-        super().put_file(in_path, out_path)
+        super().put_file(in_path, out_path)  # type: ignore[safe-super]  # its @ensure_connect connects first
         b_in_path = to_bytes(in_path, errors="surrogate_or_strict")
         if not os.path.exists(b_in_path):
             raise AnsibleFileNotFound(f"file or module does not exist: {in_path}")
@@ -501,7 +502,7 @@ class Connection(ConnectionBase):
         display.vvv(f"PUT done: {size} bytes", host=self._pod)
 
     def fetch_file(self, in_path: str, out_path: str) -> None:
-        super().fetch_file(in_path, out_path)
+        super().fetch_file(in_path, out_path)  # type: ignore[safe-super]  # its @ensure_connect connects first
         display.vvv(f"FETCH {in_path} TO {out_path}", host=self._pod)
         b_out_path = to_bytes(out_path, errors="surrogate_or_strict")
         directory = os.path.dirname(b_out_path) or b"."

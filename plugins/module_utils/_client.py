@@ -434,7 +434,8 @@ class _HTTPSConnection(http.client.HTTPSConnection):
 
     def connect(self) -> None:
         http.client.HTTPConnection.connect(self)
-        server_hostname = self._tunnel_host or self.host
+        # _tunnel_host is http.client's (set by set_tunnel for a proxy); typeshed omits it.
+        server_hostname = getattr(self, "_tunnel_host", None) or self.host
         if self.sni_name:
             server_hostname = self.sni_name
         self.sock = self._context.wrap_socket(self.sock, server_hostname=server_hostname)  # type: ignore[attr-defined]
@@ -518,7 +519,7 @@ def endpoint_from_configuration(configuration: t.Any, *, default_namespace: str 
         value = configuration.get_api_key_with_prefix("BearerToken", alias="authorization")
         if not value and (configuration.username or configuration.password):
             value = configuration.get_basic_auth_token()
-        return value
+        return str(value) if value else None
 
     return ApiEndpoint(
         configuration.host,
@@ -626,7 +627,7 @@ def _api_client_class(kubernetes: t.Any) -> t.Any:
     global _API_CLIENT_CLASS  # pylint: disable=global-statement
     if _API_CLIENT_CLASS is None:
 
-        class ContainerGroupsApiClient(kubernetes.client.ApiClient):  # type: ignore[misc,name-defined]
+        class ContainerGroupsApiClient(kubernetes.client.ApiClient):  # type: ignore[misc]
             cg_temp_files: list[str] = []
             cg_default_namespace: str = DEFAULT_NAMESPACE
 

@@ -211,7 +211,7 @@ class FrameDecoder:
         offset = self._mask_offset % 4
         key = (self._mask or b"\0\0\0\0")[offset:] + (self._mask or b"\0\0\0\0")[:offset]
         self._mask_offset += len(piece)
-        return mask_payload(key, piece)
+        return bytes(mask_payload(key, piece))
 
     def _read_header(self, view: memoryview, pos: int) -> int:
         # Accumulate just enough bytes for the header; it is at most 14 bytes.
@@ -292,7 +292,7 @@ def parse_exit_status(data: bytes) -> int:
         for cause in (status.get("details") or {}).get("causes") or []:
             if isinstance(cause, dict) and cause.get("reason") == "ExitCode":
                 try:
-                    return int(cause.get("message"))
+                    return int(str(cause.get("message")))
                 except (TypeError, ValueError):
                     break
     message = status.get("message") or status.get("reason") or "unknown failure"
@@ -322,7 +322,7 @@ def _stdin_chunks(stdin: StdinSource, size: int) -> t.Iterator[bytes | memoryvie
             if isinstance(chunk, str):
                 raise TypeError("stdin file must be opened in binary mode")
             yield chunk
-    for item in stdin:  # type: ignore[union-attr]
+    for item in stdin:
         if isinstance(item, str):
             raise TypeError("stdin iterable must yield bytes, not str")
         if not item:
@@ -631,9 +631,10 @@ def _guarded_stdin(stdin: StdinSource, done: t.Callable[[], bool]) -> t.Iterator
         size = memoryview(stdin).nbytes
     elif stdin is not None and hasattr(stdin, "read") and hasattr(stdin, "fileno"):
         try:
-            info = os.fstat(stdin.fileno())  # type: ignore[union-attr]
+            source = t.cast(t.BinaryIO, stdin)
+            info = os.fstat(source.fileno())
             if stat.S_ISREG(info.st_mode):
-                size = info.st_size - stdin.tell()  # type: ignore[union-attr]
+                size = info.st_size - source.tell()
         except (OSError, ValueError, io.UnsupportedOperation):
             size = None
     if size is not None:
