@@ -86,11 +86,13 @@ def test_mask_is_its_own_inverse_and_matches_the_rfc(size):
     assert masked == bytes(b ^ key[i % 4] for i, b in enumerate(data))
 
 
-@pytest.mark.parametrize("size", [0, 5, 125, 126, 65535, 65536, 200_000])
-@pytest.mark.parametrize("step", [None, 1, 7, 4096])
+# Byte-by-byte feeding of the 200 kB frame is slow and adds nothing: that pair is left out.
+@pytest.mark.parametrize(
+    "size, step",
+    [(size, step) for size in (0, 5, 125, 126, 65535, 65536, 200_000) for step in (None, 1, 7, 4096)
+     if not (step == 1 and size > 70_000)],
+)
 def test_encoded_frames_decode_to_the_same_payload(size, step):
-    if step == 1 and size > 70_000:
-        pytest.skip("slow and adds nothing")
     payload = bytes([1]) + os.urandom(size)
     frame = es.encode_frame(es.OP_BINARY, payload)
     assert frame[1] & 0x80, "client frames are masked"
