@@ -19,7 +19,9 @@ _pid_alive() { local f="$PIDS/$1.pid"; [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/d
 _start() { # name cmd...  -- runs a daemon in its own session, logging to $LOGS/name.log
   local name=$1; shift
   _pid_alive "$name" && return 0
-  setsid "$@" >>"$LOGS/$name.log" 2>&1 < /dev/null &
+  # An explicit umask: containerd creates every container's root directory with it, and a
+  # caller's 077 would lock non-root container users out of their own filesystem.
+  (umask 022; exec setsid "$@" >>"$LOGS/$name.log" 2>&1 < /dev/null) &
   echo $! > "$PIDS/$name.pid"
 }
 
@@ -199,8 +201,7 @@ _write_env() {
     sleep 0.5
   done
   token=$(printf '%s' "$token" | base64 -d)
-  umask 077
-  cat > "$CG_CLUSTER_DIR/env.sh.tmp" <<ENV
+  (umask 077; cat > "$CG_CLUSTER_DIR/env.sh.tmp") <<ENV
 export KUBECONFIG=$CG_CLUSTER_DIR/admin.kubeconfig
 export CG_BIN_DIR=$CG_BIN_DIR
 export CG_TEST_HOST=$CG_API_HOST

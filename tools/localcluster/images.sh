@@ -51,6 +51,9 @@ build_ee() {
       rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /tmp/host-ca.crt /root/.cache
     "
   : > "$rootfs/etc/resolv.conf"
+  # debootstrap leaves its target directory 0700; as the image's / that locks every
+  # non-root container user out of the whole filesystem.
+  chmod 0755 "$rootfs"
   umoci init --layout "$layout"
   umoci new --image "$layout:$CG_EE_IMAGE_TAG"
   umoci unpack --image "$layout:$CG_EE_IMAGE_TAG" "$layout.bundle" >/dev/null

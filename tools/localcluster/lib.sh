@@ -15,7 +15,7 @@ CG_CLUSTER_DIR=${CG_CLUSTER_DIR:-/var/lib/cg-localcluster}
 CG_TEST_NAMESPACE=cg-test
 CG_REGISTRY=127.0.0.1:5000
 CG_EE_IMAGE_NAME=cg/ee
-CG_EE_IMAGE_TAG="ansible-core-$EE_ANSIBLE_CORE_VERSION"
+CG_EE_IMAGE_TAG="ansible-core-$EE_ANSIBLE_CORE_VERSION-r$EE_IMAGE_REVISION"
 
 export GOFLAGS="-mod=mod -buildvcs=false"
 

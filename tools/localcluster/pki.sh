@@ -29,8 +29,8 @@ _pki_cert() { # name CN O [SANs] -- signs $pki/name.crt with the cluster CA
 _kubeconfig() { # file cert-name user
   local file=$1 cert=$2 user=$3 pki="$CG_CLUSTER_DIR/pki"
   [ -f "$file" ] && return 0
-  umask 077
-  cat > "$file" <<KCFG
+  # A subshell, so the private umask cannot leak into the daemons started later.
+  (umask 077; cat > "$file") <<KCFG
 apiVersion: v1
 kind: Config
 clusters:
