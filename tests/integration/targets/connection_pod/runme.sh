@@ -27,6 +27,7 @@ trap cleanup EXIT
 
 python "$helper" "$config" create "$pod"
 token=$(python -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["cg_test_token"])' "$config")
+CG_NS=$(python -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["cg_test_namespace"])' "$config")
 
 playbook() {
   ansible-playbook -i inventory.yml -e "@$config" -e "pod_name=$pod" -e "local_dir=$work" "$@"
@@ -42,28 +43,31 @@ echo "== failures, each with its message"
 playbook test_failures.yml "$@"
 
 echo "== -vvvvv output: ESTABLISH/EXEC/PUT/FETCH lines, never the token"
-# One log per host: the lines name the Pod (both hosts use the same one), not the host.
-for host in pipelined unpipelined; do
-  ansible -i inventory.yml -e "@$config" -e "pod_name=$pod" -e "local_dir=$work" "$host" \
-    -m ansible.builtin.copy -a "content=hello dest=/tmp/cg-verbose mode=0600" -vvvvv > "$work/verbose-$host.log" 2>&1
+adhoc() {
+  ansible -i inventory.yml -e "@$config" -e "pod_name=$pod" -e "local_dir=$work" "$@"
+}
+adhoc pipelined -m ansible.builtin.copy -a "content=hello dest=/tmp/cg-verbose mode=0600" -vvvvv > "$work/verbose-pipelined.log" 2>&1
+adhoc pipelined -m ansible.builtin.fetch -a "src=/tmp/cg-verbose dest=$work/fetched/ flat=true" -vvvvv >> "$work/verbose-pipelined.log" 2>&1
+adhoc unpipelined -m ansible.builtin.command -a "id -u" -vvvvv > "$work/verbose-unpipelined.log" 2>&1
+for log in "$work"/verbose-*.log; do
+  if grep -qF -- "$token" "$log"; then
+    echo "FAIL: the token appears in the -vvvvv output ($log)" >&2
+    exit 1
+  fi
 done
-ansible -i inventory.yml -e "@$config" -e "pod_name=$pod" -e "local_dir=$work" pipelined \
-  -m ansible.builtin.fetch -a "src=/tmp/cg-verbose dest=$work/fetched/ flat=true" -vvvvv >> "$work/verbose-pipelined.log" 2>&1
-cat "$work/verbose-pipelined.log" "$work/verbose-unpipelined.log" > "$work/verbose.log"
-if grep -qF -- "$token" "$work/verbose.log"; then
-  echo "FAIL: the token appears in the -vvvvv output" >&2
-  exit 1
-fi
-for line in "ESTABLISH POD CONNECTION to" "EXEC \[" "with stdin (" "PUT .* TO .*(.* bytes, mode" "FETCH /tmp/cg-verbose TO" "FETCH done: 5 bytes"; do
-  grep -q -- "$line" "$work/verbose.log" || { echo "FAIL: no '$line' line in the -vvvvv output" >&2; exit 1; }
-done
-# pipelining on: the module goes on stdin; off: it is PUT first.
-grep -q "EXEC .*with stdin" "$work/verbose-pipelined.log" || { echo "FAIL: pipelining did not send the module on stdin" >&2; exit 1; }
-grep -q "PUT " "$work/verbose-unpipelined.log" || { echo "FAIL: without pipelining the module was not PUT" >&2; exit 1; }
+expect_line() {  # expect_line LOG REGEX
+  grep -qE -- "$2" "$work/verbose-$1.log" || { echo "FAIL: no line matching '$2' in the -vvvvv output of $1" >&2; exit 1; }
+}
+expect_line pipelined "> ESTABLISH POD CONNECTION to $CG_NS/$pod container \\(default\\) via API server"
+expect_line pipelined "> EXEC \\[.*, with stdin \\([0-9]+ bytes\\)"  # pipelining: the module goes on stdin
+expect_line pipelined "> EXEC rc=0, [0-9]+ bytes stdout, [0-9]+ bytes stderr"
+expect_line pipelined "> PUT .* TO .*\\(5 bytes, mode 0[0-7]+\\)"
+expect_line pipelined "> FETCH /tmp/cg-verbose TO "
+expect_line pipelined "> FETCH done: 5 bytes"
+expect_line unpipelined "> PUT .*AnsiballZ_command.py \\([0-9]+ bytes"  # no pipelining: the module is PUT first
 
 echo "== remote_user is ignored with a warning"
-ansible -i inventory.yml -e "@$config" -e "pod_name=$pod" -e "local_dir=$work" pipelined -u someone -m ansible.builtin.command -a "id -u" \
-  > "$work/remote_user.log" 2>&1
+adhoc pipelined -u someone -m ansible.builtin.command -a "id -u" > "$work/remote_user.log" 2>&1
 grep -q "ignores remote_user ('someone')" "$work/remote_user.log"
 grep -q "^0$" "$work/remote_user.log"
 
