@@ -181,7 +181,7 @@ def test_plugin_put_and_fetch_keep_the_mode(r: Run, workdir: str) -> None:
             "ansible_pod_api_key": r.config["cg_test_token"],
             "ansible_pod_ca_cert": r.config["cg_test_ca_file"],
             "ansible_pod_namespace": r.namespace,
-            "ansible_pod_container": "main",
+            "ansible_pod_container": "runner",
         }
     )
     for name, mode, size in (("exe", 0o750, 1000), ("zero", 0o604, 0), ("odd ☃ name", 0o600, 70_001)):
@@ -191,8 +191,8 @@ def test_plugin_put_and_fetch_keep_the_mode(r: Run, workdir: str) -> None:
         os.chmod(local, mode)
         remote = f"/tmp/cg-plugin-{name}"
         conn.put_file(local, remote)
-        rc, out, dummy_err = conn.exec_command(f"stat -c '%a %s' '{remote}'")
-        assert rc == 0 and out.decode().split() == [f"{mode:o}", str(size)], out
+        rc, out, dummy_err = conn.exec_command(f"stat -c '%a %s %u' '{remote}'")
+        assert rc == 0 and out.decode().split() == [f"{mode:o}", str(size), "1000"], out
         back = local + ".back"
         conn.fetch_file(remote, back)
         assert oct(os.stat(back).st_mode & 0o777) == oct(mode)
