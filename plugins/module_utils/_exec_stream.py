@@ -43,6 +43,7 @@ import collections
 import io
 import json
 import os
+import re
 import selectors
 import ssl
 import stat
@@ -295,7 +296,9 @@ def parse_exit_status(data: bytes) -> int:
                     return int(str(cause.get("message")))
                 except (TypeError, ValueError):
                     break
-    message = status.get("message") or status.get("reason") or "unknown failure"
+    message = str(status.get("message") or status.get("reason") or "unknown failure")
+    # The kubelet's errors quote its own exec URL, whose query is the whole command: drop it.
+    message = re.sub(r'(https?://[^\s"?]+)\?[^\s"]*', r"\1?...", message)
     raise ExecStatusError(f"the command could not be run: {message}", status)
 
 

@@ -167,6 +167,17 @@ def test_a_command_that_could_not_start_is_an_error_with_the_servers_words():
     assert info.value.status["reason"] == "InternalError"
 
 
+def test_the_kubelets_exec_url_is_not_repeated_in_errors():
+    data = status(message='error sending request: Post "https://10.0.0.1:10250/exec/ns/p/c?command=%2Fbin%2Fsh&command=x": '
+                          "dial tcp 10.0.0.1:10250: connect: connection refused", reason="InternalError")
+    with pytest.raises(es.ExecStatusError) as info:
+        es.parse_exit_status(data)
+    assert str(info.value) == (
+        'the command could not be run: error sending request: Post "https://10.0.0.1:10250/exec/ns/p/c?...": '
+        "dial tcp 10.0.0.1:10250: connect: connection refused"
+    )
+
+
 @pytest.mark.parametrize("data", [b"not json", b"[1]"])
 def test_garbage_status_is_an_error(data):
     with pytest.raises(es.ExecError):
