@@ -86,6 +86,19 @@ def test_mask_is_its_own_inverse_and_matches_the_rfc(size):
     assert masked == bytes(b ^ key[i % 4] for i, b in enumerate(data))
 
 
+def test_stdin_frames_reuse_one_buffer_and_decode_to_channel_0_and_the_data():
+    frames = es._StdinFrames()
+    # Bigger than a chunk (the buffer grows), then smaller ones (it is reused).
+    # The last frame's view is kept alive, as the session keeps it until it is sent.
+    views = []
+    for size in (es.STDIN_CHUNK + 3, 0, 2, 125, 65535, 70_000):
+        data = os.urandom(size)
+        views.append(frames.frame(data))
+        frame = bytes(views[-1])
+        assert frame[1] & 0x80, "client frames are masked"
+        assert joined_messages(decode(frame, 4096)) == [b"\0" + data]
+
+
 # Byte-by-byte feeding of the 200 kB frame is slow and adds nothing: that pair is left out.
 @pytest.mark.parametrize(
     "size, step",
@@ -589,6 +602,19 @@ def test_guarded_stdin_frames_known_and_unknown_lengths():
     assert list(es._guarded_stdin(None, lambda: True)) == [b"0\n"]
 
 
+def test_counted_guarded_stdin_passes_the_input_as_it_is_and_stops_once_done():
+    done = [False]
+    frames = es._counted_guarded_stdin(b"x" * 10, lambda: done[0])
+    assert bytes(next(frames)) == b"x" * 10
+    assert next(frames) == b"" and next(frames) == b""
+    done[0] = True
+    assert list(frames) == []
+    # The command ended early (its markers came): the rest of the input is not sent.
+    sent = [bytes(c) for c in es._counted_guarded_stdin(iter([b"ab", b"cd"]), lambda: True)]
+    assert sent == []
+    assert list(es._counted_guarded_stdin(None, lambda: True)) == []
+
+
 def _read_framed_input(conn: FakeConn) -> bytes:
     """What GUARD_SCRIPT's loop hands the command: frames "<n>\\n" + bytes until "0\\n"."""
     stream = bytearray()
@@ -647,6 +673,36 @@ def test_guarded_run_reports_truncated_output():
     with pytest.raises(es.ExecTruncated, match="cut short"):
         es.exec_in_pod(server.endpoint, "ns", "pod", None, ["cat"], b"abc", timeout=30)
     server.join()
+
+
+@pytest.mark.parametrize("read", [300_000, 1000])
+def test_counted_guarded_run_hands_stdin_over_unframed(read):
+    """stdin_eof=False: the command (here `head -c N` reading all or part of it) gets our
+    bytes as they are; stdin ends once both markers arrived, and no sooner."""
+    data = os.urandom(300_000)
+
+    def script(conn: FakeConn) -> None:
+        query = conn.request_line.split(" ")[1].split("?", 1)[1]
+        argv = [v for k, v in urllib.parse.parse_qsl(query) if k == "command"]
+        assert argv[:3] == ["/bin/sh", "-c", es.GUARD_SCRIPT_COUNTED] and argv[5:] == ["head", "-c", str(read)]
+        marker = argv[4].encode()
+        received = bytearray()
+        while len(received) < read:
+            opcode, payload = conn.read_frame()
+            assert opcode == es.OP_BINARY and payload[:1] == b"\0"
+            received += payload[1:]
+        conn.send(es.STDOUT, bytes(received[:read]) + marker)
+        conn.send(es.STDERR, marker)
+        tail = b"".join(conn.read_stdin())  # what `cat > /dev/null` drains, then the end of stdin
+        assert len(received) + len(tail) <= len(data)
+        conn.finish(0)
+
+    server = FakeServer(script)
+    out = bytearray()
+    rc = es.exec_in_pod(server.endpoint, "ns", "pod", None, ["head", "-c", str(read)], data, out.extend,
+                        timeout=30, stdin_eof=False)
+    server.join()
+    assert (rc, bytes(out)) == (0, data[:read])
 
 
 def test_guarded_run_falls_back_to_a_plain_run_on_a_v4_server():
