@@ -19,7 +19,9 @@ description:
     C(v5.channel.k8s.io) exec protocol (Kubernetes 1.30 or later), which can close a command's
     stdin; against an older API server, set O(pipelining=false).
   - Files are copied in one exec per file, streamed in chunks (any size, constant memory), and
-    their byte count is checked at the other end; C(put) keeps the local file's mode.
+    their byte count is checked at the other end; C(put) keeps the local file's mode. C(put)
+    sends the size first, so the command in the container stops by itself and no end of stdin
+    is needed (it works with C(v4.channel.k8s.io) too).
   - Every command runs under a small C(/bin/sh) wrapper that keeps its output open until all of
     it has arrived, because under load container runtimes can drop the end of a command's output
     when it exits. Output that still arrives incomplete fails the task instead of passing silently.
@@ -29,7 +31,8 @@ description:
     E(KUBECONFIG) or C(~/.kube/config).
 requirements:
   - websocket-client (installed with the C(kubernetes) Python library)
-  - kubernetes (Python library; only to read a kubeconfig)
+  - kubernetes (Python library; only for a kubeconfig whose user has an exec or auth-provider plugin
+    or basic auth. A kubeconfig with a token, token file or client certificate is read without it)
   - PyYAML (only for O(container_group))
   - C(/bin/sh), C(head), C(cat), C(chmod) and C(wc) in the container; C(stat) to keep the mode of fetched files
 extends_documentation_fragment:
@@ -183,6 +186,7 @@ from ansible_collections.ephemeral.container_groups.plugins.module_utils._client
     get_endpoint,
 )
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._exec_stream import (
+    STDIN_CHUNK,
     ExecStatusError,
     StdinNotSupported,
     exec_in_pod,
@@ -193,10 +197,10 @@ display = Display()
 
 DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
 
-# put: write stdin to the file, set the mode, print the size written so we can check it.
-PUT_SCRIPT = 'cat > "$1" && chmod "$2" "$1" && wc -c < "$1"'
-# put on a v4-only server (no end of stdin): read exactly the announced number of bytes.
-PUT_SCRIPT_COUNTED = 'head -c "$3" > "$1" && chmod "$2" "$1" && wc -c < "$1"'
+# put: write the announced number of bytes of stdin to the file, set the mode, print the
+# size written so we can check it. Counted, the command needs no end of stdin: one process
+# reads the stream (under the output guard too), and a v4-only server works the same way.
+PUT_SCRIPT = 'head -c "$3" > "$1" && chmod "$2" "$1" && wc -c < "$1"'
 # fetch: a header line "<size> <octal mode or ->" on stdout, then the bytes of the file.
 FETCH_SCRIPT = (
     'if [ ! -e "$1" ]; then echo "no such file: $1" >&2; exit 66; fi; '
@@ -285,7 +289,7 @@ class Connection(ConnectionBase):
         namespace = self.get_option("namespace")
         try:
             target = resolve_target(self.get_option)
-            self._endpoint = get_endpoint(target.auth)
+            self._endpoint = get_endpoint(target.auth, log=lambda message: display.vvvv(message, host=self._pod))
         except Exception as exc:  # K8sClientError, StateError, PodSpecError: all worded for people
             if not isinstance(exc, K8sClientError) and type(exc).__name__ not in ("StateError", "PodSpecError"):
                 raise
@@ -480,16 +484,8 @@ class Connection(ConnectionBase):
             display.vvv(f"PUT {in_path} TO {out_path} ({size} bytes, mode {mode})", host=self._pod)
             stdout = bytearray()
             stderr = bytearray()
-            argv = ["/bin/sh", "-c", PUT_SCRIPT, "sh", _operand(out_path), mode]
-            try:
-                rc = self._run(argv, handle, stdout.extend, stderr.extend)
-            except StdinNotSupported:
-                # v4 only: stdin never ends, so let the command count the bytes itself.
-                handle.seek(0)
-                stdout.clear()
-                stderr.clear()
-                argv = ["/bin/sh", "-c", PUT_SCRIPT_COUNTED, "sh", _operand(out_path), mode, str(size)]
-                rc = self._run(argv, handle, stdout.extend, stderr.extend, stdin_eof=False)
+            argv = ["/bin/sh", "-c", PUT_SCRIPT, "sh", _operand(out_path), mode, str(size)]
+            rc = self._run(argv, _exactly(handle, size, in_path), stdout.extend, stderr.extend, stdin_eof=False)
         if rc != 0:
             raise PodConnectionFailure(
                 f"{self._where()}: failed to put {in_path} to {out_path} (exit status {rc}): {to_text(bytes(stderr)).strip()}"
@@ -534,6 +530,17 @@ class Connection(ConnectionBase):
                 pass
             raise
         display.vvv(f"FETCH done: {sink.written} bytes", host=self._pod)
+
+
+def _exactly(handle: t.BinaryIO, size: int, path: str) -> t.Iterator[bytes]:
+    """The first size bytes of handle, in chunks; an error if the file ends before that."""
+    left = size
+    while left:
+        chunk = handle.read(min(left, STDIN_CHUNK))
+        if not chunk:
+            raise AnsibleError(f"cannot put {path}: it shrank to {size - left} bytes while being sent ({size} expected)")
+        left -= len(chunk)
+        yield chunk
 
 
 def _umask() -> int:

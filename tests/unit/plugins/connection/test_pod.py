@@ -8,7 +8,7 @@ import io
 import os
 
 import pytest
-from ansible.errors import AnsibleConnectionFailure
+from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.playbook.play_context import PlayContext
 from ansible.plugins.loader import connection_loader
 
@@ -156,3 +156,12 @@ def test_default_container(connection, annotations, expected):
     connection._pod, connection._namespace = "mypod", "ns"
     connection._endpoint = FakeEndpoint(pod(["first", "second"], [], annotations=annotations))
     assert connection._default_container() == expected
+
+
+def test_put_sends_exactly_the_size_it_announced():
+    data = os.urandom(3 * pod_module.STDIN_CHUNK + 10)
+    # A file that grew after its size was taken: only the announced bytes go.
+    assert b"".join(pod_module._exactly(io.BytesIO(data + b"more"), len(data), "f")) == data
+    assert list(pod_module._exactly(io.BytesIO(b""), 0, "f")) == []
+    with pytest.raises(AnsibleError, match=r"cannot put f: it shrank to 4 bytes while being sent \(10 expected\)"):
+        list(pod_module._exactly(io.BytesIO(b"abcd"), 10, "f"))
