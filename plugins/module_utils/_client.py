@@ -13,7 +13,8 @@ into an address, TLS settings and a bearer token, and two things built from that
 * :func:`get_endpoint` - an :class:`ApiEndpoint`, a small client that needs only the standard
   library: the exec stream and a few JSON calls. The connection plugin runs once per task in a
   freshly forked worker, and importing the ``kubernetes`` package costs 0.3-1.5 s each time;
-  the endpoint keeps that out of every task that does not need a kubeconfig.
+  the endpoint keeps that out of every task, unless a kubeconfig needs what only the library
+  does (exec or auth-provider plugins, basic auth: see ``_kubeconfig``).
 
 Errors are raised as :class:`K8sClientError` subclasses, never turned into ``fail_json``;
 :func:`explain_api_exception` is the one place that words an API or network error for people.
@@ -35,7 +36,12 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 
-#: What to install when the kubernetes library is missing (a kubeconfig or get_api_client needs it).
+from ansible_collections.ephemeral.container_groups.plugins.module_utils._kubeconfig import (
+    StaticKubeconfig,
+    read_static_kubeconfig,
+)
+
+#: What to install when the kubernetes library is missing (get_api_client, or a kubeconfig with plugins, needs it).
 KUBERNETES_REQUIREMENT = "kubernetes>=36.0.0"
 
 #: Where a Pod finds its service account (in-cluster configuration).
@@ -208,7 +214,7 @@ def in_cluster_available() -> bool:
     return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and os.path.exists(os.path.join(SERVICE_ACCOUNT_DIR, "token"))
 
 
-# -- temporary CA files (for the kubernetes library, which wants a path) -------------------
+# -- temporary PEM files (for a CA or client certificate given as text: TLS wants a path) --
 
 _temp_files: set[str] = set()
 _temp_lock = threading.Lock()
@@ -229,9 +235,9 @@ def _remove_all_temp_files() -> None:
         _remove_temp_file(path)
 
 
-def _write_temp_ca(pem: str) -> str:
+def _write_temp_pem(pem: str, prefix: str = "cg-ca-") -> str:
     """Write PEM text to a new 0600 file; removed by _remove_temp_file or at exit."""
-    fd, path = tempfile.mkstemp(prefix="cg-ca-", suffix=".pem")
+    fd, path = tempfile.mkstemp(prefix=prefix, suffix=".pem")
     with _temp_lock:
         _temp_files.add(path)
     try:
@@ -441,6 +447,19 @@ class _HTTPSConnection(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(self.sock, server_hostname=server_hostname)  # type: ignore[attr-defined]
 
 
+def _token_file_reader(path: str, what: str) -> t.Callable[[], str | None]:
+    """A token source that reads path for every request: tokens in files rotate."""
+
+    def read_token() -> str | None:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                return handle.read().strip() or None
+        except OSError as exc:
+            raise K8sClientError(f"cannot read {what} {path}: {exc.strerror}") from exc
+
+    return read_token
+
+
 def _in_cluster_endpoint() -> ApiEndpoint:
     host = os.environ.get("KUBERNETES_SERVICE_HOST")
     port = os.environ.get("KUBERNETES_SERVICE_PORT", "443")
@@ -453,14 +472,6 @@ def _in_cluster_endpoint() -> ApiEndpoint:
     if ":" in host:
         host = f"[{host}]"
 
-    def read_token() -> str | None:
-        # Bound service account tokens rotate: read the file for every request.
-        try:
-            with open(token_file, encoding="utf-8") as handle:
-                return handle.read().strip() or None
-        except OSError as exc:
-            raise K8sClientError(f"cannot read the service account token {token_file}: {exc.strerror}") from exc
-
     namespace = None
     try:
         with open(os.path.join(SERVICE_ACCOUNT_DIR, "namespace"), encoding="utf-8") as handle:
@@ -469,7 +480,7 @@ def _in_cluster_endpoint() -> ApiEndpoint:
         pass
     return ApiEndpoint(
         f"https://{host}:{port}",
-        token_source=read_token,
+        token_source=_token_file_reader(token_file, "the service account token"),
         ca_file=os.path.join(SERVICE_ACCOUNT_DIR, "ca.crt"),
         default_namespace=namespace,
         description="in-cluster service account",
@@ -545,7 +556,7 @@ def endpoint_from_api_client(api_client: t.Any) -> ApiEndpoint:
 
 
 def get_endpoint(auth: K8sAuth, log: LogFn | None = None) -> ApiEndpoint:
-    """The light client for auth. Imports the kubernetes library only for a kubeconfig."""
+    """The light client for auth. Imports the kubernetes library only for a kubeconfig that needs it."""
     source = auth.source
     if log:
         log(f"Kubernetes API via {auth.describe()}")
@@ -560,8 +571,58 @@ def get_endpoint(auth: K8sAuth, log: LogFn | None = None) -> ApiEndpoint:
         )
     if source == "in-cluster":
         return _in_cluster_endpoint()
+    static = read_static_kubeconfig(auth.kubeconfig, auth.context)
+    if static is not None:
+        if log:
+            log("kubeconfig read directly (a static one: no kubernetes library needed)")
+        return _static_kubeconfig_endpoint(static, auth.describe())
+    if log:
+        log("kubeconfig read by the kubernetes library (plugins, basic auth, or something the direct reader leaves to it)")
     configuration, namespace = _kubeconfig_configuration(auth)
     return endpoint_from_configuration(configuration, default_namespace=namespace, description=auth.describe())
+
+
+def _static_kubeconfig_endpoint(config: StaticKubeconfig, description: str) -> ApiEndpoint:
+    """The endpoint for a kubeconfig read without the kubernetes library.
+
+    A client certificate or key given as data goes to a 0600 temporary file only while the
+    SSL context loads it (TLS wants a path), and is removed right after.
+    """
+    temp_files: dict[str, str] = {}  # path: what it holds, for messages
+    try:
+        cert_file, key_file = config.cert_file, config.key_file
+        if config.cert_pem:
+            cert_file = _write_temp_pem(config.cert_pem, "cg-cert-")
+            temp_files[cert_file] = "its client-certificate-data"
+        if config.key_pem:
+            key_file = _write_temp_pem(config.key_pem, "cg-key-")
+            temp_files[key_file] = "its client-key-data"
+        endpoint = ApiEndpoint(
+            config.server,
+            token=config.token,
+            token_source=_token_file_reader(config.token_file, "the token file") if config.token_file else None,
+            verify=config.verify,
+            ca_file=config.ca_file,
+            ca_data=config.ca_pem,
+            cert_file=cert_file,
+            key_file=key_file,
+            tls_server_name=config.tls_server_name,
+            proxy=config.proxy,
+            default_namespace=config.namespace,
+            description=description,
+        )
+        if temp_files:
+            try:
+                endpoint.ssl_context()
+            except K8sConnectionError as exc:
+                message = str(exc)
+                for path, what in temp_files.items():
+                    message = message.replace(path, what)
+                raise K8sConnectionError(f"{description}: {message}") from exc
+        return endpoint
+    finally:
+        for path in temp_files:
+            _remove_temp_file(path)
 
 
 def get_api_client(auth: K8sAuth, log: LogFn | None = None) -> t.Any:
@@ -585,7 +646,7 @@ def get_api_client(auth: K8sAuth, log: LogFn | None = None) -> t.Any:
         configuration.verify_ssl = auth.validate_certs
         if auth.validate_certs:
             if auth.ca_cert_data:
-                temp_files.append(_write_temp_ca(auth.ca_cert_data))
+                temp_files.append(_write_temp_pem(auth.ca_cert_data))
                 configuration.ssl_ca_cert = temp_files[-1]
             elif auth.ca_cert_file:
                 configuration.ssl_ca_cert = os.path.expanduser(auth.ca_cert_file)

@@ -66,6 +66,20 @@ expect_line pipelined "> FETCH /tmp/cg-verbose TO "
 expect_line pipelined "> FETCH done: 5 bytes"
 expect_line unpipelined "> PUT .*AnsiballZ_command.py \\([0-9]+ bytes"  # no pipelining: the module is PUT first
 
+echo "== kubeconfigs: static ones are read directly, one with an exec plugin by the kubernetes library"
+for host in kubeconfig_token kubeconfig_data kubeconfig_exec; do
+  adhoc "$host" -m ansible.builtin.command -a "id -u" -vvvv > "$work/verbose-$host.log" 2>&1 \
+    || { cat "$work/verbose-$host.log" >&2; exit 1; }
+  if grep -qF -- "$token" "$work/verbose-$host.log"; then
+    echo "FAIL: the token appears in the -vvvv output of $host" >&2
+    exit 1
+  fi
+done
+expect_line kubeconfig_token "kubeconfig read directly"
+expect_line kubeconfig_data "kubeconfig read directly"
+expect_line kubeconfig_exec "kubeconfig read by the kubernetes library"
+expect_line kubeconfig_token "> ESTABLISH POD CONNECTION to $CG_NS/$pod container \\(default\\) via kubeconfig"
+
 echo "== remote_user is ignored with a warning"
 adhoc pipelined -u someone -m ansible.builtin.command -a "id -u" > "$work/remote_user.log" 2>&1
 grep -q "ignores remote_user ('someone')" "$work/remote_user.log"

@@ -4,12 +4,14 @@
 
 from __future__ import annotations
 
+import base64
 import http.server
 import json
 import os
 import socket
 import ssl
 import stat
+import tempfile
 import threading
 
 import pytest
@@ -273,6 +275,99 @@ def test_bad_kubeconfig_names_the_file(tmp_path):
     with pytest.raises(K8sClientError, match="context"):
         get_endpoint(K8sAuth(kubeconfig=_kubeconfig(tmp_path), context="missing"))
 
+
+def _self_signed_pair() -> tuple[str, str]:
+    """(certificate PEM, key PEM) of a throwaway client certificate."""
+    import datetime  # pylint: disable=import-outside-toplevel
+
+    from cryptography import x509  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives import hashes, serialization  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives.asymmetric import ec  # pylint: disable=import-outside-toplevel
+    from cryptography.x509.oid import NameOID  # pylint: disable=import-outside-toplevel
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cg-unit-test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem.decode()
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def _kubeconfig_with_user(tmp_path, user: dict, ca_pem: str = CA_PEM) -> str:
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump({
+        "clusters": [{"name": "c", "cluster": {"server": "https://k8s:6443", "certificate-authority-data": _b64(ca_pem)}}],
+        "users": [{"name": "u", "user": user}],
+        "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+        "current-context": "x",
+    }))
+    return str(path)
+
+
+def test_static_kubeconfig_needs_no_kubernetes_library(tmp_path, monkeypatch):
+    def no_library(*args):
+        raise AssertionError("the kubernetes library was used for a static kubeconfig")
+
+    monkeypatch.setattr(client, "_kubeconfig_configuration", no_library)
+    (tmp_path / "token").write_text("first\n")
+    endpoint = get_endpoint(K8sAuth(kubeconfig=_kubeconfig_with_user(tmp_path, {"tokenFile": "token"}), use_kubeconfig=True))
+    assert endpoint.authorization() == "Bearer first"
+    (tmp_path / "token").write_text("rotated\n")
+    assert endpoint.authorization() == "Bearer rotated"  # read for every request
+    assert endpoint.default_namespace == "default"
+    (tmp_path / "token").unlink()
+    with pytest.raises(K8sClientError, match=r"cannot read the token file .*token: No such file"):
+        endpoint.authorization()
+
+
+def test_client_certificate_data_is_loaded_and_its_temp_files_removed(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    os.mkdir(tmp_path / "tmp")
+    cert, key = _self_signed_pair()
+    user = {"client-certificate-data": _b64(cert), "client-key-data": _b64(key)}
+    monkeypatch.setattr(client.ApiEndpoint, "_build_ssl_context", _recording_build(tmp_path / "tmp"))
+    # The certificate is its own CA here: any valid CA will do.
+    endpoint = get_endpoint(K8sAuth(kubeconfig=_kubeconfig_with_user(tmp_path, user, cert), use_kubeconfig=True))
+    assert endpoint.ssl_context() is not None
+    assert _recording_build.seen == [(stat.S_IMODE(0o600), stat.S_IMODE(0o600))]
+    assert os.listdir(tmp_path / "tmp") == []  # removed once the context has them
+    # A key that is not the certificate's: the message names where they came from, not the
+    # temporary files, and shows neither.
+    user["client-key-data"] = _b64(_self_signed_pair()[1])
+    with pytest.raises(K8sConnectionError, match="client-certificate-data") as info:
+        get_endpoint(K8sAuth(kubeconfig=_kubeconfig_with_user(tmp_path, user, cert), use_kubeconfig=True))
+    assert "cg-cert-" not in str(info.value) and "PRIVATE KEY" not in str(info.value)
+    assert os.listdir(tmp_path / "tmp") == []
+
+
+def _recording_build(directory):
+    """_build_ssl_context that also records the modes of the temporary files it loads."""
+    original = client.ApiEndpoint._build_ssl_context
+    _recording_build.seen = []
+
+    def build(self):
+        if self.cert_file and self.cert_file.startswith(str(directory)):
+            _recording_build.seen.append((stat.S_IMODE(os.stat(self.cert_file).st_mode), stat.S_IMODE(os.stat(self.key_file).st_mode)))
+        return original(self)
+
+    return build
+
+
+def test_kubeconfig_with_an_exec_plugin_goes_through_the_kubernetes_library(tmp_path):
+    credential = json.dumps({"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential",
+                             "status": {"token": "from-exec"}})
+    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "sh",
+                     "args": ["-c", f"echo '{credential}'"], "interactiveMode": "Never"}}
+    endpoint = get_endpoint(K8sAuth(kubeconfig=_kubeconfig_with_user(tmp_path, user), use_kubeconfig=True))
+    assert endpoint.authorization() == "Bearer from-exec"
 
 # -- the error translator ---------------------------------------------------------------------
 
