@@ -88,7 +88,7 @@ OP_CLOSE = 0x8
 OP_PING = 0x9
 OP_PONG = 0xA
 
-StdinSource = t.Union[bytes, bytearray, memoryview, t.BinaryIO, t.Iterable[bytes], None]
+StdinSource = t.Union[bytes, bytearray, memoryview, t.BinaryIO, t.Iterable[t.Union[bytes, memoryview]], None]
 OutputFn = t.Callable[[bytes], None]
 
 
@@ -588,6 +588,7 @@ def exec_in_pod(
         marker = ("CG-END-" + os.urandom(12).hex()).encode("ascii")
         out = _MarkerFilter(on_stdout, marker)
         err = _MarkerFilter(on_stderr, marker)
+        guarded: t.Iterator[bytes | memoryview]
         if stdin_eof:
             script, guarded = GUARD_SCRIPT, _guarded_stdin(stdin, lambda: out.done and err.done)
         else:

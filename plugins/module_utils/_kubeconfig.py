@@ -103,8 +103,16 @@ def read_static_kubeconfig(path: str | None, context: str | None) -> StaticKubec
     ctx, dummy_base = merged["contexts"][name]
     if not isinstance(ctx, dict) or set(ctx) - _CONTEXT_KEYS:
         return None
-    cluster, cluster_base = merged["clusters"].get(ctx.get("cluster"), (None, ""))
-    user, user_base = merged["users"].get(ctx.get("user"), ({}, ""))
+    cluster_name, user_name = ctx.get("cluster"), ctx.get("user")
+    if not isinstance(cluster_name, str) or cluster_name not in merged["clusters"]:
+        return None
+    cluster, cluster_base = merged["clusters"][cluster_name]
+    user: t.Any = {}
+    user_base = ""
+    if user_name:  # a context without a user is anonymous; one naming a missing user is the library's to judge
+        if not isinstance(user_name, str) or user_name not in merged["users"]:
+            return None
+        user, user_base = merged["users"][user_name]
     if not isinstance(cluster, dict) or not isinstance(user, dict):
         return None
     if set(cluster) - _CLUSTER_KEYS or set(user) - _USER_KEYS:

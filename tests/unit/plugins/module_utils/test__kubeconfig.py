@@ -67,6 +67,11 @@ def test_certificate_data_is_decoded_and_insecure_turns_verification_off(tmp_pat
     assert (config.cert_pem, config.key_pem, config.token_file, config.token) == (pem, pem, "/run/tok", None)
 
 
+def test_a_context_without_a_user_is_anonymous(tmp_path):
+    config = read_static_kubeconfig(_simple(tmp_path, context={"cluster": "c"}), None)
+    assert config is not None and (config.token, config.token_file, config.cert_file) == (None, None, None)
+
+
 def test_kubeconfig_list_first_definition_and_first_current_context_win(tmp_path, monkeypatch):
     first = _write(
         tmp_path / "a" / "config",
@@ -115,6 +120,7 @@ def test_an_explicit_path_wins_over_the_environment(tmp_path, monkeypatch):
         ({"server": "https://k", "some-new-key": 1}, None, None),
         ({"certificate-authority": "ca"}, None, None),
         (None, None, {"cluster": "missing", "user": "u"}),
+        (None, None, {"cluster": "c", "user": "ghost"}),
         (None, None, {"cluster": "c", "user": "u", "namespace": ["x"]}),
     ],
 )
