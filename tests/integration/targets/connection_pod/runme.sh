@@ -5,11 +5,7 @@
 set -eu
 
 here=$(pwd)
-config=$(cd ../.. && pwd)/integration_config.yml
-if [ ! -f "$config" ]; then
-  echo "missing $config: it must hold cg_test_host, cg_test_token, cg_test_ca_file, cg_test_namespace, cg_test_image" >&2
-  exit 1
-fi
+config=$(../setup_integration_config/files/integration_config.sh)
 helper=$(cd ../setup_connection_pod/files && pwd)/test_pods.py
 work=${OUTPUT_DIR:-$(mktemp -d)}/connection_pod
 rm -rf "$work"
@@ -26,8 +22,8 @@ cleanup() {
 trap cleanup EXIT
 
 python "$helper" "$config" create "$pod"
-token=$(python -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["cg_test_token"])' "$config")
-CG_NS=$(python -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["cg_test_namespace"])' "$config")
+token=$(../setup_integration_config/files/integration_config.sh cg_test_token)
+CG_NS=$(../setup_integration_config/files/integration_config.sh cg_test_namespace)
 
 playbook() {
   ansible-playbook -i inventory.yml -e "@$config" -e "pod_name=$pod" -e "local_dir=$work" "$@"

@@ -2,7 +2,7 @@
 # The wrapper end to end against the local cluster. Each scenario says what it checks.
 # No `set -x`: the token must not be echoed.
 set -eu
-config=$(cd ../.. && pwd)/integration_config.yml
+config=$(../setup_integration_config/files/integration_config.sh)
 here=$(pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -12,12 +12,8 @@
 set -eu
 
 here=$(pwd)
-config=$(cd ../.. && pwd)/integration_config.yml
-if [ ! -f "$config" ]; then
-  echo "missing $config: it must hold cg_test_host, cg_test_token, cg_test_ca_file, cg_test_namespace, cg_test_image" >&2
-  exit 1
-fi
-cfg() { python -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))[sys.argv[2]])' "$config" "$1"; }
+config=$(../setup_integration_config/files/integration_config.sh)
+cfg() { ../setup_integration_config/files/integration_config.sh "$1"; }
 namespace=$(cfg cg_test_namespace)
 image=$(cfg cg_test_image)
 ca_file=$(cfg cg_test_ca_file)
