@@ -122,9 +122,16 @@ class ExecStatusError(ExecError):
 # -- frames ----------------------------------------------------------------------------------
 
 
-#: XOR tables, _XOR[k] maps every byte b to b ^ k; built on first use (not at import: the
-#: connection plugin is imported afresh for every task).
-_XOR: list[bytes] = []
+#: XOR tables: _XOR[k] maps every byte b to b ^ k. Each is built when a mask key first needs
+#: it: all 256 at once would cost every task (a fresh worker) about 30 ms.
+_XOR: list[bytes | None] = [None] * 256
+
+
+def _xor_table(key_byte: int) -> bytes:
+    table = _XOR[key_byte]
+    if table is None:
+        table = _XOR[key_byte] = bytes(value ^ key_byte for value in range(256))
+    return table
 
 #: Room for the longest client frame header: 2 bytes, an 8-byte length, the 4-byte mask key.
 _HEADER_ROOM = 14
@@ -137,12 +144,10 @@ def _mask_in_place(key: bytes, buffer: bytearray, start: int, end: int) -> None:
     C. In place, it is about twice as fast as into a new buffer, and masking is most of the
     CPU a 200 MB put costs us.
     """
-    if not _XOR:
-        _XOR.extend(bytes(value ^ key for value in range(256)) for key in range(256))
     # Lanes past the end are skipped: an empty extended-slice assignment counts as a resize,
     # which a buffer with a memoryview on it refuses.
     for lane in range(min(4, end - start)):
-        buffer[start + lane:end:4] = buffer[start + lane:end:4].translate(_XOR[key[lane]])
+        buffer[start + lane:end:4] = buffer[start + lane:end:4].translate(_xor_table(key[lane]))
 
 
 def mask_payload(key: bytes, data: bytes | bytearray | memoryview) -> bytearray:
