@@ -133,6 +133,7 @@ def _xor_table(key_byte: int) -> bytes:
         table = _XOR[key_byte] = bytes(value ^ key_byte for value in range(256))
     return table
 
+
 #: Room for the longest client frame header: 2 bytes, an 8-byte length, the 4-byte mask key.
 _HEADER_ROOM = 14
 
