@@ -14,20 +14,14 @@ and container runtime's share, which every transport pays.
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
 import time
 
-from ansible.playbook.play_context import PlayContext
-from ansible.plugins.loader import connection_loader, init_plugin_loader
+from ansible.plugins.loader import connection_loader
 
-
-def _load(name: str, options: dict) -> object:
-    conn = connection_loader.get(name, PlayContext(), os.devnull)
-    conn.set_options(var_options=options)
-    return conn
+from _connections import connect, parse_args, plugins
 
 
 def _run_true(conn: object) -> None:
@@ -41,7 +35,7 @@ def _in_a_fresh_worker(name: str, options: dict) -> float:
     pid = os.fork()
     if pid == 0:
         try:
-            _run_true(_load(name, options))
+            _run_true(connect(name, options))
         except BaseException as exc:  # pylint: disable=broad-except
             print(f"{name}: {exc}", file=sys.stderr)
             os._exit(1)
@@ -59,7 +53,7 @@ def _anchor(options: dict, count: int) -> list[float]:
     pid = os.fork()
     if pid == 0:
         os.close(reader)
-        conn = _load("ephemeral.container_groups.pod", options)
+        conn = connect("ephemeral.container_groups.pod", options)
         _run_true(conn)
         times = []
         for dummy_index in range(count):
@@ -76,36 +70,17 @@ def _anchor(options: dict, count: int) -> list[float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--pod", required=True)
-    parser.add_argument("--namespace", required=True)
-    parser.add_argument("--kubeconfig", required=True)
-    parser.add_argument("--samples", type=int, default=20)
-    args = parser.parse_args()
-    init_plugin_loader()
-    token = {
-        "inventory_hostname": args.pod,
-        "ansible_pod_namespace": args.namespace,
-        "ansible_pod_api_host": os.environ["CG_TEST_HOST"],
-        "ansible_pod_api_key": os.environ["CG_TEST_TOKEN"],
-        "ansible_pod_ca_cert": os.environ["CG_TEST_CA_FILE"],
-    }
-    plugins = {
-        "pod (token)": ("ephemeral.container_groups.pod", token),
-        "pod (kubeconfig)": ("ephemeral.container_groups.pod", {"inventory_hostname": args.pod, "ansible_pod_kubeconfig": args.kubeconfig}),
-        "kubectl": ("kubernetes.core.kubectl", {
-            "inventory_hostname": args.pod, "ansible_kubectl_pod": args.pod,
-            "ansible_kubectl_namespace": args.namespace, "ansible_kubectl_kubeconfig": args.kubeconfig,
-        }),
-    }
+    args = parse_args(__doc__, samples={"type": int, "default": 20})
+    compared = plugins(args)
+    token = compared["pod (token)"][1]
     # ansible-playbook's main process has resolved the plugins (collection metadata, plugin
     # class, option definitions) before it forks the workers of the tasks; so does this one.
-    for plugin, dummy_options in plugins.values():
+    for plugin, dummy_options in compared.values():
         connection_loader.get(plugin, class_only=True)
-    samples: dict[str, list[float]] = {name: [] for name in plugins}
+    samples: dict[str, list[float]] = {name: [] for name in compared}
     anchor: list[float] = []
     for dummy_sample in range(args.samples):  # taking turns, so a busy moment hits all
-        for name, (plugin, options) in plugins.items():
+        for name, (plugin, options) in compared.items():
             samples[name].append(_in_a_fresh_worker(plugin, options))
         anchor += _anchor(token, 3)
     base = statistics.median(anchor)

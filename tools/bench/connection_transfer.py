@@ -10,13 +10,11 @@ checked against the original by sha256. The token comes from $CG_TEST_TOKEN.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import time
 
-from ansible.playbook.play_context import PlayContext
-from ansible.plugins.loader import connection_loader, init_plugin_loader
+from _connections import connect, parse_args, plugins
 
 SIZE = 200 * 1024 * 1024
 
@@ -29,21 +27,8 @@ def sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def connection(name: str, options: dict) -> object:
-    conn = connection_loader.get(name, PlayContext(), os.devnull)
-    conn.set_options(var_options=options)
-    return conn
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--pod", required=True)
-    parser.add_argument("--namespace", required=True)
-    parser.add_argument("--kubeconfig", required=True)
-    parser.add_argument("--work", required=True)
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
-    init_plugin_loader()
+    args = parse_args(__doc__, work={"required": True}, runs={"type": int, "default": 3})
 
     source = os.path.join(args.work, "big")
     with open(source, "wb") as handle:
@@ -51,29 +36,9 @@ def main() -> int:
             handle.write(os.urandom(1 << 20))
     expected = sha256(source)
 
-    plugins = {
-        "pod (token)": lambda: connection(
-            "ephemeral.container_groups.pod",
-            {
-                "inventory_hostname": args.pod,
-                "ansible_pod_namespace": args.namespace,
-                "ansible_pod_api_host": os.environ["CG_TEST_HOST"],
-                "ansible_pod_api_key": os.environ["CG_TEST_TOKEN"],
-                "ansible_pod_ca_cert": os.environ["CG_TEST_CA_FILE"],
-            },
-        ),
-        "kubectl": lambda: connection(
-            "kubernetes.core.kubectl",
-            {
-                "inventory_hostname": args.pod,
-                "ansible_kubectl_pod": args.pod,
-                "ansible_kubectl_namespace": args.namespace,
-                "ansible_kubectl_kubeconfig": args.kubeconfig,
-            },
-        ),
-    }
-    best: dict[str, dict[str, float]] = {name: {"put": float("inf"), "fetch": float("inf")} for name in plugins}
-    conns = {name: make() for name, make in plugins.items()}
+    compared = {name: plugin for name, plugin in plugins(args).items() if name in ("pod (token)", "kubectl")}
+    best: dict[str, dict[str, float]] = {name: {"put": float("inf"), "fetch": float("inf")} for name in compared}
+    conns = {name: connect(plugin, variables) for name, (plugin, variables) in compared.items()}
     remote = f"/tmp/bench-{os.getpid()}"
     fetched = os.path.join(args.work, "big.back")
     for dummy_run in range(args.runs):
