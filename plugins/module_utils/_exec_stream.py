@@ -594,11 +594,15 @@ def exec_in_pod(
         marker = ("CG-END-" + os.urandom(12).hex()).encode("ascii")
         out = _MarkerFilter(on_stdout, marker)
         err = _MarkerFilter(on_stderr, marker)
+
+        def markers_seen() -> bool:
+            return out.done and err.done
+
         guarded: t.Iterator[bytes | memoryview]
         if stdin_eof:
-            script, guarded = GUARD_SCRIPT, _guarded_stdin(stdin, lambda: out.done and err.done)
+            script, guarded = GUARD_SCRIPT, _guarded_stdin(stdin, markers_seen)
         else:
-            script, guarded = GUARD_SCRIPT_COUNTED, _counted_guarded_stdin(stdin, lambda: out.done and err.done)
+            script, guarded = GUARD_SCRIPT_COUNTED, _counted_guarded_stdin(stdin, markers_seen)
         try:
             status = run.once(["/bin/sh", "-c", script, "sh", marker.decode("ascii"), *argv], guarded,
                               out, err, [V5_PROTOCOL])
@@ -628,16 +632,18 @@ def exec_in_pod(
 #: we have seen both markers - so the command's output is complete before this shell exits.
 #: If the command stops reading early, head dies of SIGPIPE, the loop stops, and cat drains
 #: the rest after the markers.
+#: What both guards do once the command has ended: the markers, then wait for our end of stdin.
+_GUARD_END = 'rc=$?; printf %s "$m"; printf %s "$m" >&2; cat > /dev/null; exit $rc'
 GUARD_SCRIPT = (
     'm=$1; shift; '
     'while IFS= read -r n && [ "$n" -gt 0 ] 2>/dev/null; do head -c "$n" || break; done | "$@"; '
-    'rc=$?; printf %s "$m"; printf %s "$m" >&2; cat > /dev/null; exit $rc'
+    + _GUARD_END
 )
 
 #: The output guard for a command that reads a known number of bytes and stops by itself
 #: (stdin_eof=False): it reads our stdin directly, with no framing and no extra process
 #: copying every byte, which is what keeps a big put fast.
-GUARD_SCRIPT_COUNTED = 'm=$1; shift; "$@"; rc=$?; printf %s "$m"; printf %s "$m" >&2; cat > /dev/null; exit $rc'
+GUARD_SCRIPT_COUNTED = 'm=$1; shift; "$@"; ' + _GUARD_END
 
 
 class _MarkerFilter:
