@@ -105,12 +105,23 @@ def test_params_choose_host_then_kubeconfig_then_in_cluster(monkeypatch, tmp_pat
     assert auth_from_params(params).source == "in-cluster"
 
 
-def test_in_cluster_endpoint_reads_the_service_account(monkeypatch, tmp_path):
+@pytest.fixture()
+def service_account(monkeypatch, tmp_path):
+    """A Pod's service account in tmp_path (token sa-token-1, namespace jobs); returns a
+    function that sets the API server's address the way the kubelet does."""
     (tmp_path / "token").write_text("sa-token-1\n")
     (tmp_path / "namespace").write_text("jobs\n")
     monkeypatch.setattr(client, "SERVICE_ACCOUNT_DIR", str(tmp_path))
-    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "fd00::1")
-    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
+
+    def api_server(host: str, port: str) -> None:
+        monkeypatch.setenv("KUBERNETES_SERVICE_HOST", host)
+        monkeypatch.setenv("KUBERNETES_SERVICE_PORT", port)
+
+    return api_server
+
+
+def test_in_cluster_endpoint_reads_the_service_account(service_account, tmp_path):
+    service_account("fd00::1", "443")
     endpoint = get_endpoint(K8sAuth(in_cluster=True))
     assert endpoint.host == "https://[fd00::1]:443"
     assert endpoint.default_namespace == "jobs"
@@ -440,12 +451,8 @@ def test_websocket_bad_status_is_understood():
     assert "403" in explain_api_exception(exc, verb="create", resource="pods/exec")
 
 
-def test_in_cluster_api_client_refreshes_the_token(monkeypatch, tmp_path):
-    (tmp_path / "token").write_text("sa-token-1\n")
-    (tmp_path / "namespace").write_text("jobs\n")
-    monkeypatch.setattr(client, "SERVICE_ACCOUNT_DIR", str(tmp_path))
-    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1")
-    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "6443")
+def test_in_cluster_api_client_refreshes_the_token(service_account, tmp_path):
+    service_account("10.0.0.1", "6443")
     api = get_api_client(K8sAuth(in_cluster=True))
     try:
         assert api.configuration.host == "https://10.0.0.1:6443"
