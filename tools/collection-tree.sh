@@ -4,11 +4,12 @@
 # prints its path, so a plain clone can be tested from anywhere.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-cache=${CG_CACHE_DIR:-$HOME/.cache/ephemeral-container-groups}
+# shellcheck source=cache-dir.sh
+. "$repo/tools/cache-dir.sh"
 # One tree per checkout path, so two clones (a developer's and CI's) never share one;
 # CG_TREE_ROOT gives a caller a private tree (tools/test.sh uses one per run).
 key=$(printf '%s' "$repo" | sha256sum | cut -c1-8)
-root=${CG_TREE_ROOT:-$cache/tree-$key}
+root=${CG_TREE_ROOT:-$CG_CACHE_DIR/tree-$key}
 dest="$root/ansible_collections/ephemeral/container_groups"
 mkdir -p "$dest"
 # Start clean (keeping ansible-test's tests/output cache), so files deleted in the

@@ -4,8 +4,9 @@
 # Pod through ephemeral.container_groups.run. Leaves the cluster running.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-cache=${CG_CACHE_DIR:-$HOME/.cache/ephemeral-container-groups}
-demo="$cache/demo"
+# shellcheck source=cache-dir.sh
+. "$repo/tools/cache-dir.sh"
+demo="$CG_CACHE_DIR/demo"
 venv=$("$repo/tools/venv.sh" newest)
 export PATH="$venv/bin:$PATH"
 # shellcheck disable=SC1090

@@ -6,6 +6,7 @@ packages=(
   containerd runc containernetworking-plugins   # container runtime and CNI plugins
   docker-registry skopeo umoci debootstrap      # local registry and image building
   iptables conntrack iproute2 ethtool socat     # what kubelet and CNI expect on the host
+  gettext-base                                  # envsubst: cluster.sh renders templates/
   rsync git make curl ca-certificates bc        # test tooling and benchmarks
 )
 missing=()

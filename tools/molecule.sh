@@ -9,6 +9,7 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 venv=$("$repo/tools/venv.sh" newest)
+# shellcheck source=private-tree.sh
 . "$repo/tools/private-tree.sh"
 cg_private_tree molecule
 tree=$CG_TREE

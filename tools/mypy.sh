@@ -7,7 +7,9 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 venv=$("$repo/tools/venv.sh" newest)
-cache=${CG_CACHE_DIR:-$HOME/.cache/ephemeral-container-groups}
+# shellcheck source=cache-dir.sh
+. "$repo/tools/cache-dir.sh"
+# shellcheck source=private-tree.sh
 . "$repo/tools/private-tree.sh"
 cg_private_tree mypy
 tree=$CG_TREE
@@ -19,6 +21,6 @@ paths=()
 for path in "$@"; do paths+=("$prefix/${path#./}"); done
 # The cache outlives the tree, so ansible-core and kubernetes are analysed once, not per run;
 # the lock keeps two runs from writing it at the same time.
-exec 9>"$cache/mypy-cache.lock"
+exec 9>"$CG_CACHE_DIR/mypy-cache.lock"
 flock 9
-"$venv/bin/mypy" --config-file "$tree/mypy.ini" --cache-dir "$cache/mypy-cache" "${paths[@]}"
+"$venv/bin/mypy" --config-file "$tree/mypy.ini" --cache-dir "$CG_CACHE_DIR/mypy-cache" "${paths[@]}"

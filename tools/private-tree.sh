@@ -8,11 +8,12 @@
 # (the collection root inside it).
 # shellcheck disable=SC2034  # CG_TREE is for the caller
 cg_private_tree() {
-  local repo cache
+  local repo
   repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-  cache=${CG_CACHE_DIR:-$HOME/.cache/ephemeral-container-groups}
-  mkdir -p "$cache"
-  CG_TREE_ROOT=$(mktemp -d "$cache/$1-tree.XXXXXX")
+  # shellcheck source=cache-dir.sh
+  . "$repo/tools/cache-dir.sh"
+  mkdir -p "$CG_CACHE_DIR"
+  CG_TREE_ROOT=$(mktemp -d "$CG_CACHE_DIR/$1-tree.XXXXXX")
   export CG_TREE_ROOT
   trap 'rm -rf "$CG_TREE_ROOT"' EXIT
   CG_TREE=$("$repo/tools/collection-tree.sh")

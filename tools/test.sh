@@ -14,6 +14,7 @@ declare -A PYTHON=([oldest]=3.11 [newest]=3.13)
 failed=()
 # A private copy of the collection for this run, so parallel runs never share one; each
 # step refreshes it from the checkout.
+# shellcheck source=private-tree.sh
 . "$repo/tools/private-tree.sh"
 cg_private_tree test
 

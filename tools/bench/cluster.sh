@@ -8,6 +8,7 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 lc="$repo/tools/localcluster"
+# shellcheck source=../localcluster/lib.sh
 . "$lc/lib.sh"
 
 "$lc/cluster.sh" down >/dev/null 2>&1

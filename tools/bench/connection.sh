@@ -13,31 +13,17 @@
 #    the same command on an open connection (connection_exec.py);
 #  - seconds to put and to fetch a 200 MB file through each plugin's put_file/fetch_file (the
 #    best of RUNS, the plugins alternating).
-# kubernetes.core comes from the `ansible` package in a bench venv kept outside the repo.
+# kubernetes.core comes from the `ansible` package in the bench venv (tools/venv.sh bench,
+# pinned in tools/requirements-bench.txt).
 # No `set -x`: the environment holds the cluster's bearer token.
 set -euo pipefail
 runs=${1:-3}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-cache=${CG_CACHE_DIR:-$HOME/.cache/ephemeral-container-groups}
+# shellcheck source=../cache-dir.sh
+. "$repo/tools/cache-dir.sh"
+venv=$("$repo/tools/venv.sh" bench)
 
-# -- the bench venv (Python 3.11, ansible 12.3.0 with kubernetes.core), made once -----------
-bench_reqs="ansible==12.3.0 kubernetes==37.0.2 PyYAML==6.0.3"
-key=$(printf '%s' "$bench_reqs" | sha256sum | cut -c1-12)
-venv="$cache/venv/bench-$key"
-if [ ! -f "$venv/.complete" ]; then
-  python=""
-  for candidate in "$HOME/.pyenv/versions/3.11"*/bin/python3 /usr/bin/python3.11; do
-    if command -v "$candidate" > /dev/null 2>&1; then python=$(command -v "$candidate"); break; fi
-  done
-  [ -n "$python" ] || { echo "Python 3.11 not found" >&2; exit 1; }
-  rm -rf "$venv"
-  "$python" -m venv "$venv" >&2
-  # shellcheck disable=SC2086
-  "$venv/bin/pip" install -q $bench_reqs >&2
-  touch "$venv/.complete"
-fi
-
-CG_TREE_ROOT=$(mktemp -d "$cache/bench-tree.XXXXXX")
+CG_TREE_ROOT=$(mktemp -d "$CG_CACHE_DIR/bench-tree.XXXXXX")
 export CG_TREE_ROOT
 work=$CG_TREE_ROOT/bench
 "$repo/tools/collection-tree.sh" > /dev/null

@@ -14,6 +14,7 @@ set -euo pipefail
 runs=${1:-10}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 venv=$("$repo/tools/venv.sh" newest)
+# shellcheck source=../private-tree.sh
 . "$repo/tools/private-tree.sh"
 cg_private_tree bench-job
 # shellcheck disable=SC1090

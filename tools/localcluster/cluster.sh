@@ -7,6 +7,8 @@
 #   cluster.sh env     print export lines for the admin kubeconfig and the test credential
 #   cluster.sh status  say what runs
 #   cluster.sh verify-clean  fail if anything of ours is left after `down`
+# The config files it writes (kubeconfigs, containerd, CNI, kubelet, registry, env.sh) are
+# rendered from templates/ by _render.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$LC_DIR/pki.sh"
 
@@ -35,95 +37,40 @@ _wait_for() { # description timeout-seconds command...
   done
 }
 
+# _render TEMPLATE DEST [MODE]: writes templates/TEMPLATE to DEST with every ${NAME} in it
+# replaced by the value of the shell variable NAME where _render is called (a caller's local
+# variables count). Only the names the template spells as ${NAME} are substituted (envsubst
+# gets them as an explicit list), and one that is not set is an error, not an empty string.
+# Without MODE the file gets the caller's umask, as `cat >` would; with MODE it is created
+# under umask 077 and then set to MODE, so a secret is never readable by others, even for a
+# moment. It is written beside DEST and renamed, so nobody reads half a file.
+# shellcheck disable=SC2016  # the ${NAME} in single quotes are meant literally
+_render() {
+  local template="$LC_DIR/templates/$1" dest=$2 mode=${3:-} names name
+  mapfile -t names < <(grep -o '\${[A-Za-z_][A-Za-z0-9_]*}' "$template" | tr -d '${}' | sort -u)
+  for name in "${names[@]}"; do
+    [ -n "${!name+set}" ] || die "template $1: \${$name} is not set"
+  done
+  # A subshell, so the private umask cannot leak into the daemons started later, nor the
+  # exports into their environment. `export`, not `env NAME=value`: the values (the test
+  # token) stay off the command line, which ps shows to every user.
+  (
+    [ -z "$mode" ] || umask 077
+    [ ${#names[@]} -eq 0 ] || export "${names[@]}"
+    envsubst "$(printf '${%s} ' "${names[@]}")" < "$template" > "$dest.tmp"
+  )
+  [ -z "$mode" ] || chmod "$mode" "$dest.tmp"
+  mv "$dest.tmp" "$dest"
+}
+
 _write_configs() {
   mkdir -p "$CG_CLUSTER_DIR"/{etcd,containerd,kubelet,cni/net.d,cni/ipam,registry} "$LOGS" "$PIDS"
   chmod 0700 "$CG_CLUSTER_DIR"
   mkdir -p "$CG_CACHE_DIR/registry"
-  cat > "$CG_CLUSTER_DIR/registry/config.yml" <<CFG
-version: 0.1
-log: {level: warn}
-storage:
-  filesystem: {rootdirectory: $CG_CACHE_DIR/registry}
-  delete: {enabled: true}
-http:
-  addr: $CG_REGISTRY
-CFG
-  cat > "$CG_CLUSTER_DIR/containerd/config.toml" <<CFG
-version = 2
-root = "$CG_CLUSTER_DIR/containerd/root"
-state = "$CG_RUN_DIR/containerd"
-disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper"]
-[grpc]
-  address = "$CG_CONTAINERD_SOCK"
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$CG_CLUSTER_DIR/containerd/opt"
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "$CG_PAUSE_IMAGE_REF"
-  # Sandboxes ask for oom_score_adj -998, which needs CAP_SYS_RESOURCE; sandboxed hosts
-  # (like these VMs) lack it and runc then fails with "can't get final child's PID".
-  restrict_oom_score_adj = true
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        SystemdCgroup = false
-        Root = "$CG_RUN_DIR/runc"
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "$CG_CLUSTER_DIR/cni/net.d"
-  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."$CG_REGISTRY"]
-    endpoint = ["http://$CG_REGISTRY"]
-CFG
-  cat > "$CG_CLUSTER_DIR/cni/net.d/10-$CG_CNI_NETWORK.conflist" <<CFG
-{
-  "cniVersion": "0.4.0",
-  "name": "$CG_CNI_NETWORK",
-  "plugins": [
-    {
-      "type": "bridge",
-      "bridge": "$CG_BRIDGE",
-      "isGateway": true,
-      "ipMasq": true,
-      "hairpinMode": true,
-      "ipam": {
-        "type": "host-local",
-        "ranges": [[{"subnet": "$CG_POD_CIDR"}]],
-        "routes": [{"dst": "0.0.0.0/0"}],
-        "dataDir": "$CG_CLUSTER_DIR/cni/ipam"
-      }
-    }
-  ]
-}
-CFG
-  cat > "$CG_CLUSTER_DIR/kubelet/config.yaml" <<CFG
-apiVersion: kubelet.config.k8s.io/v1beta1
-kind: KubeletConfiguration
-authentication:
-  anonymous: {enabled: false}
-  webhook: {enabled: true}
-  x509: {clientCAFile: $CG_CLUSTER_DIR/pki/ca.crt}
-authorization: {mode: Webhook}
-address: $CG_NODE_IP
-readOnlyPort: 0
-healthzBindAddress: 127.0.0.1
-tlsCertFile: $CG_CLUSTER_DIR/pki/kubelet.crt
-tlsPrivateKeyFile: $CG_CLUSTER_DIR/pki/kubelet.key
-containerRuntimeEndpoint: unix://$CG_CONTAINERD_SOCK
-cgroupDriver: cgroupfs
-# This machine family has cgroup v1; 1.34 only warns, this keeps it explicit.
-failCgroupV1: false
-failSwapOn: false
-serializeImagePulls: false
-clusterDomain: cluster.local
-resolvConf: /etc/resolv.conf
-# Tests fill the disk with large files; don't let eviction fight them on a small host.
-evictionHard: {memory.available: 100Mi, nodefs.available: 2%, imagefs.available: 2%, nodefs.inodesFree: 2%}
-imageGCHighThresholdPercent: 98
-imageGCLowThresholdPercent: 95
-nodeStatusReportFrequency: 10s
-CFG
+  _render registry.yml.in "$CG_CLUSTER_DIR/registry/config.yml"
+  _render containerd.toml.in "$CG_CLUSTER_DIR/containerd/config.toml"
+  _render cni-bridge.conflist.in "$CG_CLUSTER_DIR/cni/net.d/10-$CG_CNI_NETWORK.conflist"
+  _render kubelet-config.yaml.in "$CG_CLUSTER_DIR/kubelet/config.yaml"
 }
 
 _ensure_node_ip() {
@@ -201,18 +148,9 @@ _write_env() {
     sleep 0.5
   done
   token=$(printf '%s' "$token" | base64 -d)
-  (umask 077; cat > "$CG_CLUSTER_DIR/env.sh.tmp") <<ENV
-export KUBECONFIG=$CG_CLUSTER_DIR/admin.kubeconfig
-export CG_BIN_DIR=$CG_BIN_DIR
-export CG_TEST_HOST=$CG_API_HOST
-export CG_TEST_TOKEN=$token
-export CG_TEST_CA_FILE=$CG_CLUSTER_DIR/pki/ca.crt
-export CG_TEST_NAMESPACE=$CG_TEST_NAMESPACE
-export CG_TEST_OTHER_NAMESPACE=cg-other
-export CG_TEST_IMAGE=$CG_TEST_IMAGE_REF
-export CG_TEST_REGISTRY=$CG_REGISTRY
-ENV
-  mv "$CG_CLUSTER_DIR/env.sh.tmp" "$CG_CLUSTER_DIR/env.sh"
+  # The token is a secret: the file is 0600 from its first byte. _healthy takes an env.sh
+  # that exists as the sign of a finished `up`, so it must never be seen half written.
+  _render env.sh.in "$CG_CLUSTER_DIR/env.sh" 0600
 }
 
 _node_ready() {

@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# Builds the two images the local cluster needs, with no registry access:
-#   pause  - the pod sandbox: one static binary built from k8s.io/kubernetes' pause.c
-#   ee     - the execution environment: Debian minbase + python3 + ansible-core + tar,
-#            bash and sudo, with a non-root user `runner` (uid 1000) for tests.
-# Each is kept as an OCI layout under $CG_IMAGE_DIR, keyed by its inputs; push.sh
-# copies them into the local registry.
+# Builds the two images the local cluster needs, without pulling from any container registry:
+#   pause  - the pod sandbox: the one static binary that build.sh compiles from
+#            k8s.io/kubernetes' build/pause/linux/pause.c, run as 65535:65535
+#   ee     - the execution environment: Debian $EE_DEBIAN_SUITE minbase with python3,
+#            python3-venv, ca-certificates, tar, bash, sudo and procps; ansible-core
+#            $EE_ANSIBLE_CORE_VERSION from PyPI in a venv at /opt/ansible, its ansible*
+#            commands linked into /usr/local/bin; and a non-root user `runner` (uid 1000,
+#            home /home/runner, passwordless sudo) for tests. It runs as root by default.
+# Each is kept as an OCI layout under $CG_IMAGE_DIR, named after its pinned inputs (pause:
+# the Kubernetes version; ee: the Debian suite, the ansible-core version and
+# EE_IMAGE_REVISION, from versions.env); the Debian packages and ansible-core's dependencies
+# are whatever the suite and PyPI hold on the day of the build. cluster.sh (_push_images)
+# copies the layouts into the local registry.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 mkdir -p "$CG_IMAGE_DIR"
@@ -36,7 +43,9 @@ build_ee() {
     --include=python3,python3-venv,ca-certificates,tar,bash,sudo,procps \
     "$EE_DEBIAN_SUITE" "$rootfs" http://deb.debian.org/debian >/dev/null
   # pip inside the rootfs must trust the host's CA bundle (the host may sit behind a
-  # TLS-inspecting proxy) and must not see host variables that name host-only paths.
+  # TLS-inspecting proxy) and must not see host variables that name host-only paths. The
+  # host's resolv.conf lends the chroot DNS for the build only (emptied below: a Pod gets
+  # its own from the kubelet).
   cp /etc/ssl/certs/ca-certificates.crt "$rootfs/tmp/host-ca.crt"
   cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
   chroot "$rootfs" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
@@ -51,8 +60,9 @@ build_ee() {
       rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /tmp/host-ca.crt /root/.cache
     "
   : > "$rootfs/etc/resolv.conf"
-  # debootstrap leaves its target directory 0700; as the image's / that locks every
-  # non-root container user out of the whole filesystem.
+  # This directory becomes the image's /, mode included, and a 0700 / locks every non-root
+  # container user out of the whole filesystem. debootstrap makes it 0755 (it sets its own
+  # umask 022); this makes sure of it whatever made the directory.
   chmod 0755 "$rootfs"
   umoci init --layout "$layout"
   umoci new --image "$layout:$CG_EE_IMAGE_TAG"

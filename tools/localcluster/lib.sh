@@ -2,12 +2,12 @@
 # Shared settings for the local-cluster scripts. Sourced, not run; the scripts that source
 # it use these names, which shellcheck cannot see from here.
 # shellcheck disable=SC2034
-# Caches live outside the repo so a clean clone on a warm machine reuses them.
 set -euo pipefail
 LC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=versions.env
 . "$LC_DIR/versions.env"
-CG_CACHE_DIR=${CG_CACHE_DIR:-$HOME/.cache/ephemeral-container-groups}
+# shellcheck source=../cache-dir.sh
+. "$LC_DIR/../cache-dir.sh"
 CG_BIN_DIR="$CG_CACHE_DIR/bin/k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION"
 CG_IMAGE_DIR="$CG_CACHE_DIR/images"
 # Runtime state of the running cluster (certs, etcd data, containerd root, logs).

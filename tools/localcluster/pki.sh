@@ -27,27 +27,11 @@ _pki_cert() { # name CN O [SANs] -- signs $pki/name.crt with the cluster CA
 }
 
 _kubeconfig() { # file cert-name user
+  # shellcheck disable=SC2034  # cert, user and pki are read by templates/kubeconfig.yaml.in
   local file=$1 cert=$2 user=$3 pki="$CG_CLUSTER_DIR/pki"
   [ -f "$file" ] && return 0
-  # A subshell, so the private umask cannot leak into the daemons started later.
-  (umask 077; cat > "$file") <<KCFG
-apiVersion: v1
-kind: Config
-clusters:
-- name: cg-local
-  cluster:
-    server: $CG_API_HOST
-    certificate-authority: $pki/ca.crt
-users:
-- name: $user
-  user:
-    client-certificate: $pki/$cert.crt
-    client-key: $pki/$cert.key
-contexts:
-- name: cg-local
-  context: {cluster: cg-local, user: $user}
-current-context: cg-local
-KCFG
+  # 0600, as the admin's and each component's credential (_render is in cluster.sh).
+  _render kubeconfig.yaml.in "$file" 0600
 }
 
 pki_init() {
