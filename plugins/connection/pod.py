@@ -30,7 +30,7 @@ description:
     O(context), the Pod's own service account when Ansible runs inside a Pod, else
     E(KUBECONFIG) or C(~/.kube/config).
 requirements:
-  - websocket-client (installed with the C(kubernetes) Python library)
+  - websockets (Python library, 13.0 or later)
   - kubernetes (Python library; only for a kubeconfig whose user has an exec or auth-provider plugin
     or basic auth. A kubeconfig with a token, token file or client certificate is read without it)
   - PyYAML (only for O(container_group))
@@ -178,19 +178,18 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.connection import ConnectionBase
 from ansible.utils.display import Display
 
-from ansible_collections.ephemeral.container_groups.plugins.module_utils._client import (
-    ApiEndpoint,
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._exec_stdin import STDIN_CHUNK
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_api import ApiEndpoint, pod_path
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_auth import get_endpoint
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import (
+    ExecStatusError,
     K8sApiError,
     K8sClientError,
-    explain_api_exception,
-    get_endpoint,
-)
-from ansible_collections.ephemeral.container_groups.plugins.module_utils._exec_stream import (
-    STDIN_CHUNK,
-    ExecStatusError,
     StdinNotSupported,
-    exec_in_pod,
+    explain_api_exception,
 )
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._pod_exec import exec_in_pod
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._pod_status import container_problem
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._pod_target import resolve_target
 
 display = Display()
@@ -290,9 +289,7 @@ class Connection(ConnectionBase):
         try:
             target = resolve_target(self.get_option)
             self._endpoint = get_endpoint(target.auth, log=lambda message: display.vvvv(message, host=self._pod))
-        except Exception as exc:  # K8sClientError, StateError, PodSpecError: all worded for people
-            if not isinstance(exc, K8sClientError) and type(exc).__name__ not in ("StateError", "PodSpecError"):
-                raise
+        except K8sClientError as exc:
             raise PodConnectionFailure(f'Pod "{self._pod}": cannot set up the Kubernetes client: {exc}') from exc
         self._namespace = namespace or target.namespace or self._endpoint.default_namespace
         remote_user = self.get_option("remote_user")
@@ -310,9 +307,7 @@ class Connection(ConnectionBase):
         return self
 
     def close(self) -> None:
-        if self._endpoint is not None:
-            self._endpoint.close()
-            self._endpoint = None
+        self._endpoint = None
         self._connected = False
 
     def reset(self) -> None:
@@ -376,7 +371,7 @@ class Connection(ConnectionBase):
         )
 
     def _read_pod(self) -> dict:
-        pod = self._api.request("GET", f"/api/v1/namespaces/{self._namespace}/pods/{self._pod}")
+        pod = self._api.request("GET", pod_path(self._namespace, self._pod))
         return pod if isinstance(pod, dict) else {}
 
     def _default_container(self) -> str | None:
@@ -400,32 +395,7 @@ class Connection(ConnectionBase):
             return None
         except K8sClientError:
             return None
-        spec = pod.get("spec") or {}
-        status = pod.get("status") or {}
-        names = [c.get("name") for c in spec.get("containers") or []]
-        if self._container and self._container not in names:
-            return f"the Pod has no container \"{self._container}\" (its containers: {', '.join(names)})"
-        name = self._container or (names[0] if names else None)
-        phase = status.get("phase") or "Unknown"
-        for container_status in status.get("containerStatuses") or []:
-            if container_status.get("name") != name:
-                continue
-            state = container_status.get("state") or {}
-            if "running" in state:
-                return None
-            if "waiting" in state:
-                waiting = state["waiting"] or {}
-                detail = ": ".join(x for x in (waiting.get("reason"), waiting.get("message")) if x)
-                return f'container "{name}" is not running (waiting{": " + detail if detail else ""}); the Pod is {phase}'
-            if "terminated" in state:
-                ended = state["terminated"] or {}
-                return (
-                    f'container "{name}" is not running: it terminated (exit code {ended.get("exitCode")}'
-                    f'{", " + ended["reason"] if ended.get("reason") else ""}); the Pod is {phase}'
-                )
-        if phase != "Running":
-            return f"the Pod is not running (phase {phase})"
-        return None
+        return container_problem(pod, self._container)
 
     # -- commands -----------------------------------------------------------------------------
 

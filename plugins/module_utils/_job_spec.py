@@ -2,7 +2,12 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 #
 # Internal to ephemeral.container_groups: this file may change or disappear without notice.
-"""The options of container_group_job, declared once for the action and its doc module."""
+"""The options of container_group_job and their defaults, declared once.
+
+The action validates its arguments with this spec; the doc module, the role
+``ephemeral.container_groups.job`` (defaults and argument specs) and the wrapper playbook
+repeat the defaults in the forms Ansible reads, and a unit test checks they agree with it.
+"""
 
 from __future__ import annotations
 

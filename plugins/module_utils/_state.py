@@ -92,34 +92,6 @@ def secret_values(state: dict) -> set[str]:
     return secrets
 
 
-def lookup_group(state: dict, name: str, path: str | None = None) -> tuple[dict, dict | None]:
-    """The group called name and its credential (None when the group has none).
-
-    path only improves the error message; pass the state file's path when you have it.
-    """
-    where = f"state file {path}" if path else "the state file"
-    groups = state.get("container_groups", {})
-    if name not in groups:
-        known = ", ".join(sorted(groups)) or "none"
-        raise StateError(
-            f"container group {name!r} is not defined in {where} (defined: {known}). "
-            "Define it with the ephemeral.container_groups.container_group module, "
-            f"or point {ENV_STATE_FILE} at the right file."
-        )
-    group = groups[name]
-    credential_name = group.get("credential")
-    if credential_name is None:
-        return group, None
-    credential = state.get("credentials", {}).get(credential_name)
-    if credential is None:
-        raise StateError(
-            f"container group {name!r} uses credential {credential_name!r}, which is not "
-            f"defined in {where}. Define it with ephemeral.container_groups.k8s_bearer_credential "
-            "or give the group another credential."
-        )
-    return group, credential
-
-
 def _validate(data: t.Any, path: str) -> dict:
     """Check the shape we rely on; raise StateError naming the path and the problem."""
     fix = "Fix or move the file away; it was left untouched."
@@ -230,9 +202,37 @@ class StateStore:
         finally:
             os.close(fd)
 
-    def lookup_group(self, name: str) -> tuple[dict, dict | None]:
-        """Read the state and return the group and its credential (see lookup_group)."""
-        return lookup_group(self.read(), name, path=self.path)
+    def group_and_credential(self, name: str) -> tuple[dict, dict]:
+        """Read the state: the group called name and its credential, which a job needs.
+
+        StateError, naming this file, when the group is not defined, has no credential
+        (kubernetes: false), or names a credential that is not defined.
+        """
+        state = self.read()
+        groups = state["container_groups"]
+        if name not in groups:
+            known = ", ".join(sorted(groups)) or "none"
+            raise StateError(
+                f"container group {name!r} is not defined in state file {self.path} (defined: {known}). "
+                "Define it with the ephemeral.container_groups.container_group module, "
+                f"or point {ENV_STATE_FILE} at the right file."
+            )
+        group = groups[name]
+        credential_name = group.get("credential")
+        if credential_name is None:
+            raise StateError(
+                f"container group {name!r} has no credential (kubernetes: false) in state file {self.path}, "
+                "so it has no Kubernetes cluster to reach; give it one with the credential option of "
+                "ephemeral.container_groups.container_group"
+            )
+        credential = state["credentials"].get(credential_name)
+        if credential is None:
+            raise StateError(
+                f"container group {name!r} uses credential {credential_name!r}, which is not "
+                f"defined in state file {self.path}. Define it with ephemeral.container_groups.k8s_bearer_credential "
+                "or give the group another credential."
+            )
+        return group, credential
 
     def _load(self) -> dict:
         """Parse and validate the file; no lock handling here."""

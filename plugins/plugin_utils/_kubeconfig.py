@@ -3,7 +3,7 @@
 #
 # Internal to ephemeral.container_groups: this file may change or disappear without notice.
 # Do not import it from outside the collection.
-"""Reads a plain kubeconfig without the kubernetes library (for _client.get_endpoint).
+"""Reads a plain kubeconfig without the kubernetes library (for _k8s_auth.get_endpoint).
 
 The pod connection runs in a fresh worker for every task, and importing the kubernetes
 library costs it about half a second each time. Most kubeconfigs are static: a server, a

@@ -5,24 +5,29 @@
 # Do not import it from outside the collection.
 """Turn a plugin's options into Kubernetes credentials and a namespace.
 
-The thin plugin-side adapter over module_utils/_client.py: it reads ``get_option`` and,
-for ``container_group``, the state file. It raises K8sClientError, StateError or
-PodSpecError; the plugin decides what kind of failure that is.
+The thin plugin-side adapter over ``_k8s_auth``: it reads ``get_option`` and, for
+``container_group``, the state file. Every problem is raised as K8sClientError (a
+:class:`PodTargetError` for the state file and the group's pod spec), so the plugin needs
+one ``except`` and never imports the state store (nor PyYAML) when no group is named.
 """
 
 from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.ephemeral.container_groups.plugins.module_utils._client import (
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_auth import (
     K8S_AUTH_ARGSPEC,
     K8sAuth,
-    K8sClientError,
     auth_from_credential,
     auth_from_params,
 )
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import K8sClientError
 
 GetOption = t.Callable[[str], t.Any]
+
+
+class PodTargetError(K8sClientError):
+    """The container group could not be read: its state file or its pod spec."""
 
 
 class PodTarget(t.NamedTuple):
@@ -49,21 +54,19 @@ def resolve_target(get_option: GetOption) -> PodTarget:
 def _from_group(group_name: str, state_file: str | None) -> PodTarget:
     # Imported here: only this source needs PyYAML and the state store.
     from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import (  # pylint: disable=import-outside-toplevel
+        PodSpecError,
         group_pod_definition,
     )
     from ansible_collections.ephemeral.container_groups.plugins.module_utils._state import (  # pylint: disable=import-outside-toplevel
+        StateError,
         StateStore,
-        lookup_group,
         resolve_state_path,
     )
 
-    path = resolve_state_path(state_file)
-    group, credential = lookup_group(StateStore(path).read(), group_name, path=path)
-    if credential is None:
-        raise K8sClientError(
-            f"container group {group_name!r} (state file {path}) has no credential, so it has no Kubernetes "
-            "cluster to reach; give it one with the container_group module's credential option"
-        )
+    try:
+        group, credential = StateStore(resolve_state_path(state_file)).group_and_credential(group_name)
+        namespace = group_pod_definition(group.get("pod_spec_override") or {})["metadata"]["namespace"]
+    except (StateError, PodSpecError) as exc:
+        raise PodTargetError(str(exc)) from exc
     auth = auth_from_credential(credential)
-    namespace = group_pod_definition(group.get("pod_spec_override") or {})["metadata"]["namespace"]
     return PodTarget(auth, namespace, f"container group {group_name} ({auth.describe()})")

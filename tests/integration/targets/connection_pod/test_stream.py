@@ -5,8 +5,7 @@
     CG_COLLECTIONS_ROOT=<dir holding ansible_collections> python test_stream.py CONFIG POD WORKDIR
 
 Checks what a playbook cannot see: every byte of a large binary output and input (sha256),
-live delivery, exit codes, the v4 protocol behaviour, a kubernetes ApiClient as the client,
-and that put_file/fetch_file keep the file mode.
+live delivery, exit codes, the v4 protocol behaviour, and that put_file/fetch_file keep the file mode.
 """
 
 from __future__ import annotations
@@ -26,20 +25,15 @@ init_plugin_loader([os.environ["CG_COLLECTIONS_ROOT"]])
 
 # pylint: disable=wrong-import-position
 from ansible_collections.ephemeral.container_groups.plugins.connection.pod import PUT_SCRIPT
-from ansible_collections.ephemeral.container_groups.plugins.module_utils._client import (
-    K8sApiError,
-    K8sAuth,
-    explain_api_exception,
-    get_api_client,
-    get_endpoint,
-)
-from ansible_collections.ephemeral.container_groups.plugins.module_utils._exec_stream import (
-    V4_PROTOCOL,
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_auth import K8sAuth, get_endpoint
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import (
     ExecStatusError,
     ExecTimeout,
+    K8sApiError,
     StdinNotSupported,
-    exec_in_pod,
+    explain_api_exception,
 )
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._pod_exec import V4_PROTOCOL, exec_in_pod
 
 MB = 1024 * 1024
 
@@ -52,9 +46,9 @@ class Run:
         self.auth = K8sAuth(host=config["cg_test_host"], api_key=config["cg_test_token"], ca_cert_file=config["cg_test_ca_file"])
         self.endpoint = get_endpoint(self.auth)
 
-    def run(self, argv: list[str], stdin: t.Any = None, client: t.Any = None, **kwargs: t.Any) -> tuple[int, bytes, bytes]:
+    def run(self, argv: list[str], stdin: t.Any = None, **kwargs: t.Any) -> tuple[int, bytes, bytes]:
         out, err = bytearray(), bytearray()
-        rc = exec_in_pod(client or self.endpoint, self.namespace, self.pod, "main", argv, stdin, out.extend, err.extend, **kwargs)
+        rc = exec_in_pod(self.endpoint, self.namespace, self.pod, "main", argv, stdin, out.extend, err.extend, **kwargs)
         return rc, bytes(out), bytes(err)
 
 
@@ -151,14 +145,6 @@ def test_v4_protocol(r: Run) -> None:
     assert rc == 0 and out.strip() == str(len(data)).encode(), (rc, out, err)
     rc, out, dummy_err = r.run(["sh", "-c", "sha256sum < /tmp/cg-v4 && stat -c %a /tmp/cg-v4 && rm /tmp/cg-v4"])
     assert out.split() == [hashlib.sha256(data).hexdigest().encode(), b"-", b"640"], out
-
-
-def test_kubernetes_api_client_as_the_client(r: Run) -> None:
-    api_client = get_api_client(r.auth)
-    try:
-        assert r.run(["echo", "via ApiClient"], client=api_client) == (0, b"via ApiClient\n", b"")
-    finally:
-        api_client.close()
 
 
 def test_forbidden_call_is_explained(r: Run) -> None:

@@ -21,7 +21,6 @@ from ansible_collections.ephemeral.container_groups.plugins.module_utils._state 
     StateStore,
     dump_state,
     empty_state,
-    lookup_group,
     resolve_state_path,
     secret_values,
 )
@@ -339,32 +338,40 @@ def test_secret_values():
     assert secret_values(empty_state()) == set()
 
 
-def test_lookup_group_with_and_without_credential():
-    state = sample_state()
-    group, credential = lookup_group(state, "builds")
-    assert group["credential"] == "prod" and credential["bearer_token"] == TOKEN
-    assert lookup_group(state, "local") == (state["container_groups"]["local"], None)
-
-
-def test_lookup_missing_group_names_group_and_file():
-    with pytest.raises(StateError) as exc:
-        lookup_group(sample_state(), "nope", path="/some/state.yml")
-    assert "'nope'" in str(exc.value) and "/some/state.yml" in str(exc.value) and "builds, local" in str(exc.value)
-
-
-def test_lookup_dangling_credential():
-    state = sample_state()
-    del state["credentials"]["prod"]
-    with pytest.raises(StateError, match="'builds' uses credential 'prod', which is not defined"):
-        lookup_group(state, "builds")
-
-
-def test_store_lookup_group_names_its_path(store_path):
+@pytest.fixture
+def sample_store(store_path):
     store = StateStore(str(store_path))
-    with pytest.raises(StateError, match=str(store_path)):
-        store.lookup_group("builds")
     store.update(lambda s: s.update(sample_state()))
-    assert store.lookup_group("builds")[1]["host"] == "https://k8s.example:6443"
+    return store
+
+
+def test_group_and_credential(sample_store):
+    group, credential = sample_store.group_and_credential("builds")
+    assert group["credential"] == "prod" and credential["bearer_token"] == TOKEN
+
+
+def test_a_group_without_credential_has_no_cluster(sample_store):
+    with pytest.raises(StateError) as exc:
+        sample_store.group_and_credential("local")
+    assert "'local' has no credential (kubernetes: false)" in str(exc.value)
+    assert sample_store.path in str(exc.value)
+
+
+def test_missing_group_names_group_and_file(sample_store):
+    with pytest.raises(StateError) as exc:
+        sample_store.group_and_credential("nope")
+    assert "'nope'" in str(exc.value) and sample_store.path in str(exc.value) and "builds, local" in str(exc.value)
+
+
+def test_dangling_credential(sample_store):
+    sample_store.update(lambda s: s["credentials"].pop("prod"))
+    with pytest.raises(StateError, match="'builds' uses credential 'prod', which is not defined"):
+        sample_store.group_and_credential("builds")
+
+
+def test_a_group_in_a_missing_file_names_its_path(store_path):
+    with pytest.raises(StateError, match=str(store_path)):
+        StateStore(str(store_path)).group_and_credential("builds")
 
 
 def test_no_change_on_a_new_path_creates_nothing(store_path):

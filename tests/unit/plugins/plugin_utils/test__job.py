@@ -1,114 +1,17 @@
 # Copyright: contributors to ephemeral.container_groups
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The pure parts of the job lifecycle: start problems, the command, the tar stream, output."""
+"""The job lifecycle: who owns a Pod, and the whole job's steps and clean-up."""
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import socket
-import tarfile
 
-import pytest
-
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import (
-    JobSpec,
-    _LineSplitter,
-    owner_id,
-    owner_is_alive,
-    playbook_argv,
-    project_tar_stream,
-    recap_of,
-    waiting_problem,
-)
-
-
-def _pod(phase="Pending", conditions=None, statuses=None):
-    return {
-        "spec": {"containers": [{"name": "worker", "image": "my/ee:1"}]},
-        "status": {"phase": phase, "conditions": conditions or [], "containerStatuses": statuses or []},
-    }
-
-
-def _waiting(reason, message=""):
-    return [{"name": "worker", "image": "my/ee:1", "state": {"waiting": {"reason": reason, "message": message}}}]
-
-
-@pytest.mark.parametrize(
-    "pod, expected",
-    [
-        (_pod(), None),
-        (_pod(statuses=_waiting("ContainerCreating")), None),
-        (_pod(statuses=_waiting("ErrImagePull", "pull access denied")),
-         "ErrImagePull for image my/ee:1 (container worker): pull access denied"),
-        (_pod(statuses=_waiting("ImagePullBackOff")), "ImagePullBackOff for image my/ee:1 (container worker)"),
-        (_pod(statuses=_waiting("CreateContainerConfigError", 'secret "x" not found')),
-         'CreateContainerConfigError for image my/ee:1 (container worker): secret "x" not found'),
-        (_pod(conditions=[{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-                           "message": "0/1 nodes are available: 1 Insufficient cpu."}]),
-         "Unschedulable: 0/1 nodes are available: 1 Insufficient cpu."),
-        (_pod(conditions=[{"type": "PodScheduled", "status": "True"}]), None),
-        (_pod(phase="Failed"), "the Pod ended (Failed) before the job started:"),
-    ],
-)
-def test_waiting_problem(pod, expected):
-    assert waiting_problem(pod) == expected
-
-
-def test_playbook_argv_runs_in_the_project_with_every_option():
-    spec = JobSpec(group_name="g", playbook="site.yml", project_dir="/p", inventory="inv/hosts",
-                   limit="web", tags="deploy", forks=3, verbosity=2)
-    argv = playbook_argv(spec)
-    assert argv[:2] == ["/bin/sh", "-c"]
-    assert argv[2].startswith("cd /tmp/cg-job/project && export ")
-    assert argv[2].endswith('exec ansible-playbook "$@"')
-    assert argv[3:] == ["ansible-playbook", "-i", "inv/hosts", "-e", "@/tmp/cg-job/meta/extra_vars.json",
-                        "--limit", "web", "--tags", "deploy", "--forks", "3", "-vv", "site.yml"]
-
-
-def test_playbook_argv_defaults_to_localhost_inventory():
-    argv = playbook_argv(JobSpec(group_name="g", playbook="site.yml", project_dir="/p"))
-    assert argv[3:] == ["ansible-playbook", "-i", "/tmp/cg-job/meta/inventory.ini", "-e",
-                        "@/tmp/cg-job/meta/extra_vars.json", "site.yml"]
-
-
-def test_project_tar_stream_round_trip(tmp_path):
-    project = tmp_path / "project"
-    (project / "roles" / "r").mkdir(parents=True)
-    (project / "site.yml").write_text("- hosts: all\n")
-    (project / "roles" / "r" / "empty").write_bytes(b"")
-    script = project / "run.sh"
-    script.write_bytes(os.urandom(300_000))
-    script.chmod(0o755)
-    chunks = list(project_tar_stream(str(project), {"extra_vars.json": json.dumps({"a": 1}).encode()}))
-    assert len(chunks) > 1, "the tar is sent as it is built, not in one piece"
-    with tarfile.open(fileobj=io.BytesIO(b"".join(chunks)), mode="r:gz") as tar:
-        members = {m.name: m for m in tar.getmembers()}
-        assert tar.extractfile("project/run.sh").read() == script.read_bytes()
-        assert members["project/run.sh"].mode & 0o777 == 0o755
-        assert tar.extractfile("project/roles/r/empty").read() == b""
-        assert json.load(tar.extractfile("meta/extra_vars.json")) == {"a": 1}
-        assert members["meta/extra_vars.json"].mode == 0o600
-        assert "project/site.yml" in members
-
-
-def test_recap_of_finds_the_last_recap():
-    lines = ["PLAY RECAP ***", "old : ok=1", "", "PLAY [x]", "PLAY RECAP *****",
-             "localhost : ok=2 failed=0", "other : ok=1 failed=1", "", "trailing"]
-    assert recap_of(lines) == ["localhost : ok=2 failed=0", "other : ok=1 failed=1"]
-    assert recap_of(["no recap here"]) == []
-
-
-def test_line_splitter_joins_partial_chunks_and_keeps_stdout_tail():
-    seen, kept = [], []
-    splitter = _LineSplitter(lambda line, err: seen.append((line, err)), False, kept)
-    for chunk in (b"TASK [a]\nok: [loc", b"alhost]\r\n", b"\xff broken utf8 \n", b"tail without newline"):
-        splitter.feed(chunk)
-    assert seen == [("TASK [a]", False), ("ok: [localhost]", False), ("\ufffd broken utf8 ", False)]
-    splitter.flush()
-    assert seen[-1] == ("tail without newline", False)
-    assert kept == [line for line, _stderr in seen]
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils import _job as _job_module
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import ContainerGroupJob, owner_id, owner_is_alive
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_inputs import JobSpec
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import K8sApiError, K8sConnectionError
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._stop_guard import Interrupted
 
 
 def test_owner_of_this_process_is_alive_and_a_dead_one_is_not():
@@ -118,3 +21,121 @@ def test_owner_of_this_process_is_alive_and_a_dead_one_is_not():
     assert owner_is_alive(f"{host}/999999999/5") is False
     assert owner_is_alive("another-host/1/1") is None
     assert owner_is_alive("garbage") is None
+
+
+# -- the whole job against an in-memory Pods API ---------------------------------------------
+
+
+class FakeExec:
+    """Stands in for exec_in_pod: the copy succeeds, the playbook prints lines and exits rc."""
+
+    def __init__(self, rc: int = 0, raises: BaseException | None = None) -> None:
+        self.rc = rc
+        self.raises = raises
+        self.commands: list[list[str]] = []
+
+    def __call__(self, endpoint, namespace, pod, container, argv, **kwargs) -> int:
+        self.commands.append(argv)
+        if "tar" in argv[-1]:
+            for dummy_chunk in kwargs["stdin"]:
+                pass
+            return 0
+        if self.raises is not None:
+            raise self.raises
+        kwargs["on_stdout"](b"PLAY RECAP ***\nlocalhost : ok=1 changed=0 failed=0\n\n")
+        return self.rc
+
+
+def _job(endpoint, monkeypatch, tmp_path, fake_exec, group=None):
+    (tmp_path / "site.yml").write_text("- hosts: all\n")
+    monkeypatch.setattr(_job_module, "exec_in_pod", fake_exec)
+    monkeypatch.setattr(_job_module, "STATUS_POLL_SECONDS", 0.0)
+    lines: list[tuple[str, bool]] = []
+    notices: list[tuple[str, bool]] = []
+    spec = JobSpec(group_name="g", playbook="site.yml", project_dir=str(tmp_path), inventory=None, extra_vars={},
+                   limit=None, tags=None, forks=5, verbosity=0, job_timeout=60, pending_timeout=5)
+    job = ContainerGroupJob(spec, group or {"pod_spec_override": {}}, endpoint,
+                            on_line=lambda line, err: lines.append((line, err)),
+                            notice=lambda message, problem: notices.append((message, problem)))
+    return job, lines, notices
+
+
+def test_a_job_runs_every_step_in_order_and_deletes_its_pod(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    job, lines, notices = _job(api, monkeypatch, tmp_path, FakeExec(rc=0))
+    outcome = job.run()
+    assert outcome.failure is None and outcome.rc == 0 and outcome.changed and outcome.pod_deleted is True
+    assert outcome.recap == ["localhost : ok=1 changed=0 failed=0"]
+    assert ("localhost : ok=1 changed=0 failed=0", False) in lines
+    methods = [method for method, dummy_path in api.calls]
+    assert methods[:3] == ["GET", "POST", "GET"]  # leftovers, create, wait Running
+    assert methods[-2:] == ["DELETE", "GET"]  # delete, confirmed gone (404)
+    assert api.pods == {}
+    assert notices[-1] == (f"Pod default/{job.pod_name} deleted", False)
+
+
+def test_a_failing_playbook_fails_the_job_and_still_deletes_the_pod(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec(rc=2))
+    outcome = job.run()
+    assert outcome.rc == 2 and outcome.failure == f"the playbook site.yml failed in Pod default/{job.pod_name} (exit status 2)"
+    assert outcome.pod_deleted is True and api.pods == {}
+
+
+def test_a_pod_that_cannot_start_fails_at_once_with_the_reason(fake_api, monkeypatch, tmp_path):
+    waiting = {"containerStatuses": [{"name": "worker", "image": "my/ee:1",
+                                      "state": {"waiting": {"reason": "ErrImagePull", "message": "pull access denied"}}}]}
+    api = fake_api(phase="Pending", status=waiting)
+    job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec())
+    outcome = job.run()
+    assert outcome.failure == (f"Pod default/{job.pod_name} cannot start: ErrImagePull for image my/ee:1 "
+                               "(container worker): pull access denied")
+    assert outcome.rc is None and outcome.pod_deleted is True and api.pods == {}
+
+
+def test_an_interrupted_job_deletes_its_pod(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec(raises=KeyboardInterrupt()))
+    outcome = job.run()
+    assert outcome.failure == "interrupted by SIGINT; the job was stopped"
+    assert outcome.pod_deleted is True and api.pods == {}
+
+
+def test_a_delete_cut_short_by_a_signal_is_tried_again(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec())
+    api.fail_next["DELETE"] = Interrupted("SIGTERM")
+    outcome = job.run()
+    assert outcome.failure is None and outcome.pod_deleted is True and api.pods == {}
+    assert [m for m, dummy_path in api.calls].count("DELETE") == 2
+
+
+def test_a_pod_that_cannot_be_deleted_is_reported(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    job, dummy_lines, notices = _job(api, monkeypatch, tmp_path, FakeExec())
+    api.fail_next["DELETE"] = K8sConnectionError("cannot reach the API server: connection refused")
+    outcome = job.run()
+    assert outcome.pod_deleted is False
+    assert outcome.failure == (f"and the Pod could not be deleted: cannot delete Pod default/{job.pod_name}: "
+                               "cannot reach the API server: connection refused")
+    assert notices[-1] == (f"Pod default/{job.pod_name} NOT deleted", True)
+
+
+def test_a_refused_create_leaves_nothing_to_delete(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec())
+    api.fail_next["POST"] = K8sApiError(403, "Forbidden", '{"message": "pods is forbidden"}')
+    outcome = job.run()
+    assert outcome.failure.startswith(f"cannot create Pod default/{job.pod_name}: permission denied (403 Forbidden)")
+    assert outcome.pod_deleted is None and not outcome.changed
+    assert "DELETE" not in [m for m, dummy_path in api.calls]
+
+
+def test_slots_name_the_pods_of_a_group_with_max_concurrent_jobs(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    api.pods["cg-g-s1"] = {"metadata": {"name": "cg-g-s1", "labels": {}}, "status": {"phase": "Running"}}
+    job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec(),
+                                           group={"pod_spec_override": {}, "max_concurrent_jobs": 2})
+    outcome = job.run()
+    assert outcome.failure is None and job.pod_name == "cg-g-s2"
+    assert list(api.pods) == ["cg-g-s1"]

@@ -10,7 +10,7 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.ephemeral.container_groups.plugins.module_utils._kubeconfig import (
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._kubeconfig import (
     StaticKubeconfig,
     kubeconfig_paths,
     read_static_kubeconfig,

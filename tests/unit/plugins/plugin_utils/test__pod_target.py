@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ephemeral.container_groups.plugins.module_utils._client import K8sAuth, K8sClientError
-from ansible_collections.ephemeral.container_groups.plugins.module_utils._state import StateError, StateStore
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._pod_target import resolve_target
+from ansible_collections.ephemeral.container_groups.plugins.module_utils._state import StateStore
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_auth import K8sAuth
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._pod_target import PodTargetError, resolve_target
 
 TOKEN = "group-token-123"
 CA = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
@@ -53,9 +53,9 @@ def test_container_group_from_the_environment_state_file(state_file, monkeypatch
 
 
 def test_unknown_group_and_group_without_credential(state_file):
-    with pytest.raises(StateError, match="'missing' is not defined"):
+    with pytest.raises(PodTargetError, match="'missing' is not defined"):
         resolve_target(options(container_group="missing", state_file=state_file))
-    with pytest.raises(K8sClientError, match="has no credential"):
+    with pytest.raises(PodTargetError, match="has no credential"):
         resolve_target(options(container_group="nocred", state_file=state_file))
 
 

@@ -1,0 +1,91 @@
+# Copyright: contributors to ephemeral.container_groups
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Internal to ephemeral.container_groups: this file may change or disappear without notice.
+# Do not import it from outside the collection.
+"""Why a Pod cannot start or cannot take a command, read from its status, in words for people.
+
+Used by the job (a Pod that will not start fails the job at once, naming the reason) and
+by the pod connection (an exec refused because the container is not running).
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+#: Waiting reasons that will not heal by waiting: a job fails fast and says why.
+FATAL_WAITING_REASONS = frozenset({
+    "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull",
+    "CreateContainerConfigError", "CreateContainerError", "RunContainerError",
+    "CrashLoopBackOff",
+})
+
+
+def _container_statuses(pod: dict) -> list[dict]:
+    status = pod.get("status") or {}
+    return [c for c in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or [])
+            if isinstance(c, dict)]
+
+
+def _joined(*parts: t.Any) -> str:
+    return ": ".join(str(part) for part in parts if part)
+
+
+def phase(pod: dict) -> str:
+    return str((pod.get("status") or {}).get("phase") or "Unknown")
+
+
+def waiting_reason(pod: dict) -> str | None:
+    """The reason the last of the Pod's waiting containers gives (ContainerCreating, ...)."""
+    reasons = [((c.get("state") or {}).get("waiting") or {}).get("reason") for c in _container_statuses(pod)]
+    return next((r for r in reversed(reasons) if r), None)
+
+
+def start_problem(pod: dict) -> str | None:
+    """Why a Pending Pod will not start, or None while it may still start."""
+    status = pod.get("status") or {}
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "PodScheduled" and condition.get("status") == "False" \
+                and condition.get("reason") == "Unschedulable":
+            return f"Unschedulable: {condition.get('message') or 'no node fits the Pod'}"
+    images = {c.get("name"): c.get("image") for c in (pod.get("spec") or {}).get("containers") or []}
+    for container in _container_statuses(pod):
+        waiting = (container.get("state") or {}).get("waiting") or {}
+        reason = waiting.get("reason")
+        if reason in FATAL_WAITING_REASONS:
+            image = container.get("image") or images.get(container.get("name"))
+            return _joined(f"{reason} for image {image} (container {container.get('name')})", waiting.get("message"))
+    if phase(pod) in ("Failed", "Succeeded"):
+        ended = " ".join(str(x) for x in (status.get("reason"), status.get("message")) if x)
+        return f"the Pod ended ({phase(pod)}) before the job started" + (f": {ended}" if ended else "")
+    return None
+
+
+def container_problem(pod: dict, container: str | None) -> str | None:
+    """Why a container of the Pod cannot run a command now, or None if it can (or we cannot tell).
+
+    container None means the Pod's first container.
+    """
+    names = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
+    if container and container not in names:
+        return f"the Pod has no container \"{container}\" (its containers: {', '.join(str(n) for n in names)})"
+    name = container or (names[0] if names else None)
+    for status in _container_statuses(pod):
+        if status.get("name") != name:
+            continue
+        state = status.get("state") or {}
+        if "running" in state:
+            return None
+        if "waiting" in state:
+            waiting = state["waiting"] or {}
+            detail = _joined(waiting.get("reason"), waiting.get("message"))
+            return f'container "{name}" is not running (waiting{": " + detail if detail else ""}); the Pod is {phase(pod)}'
+        if "terminated" in state:
+            ended = state["terminated"] or {}
+            return (
+                f'container "{name}" is not running: it terminated (exit code {ended.get("exitCode")}'
+                f'{", " + ended["reason"] if ended.get("reason") else ""}); the Pod is {phase(pod)}'
+            )
+    if phase(pod) != "Running":
+        return f"the Pod is not running (phase {phase(pod)})"
+    return None

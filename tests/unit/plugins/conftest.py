@@ -1,0 +1,56 @@
+# Copyright: contributors to ephemeral.container_groups
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Shared fixtures: an in-memory stand-in for the Pods API, for unit tests of the job's logic.
+
+Integration tests use the real local cluster; this only lets the step order, the clean-up
+and the messages be checked in milliseconds.
+"""
+
+from __future__ import annotations
+
+import copy
+import typing as t
+
+import pytest
+
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import K8sApiError
+
+
+class FakeEndpoint:
+    """Pods of one namespace in a dict; every request is recorded as (method, path)."""
+
+    host = "https://fake-api:6443"
+
+    def __init__(self, phase: str = "Running", status: dict | None = None) -> None:
+        self.pods: dict[str, dict] = {}
+        self.calls: list[tuple[str, str]] = []
+        self.phase = phase
+        self.status = status or {}
+        self.fail_next: dict[str, BaseException] = {}  # method: exception raised once
+
+    def request(self, method: str, path: str, *, query: t.Any = None, body: t.Any = None, timeout: float = 30.0) -> t.Any:
+        self.calls.append((method, path))
+        if method in self.fail_next:
+            raise self.fail_next.pop(method)
+        parts = path.strip("/").split("/")  # api v1 namespaces NS pods [NAME]
+        name = parts[5] if len(parts) > 5 else None
+        if method == "POST":
+            pod = copy.deepcopy(body)
+            if pod["metadata"]["name"] in self.pods:
+                raise K8sApiError(409, "Conflict", '{"message": "already exists"}')
+            pod["status"] = {"phase": self.phase, **self.status}
+            self.pods[pod["metadata"]["name"]] = pod
+            return pod
+        if method == "GET" and name is None:
+            return {"items": list(self.pods.values())}
+        if name not in self.pods:
+            raise K8sApiError(404, "Not Found", f'{{"message": "pods \\"{name}\\" not found"}}')
+        if method == "DELETE":
+            return self.pods.pop(name)
+        return self.pods[name]
+
+
+@pytest.fixture()
+def fake_api() -> type[FakeEndpoint]:
+    """The FakeEndpoint class (call it with the phase new Pods get)."""
+    return FakeEndpoint

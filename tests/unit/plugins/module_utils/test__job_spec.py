@@ -1,0 +1,43 @@
+# Copyright: contributors to ephemeral.container_groups
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The job's options are declared once; the docs, the role and the wrapper agree with them."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import yaml
+
+from ansible_collections.ephemeral.container_groups.plugins.module_utils._job_spec import JOB_ARGUMENT_SPEC
+from ansible_collections.ephemeral.container_groups.plugins.modules import container_group_job
+
+ROOT = os.path.join(os.path.dirname(__file__), *[os.pardir] * 4)
+
+
+def _yaml(*parts: str):
+    with open(os.path.join(ROOT, *parts), encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def test_the_doc_module_documents_the_argument_spec():
+    documented = yaml.safe_load(container_group_job.DOCUMENTATION)["options"]
+    assert sorted(documented) == sorted(JOB_ARGUMENT_SPEC)
+    for name, spec in JOB_ARGUMENT_SPEC.items():
+        doc = documented[name]
+        assert doc["type"] == spec["type"], name
+        assert doc.get("default") == spec.get("default"), name
+        assert bool(doc.get("required")) == bool(spec.get("required")), name
+
+
+def test_the_role_and_the_wrapper_default_the_timeouts_as_the_action_does():
+    defaults = _yaml("roles", "job", "defaults", "main.yml")
+    specs = _yaml("roles", "job", "meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
+    with open(os.path.join(ROOT, "playbooks", "run.yml"), encoding="utf-8") as handle:
+        wrapper = handle.read()
+    for option, role_var in (("job_timeout", "job_timeout"), ("pending_timeout", "job_pending_timeout")):
+        default = JOB_ARGUMENT_SPEC[option]["default"]
+        assert defaults[role_var] == default, role_var
+        assert specs[role_var]["default"] == default, role_var
+        for mapped in re.findall(rf"{option} \| default\((\d+)\)", wrapper):
+            assert int(mapped) == default, option

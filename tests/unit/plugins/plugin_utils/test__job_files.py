@@ -1,0 +1,73 @@
+# Copyright: contributors to ephemeral.container_groups
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a job puts into its Pod and reads back: the command, the tar stream, the output."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tarfile
+
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_files import LineSplitter, playbook_argv, project_tar_stream, recap_of
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_inputs import JobSpec
+
+
+def spec(**fields) -> JobSpec:
+    values = {"group_name": "g", "playbook": "site.yml", "project_dir": "/p", "inventory": None, "extra_vars": {},
+              "limit": None, "tags": None, "forks": 5, "verbosity": 0, "job_timeout": 3600, "pending_timeout": 300}
+    values.update(fields)
+    return JobSpec(**values)
+
+
+def test_playbook_argv_runs_in_the_project_with_every_option():
+    argv = playbook_argv(spec(inventory="inv/hosts", limit="web", tags="deploy", forks=3, verbosity=2))
+    assert argv[:2] == ["/bin/sh", "-c"]
+    assert argv[2].startswith("cd /tmp/cg-job/project && export ")
+    assert argv[2].endswith('exec ansible-playbook "$@"')
+    assert argv[3:] == ["ansible-playbook", "-i", "inv/hosts", "-e", "@/tmp/cg-job/meta/extra_vars.json",
+                        "--limit", "web", "--tags", "deploy", "--forks", "3", "-vv", "site.yml"]
+
+
+def test_playbook_argv_defaults_to_localhost_inventory():
+    argv = playbook_argv(spec(forks=0))
+    assert argv[3:] == ["ansible-playbook", "-i", "/tmp/cg-job/meta/inventory.ini", "-e",
+                        "@/tmp/cg-job/meta/extra_vars.json", "site.yml"]
+
+
+def test_project_tar_stream_round_trip(tmp_path):
+    project = tmp_path / "project"
+    (project / "roles" / "r").mkdir(parents=True)
+    (project / "site.yml").write_text("- hosts: all\n")
+    (project / "roles" / "r" / "empty").write_bytes(b"")
+    script = project / "run.sh"
+    script.write_bytes(os.urandom(300_000))
+    script.chmod(0o755)
+    chunks = list(project_tar_stream(str(project), {"extra_vars.json": json.dumps({"a": 1}).encode()}))
+    assert len(chunks) > 1, "the tar is sent as it is built, not in one piece"
+    with tarfile.open(fileobj=io.BytesIO(b"".join(chunks)), mode="r:gz") as tar:
+        members = {m.name: m for m in tar.getmembers()}
+        assert tar.extractfile("project/run.sh").read() == script.read_bytes()
+        assert members["project/run.sh"].mode & 0o777 == 0o755
+        assert tar.extractfile("project/roles/r/empty").read() == b""
+        assert json.load(tar.extractfile("meta/extra_vars.json")) == {"a": 1}
+        assert members["meta/extra_vars.json"].mode == 0o600
+        assert "project/site.yml" in members
+
+
+def test_recap_of_finds_the_last_recap():
+    lines = ["PLAY RECAP ***", "old : ok=1", "", "PLAY [x]", "PLAY RECAP *****",
+             "localhost : ok=2 failed=0", "other : ok=1 failed=1", "", "trailing"]
+    assert recap_of(lines) == ["localhost : ok=2 failed=0", "other : ok=1 failed=1"]
+    assert recap_of(["no recap here"]) == []
+
+
+def test_line_splitter_joins_partial_chunks_and_keeps_stdout_tail():
+    seen, kept = [], []
+    splitter = LineSplitter(lambda line, err: seen.append((line, err)), False, kept)
+    for chunk in (b"TASK [a]\nok: [loc", b"alhost]\r\n", b"\xff broken utf8 \n", b"tail without newline"):
+        splitter.feed(chunk)
+    assert seen == [("TASK [a]", False), ("ok: [localhost]", False), ("\ufffd broken utf8 ", False)]
+    splitter.flush()
+    assert seen[-1] == ("tail without newline", False)
+    assert kept == [line for line, _stderr in seen]

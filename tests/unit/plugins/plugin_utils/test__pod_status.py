@@ -1,0 +1,63 @@
+# Copyright: contributors to ephemeral.container_groups
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Why a Pod cannot start or cannot take a command."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._pod_status import container_problem, start_problem, waiting_reason
+
+
+def _pod(phase="Pending", conditions=None, statuses=None):
+    return {
+        "spec": {"containers": [{"name": "worker", "image": "my/ee:1"}]},
+        "status": {"phase": phase, "conditions": conditions or [], "containerStatuses": statuses or []},
+    }
+
+
+def _waiting(reason, message=""):
+    return [{"name": "worker", "image": "my/ee:1", "state": {"waiting": {"reason": reason, "message": message}}}]
+
+
+@pytest.mark.parametrize(
+    "pod, expected",
+    [
+        (_pod(), None),
+        (_pod(statuses=_waiting("ContainerCreating")), None),
+        (_pod(statuses=_waiting("ErrImagePull", "pull access denied")),
+         "ErrImagePull for image my/ee:1 (container worker): pull access denied"),
+        (_pod(statuses=_waiting("ImagePullBackOff")), "ImagePullBackOff for image my/ee:1 (container worker)"),
+        (_pod(statuses=_waiting("CreateContainerConfigError", 'secret "x" not found')),
+         'CreateContainerConfigError for image my/ee:1 (container worker): secret "x" not found'),
+        (_pod(conditions=[{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                           "message": "0/1 nodes are available: 1 Insufficient cpu."}]),
+         "Unschedulable: 0/1 nodes are available: 1 Insufficient cpu."),
+        (_pod(conditions=[{"type": "PodScheduled", "status": "True"}]), None),
+        (_pod(phase="Failed"), "the Pod ended (Failed) before the job started"),
+    ],
+)
+def test_start_problem(pod, expected):
+    assert start_problem(pod) == expected
+
+
+def test_waiting_reason_is_the_last_one_given():
+    assert waiting_reason(_pod(statuses=_waiting("ContainerCreating"))) == "ContainerCreating"
+    assert waiting_reason(_pod()) is None
+
+
+@pytest.mark.parametrize(
+    "pod, container, expected",
+    [
+        (_pod("Running", statuses=[{"name": "worker", "state": {"running": {}}}]), None, None),
+        (_pod("Running", statuses=[{"name": "worker", "state": {"running": {}}}]), "other",
+         'the Pod has no container "other" (its containers: worker)'),
+        (_pod(statuses=_waiting("ContainerCreating")), "worker",
+         'container "worker" is not running (waiting: ContainerCreating); the Pod is Pending'),
+        (_pod("Failed", statuses=[{"name": "worker", "state": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}}}]),
+         None, 'container "worker" is not running: it terminated (exit code 137, OOMKilled); the Pod is Failed'),
+        (_pod("Succeeded"), None, "the Pod is not running (phase Succeeded)"),
+    ],
+)
+def test_container_problem(pod, container, expected):
+    assert container_problem(pod, container) == expected
