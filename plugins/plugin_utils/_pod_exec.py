@@ -38,6 +38,7 @@ import ssl
 import time
 import typing as t
 import urllib.parse
+from dataclasses import dataclass
 
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._exec_stdin import StdinSource, stdin_chunks
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_api import ApiEndpoint, LogFn, pod_path
@@ -220,18 +221,17 @@ def _pump(ws: WebSocket, session: _Session, deadline: float | None, host: str) -
         selector.close()
 
 
+@dataclass(frozen=True)
 class _Run:
     """One exec against one endpoint and Pod (the guarded and the plain run share it)."""
 
-    def __init__(self, endpoint: ApiEndpoint, namespace: str, pod: str, container: str | None,
-                 timeout: float | None, connect_timeout: float, log: LogFn | None) -> None:
-        self.endpoint = endpoint
-        self.namespace = namespace
-        self.pod = pod
-        self.container = container
-        self.timeout = timeout
-        self.connect_timeout = connect_timeout
-        self.log = log
+    endpoint: ApiEndpoint
+    namespace: str
+    pod: str
+    container: str | None
+    timeout: float | None
+    connect_timeout: float
+    log: LogFn | None
 
     def _open(self, argv: t.Sequence[str], stdin: bool, protocols: list[str]) -> WebSocket:
         where = {"verb": "create", "resource": "pods/exec", "name": self.pod, "namespace": self.namespace}

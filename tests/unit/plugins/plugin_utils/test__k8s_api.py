@@ -1,54 +1,20 @@
 # Copyright: contributors to ephemeral.container_groups
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The API endpoint: TLS settings, JSON requests, Pod paths."""
+"""The API endpoint: JSON requests and Pod paths (its TLS settings: test__k8s_auth)."""
 
 from __future__ import annotations
 
 import http.server
 import json
 import socket
-import ssl
 import threading
 
 import pytest
 
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_api import ApiEndpoint, pod_path
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_auth import K8sAuth, get_endpoint
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import K8sApiError, K8sConnectionError
 
-
 TOKEN = "t0ken-SECRET-value"
-# A throwaway self-signed CA (never used to sign anything real).
-CA_PEM = """-----BEGIN CERTIFICATE-----
-MIIBdjCCAR2gAwIBAgIUTY7M1k0B8oJ3aQyCk0Zt0mE4wWEwCgYIKoZIzj0EAwIw
-ETEPMA0GA1UEAwwGdGVzdGNhMB4XDTI0MDEwMTAwMDAwMFoXDTM0MDEwMTAwMDAw
-MFowETEPMA0GA1UEAwwGdGVzdGNhMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE
------END CERTIFICATE-----
-"""
-
-
-def test_endpoint_normalises_the_host_and_builds_a_verifying_context():
-    endpoint = get_endpoint(K8sAuth(host="k8s.example:6443/", api_key=TOKEN))
-    assert endpoint.host == "https://k8s.example:6443"
-    assert endpoint.authorization() == f"Bearer {TOKEN}"
-    context = endpoint.ssl_context()
-    assert context is not None and context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
-    assert endpoint.ssl_context() is context  # built once
-    assert TOKEN not in repr(endpoint)
-
-
-def test_endpoint_without_verification():
-    context = get_endpoint(K8sAuth(host="https://k8s", validate_certs=False)).ssl_context()
-    assert context is not None and context.verify_mode == ssl.CERT_NONE and not context.check_hostname
-
-
-def test_a_bad_ca_is_reported_without_its_content():
-    endpoint = get_endpoint(K8sAuth(host="https://k8s", ca_cert_data=CA_PEM))
-    with pytest.raises(K8sConnectionError) as info:
-        endpoint.ssl_context()
-    assert "PEM text" in str(info.value) and "MIIB" not in str(info.value)
-    with pytest.raises(K8sConnectionError, match="/nonexistent/ca.pem"):
-        get_endpoint(K8sAuth(host="https://k8s", ca_cert_file="/nonexistent/ca.pem")).ssl_context()
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

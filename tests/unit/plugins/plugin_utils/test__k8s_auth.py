@@ -1,12 +1,14 @@
 # Copyright: contributors to ephemeral.container_groups
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Credential sources: stored credentials, plugin options, kubeconfigs, the in-cluster service account."""
+"""Credential sources (stored credentials, plugin options, kubeconfigs, the in-cluster service
+account) and the TLS settings of the endpoints they give."""
 
 from __future__ import annotations
 
 import base64
 import json
 import os
+import ssl
 import stat
 import tempfile
 
@@ -127,6 +129,33 @@ def test_in_cluster_endpoint_reads_the_service_account(service_account, tmp_path
 def test_no_source_at_all_is_an_error():
     with pytest.raises(K8sClientError, match="no Kubernetes credentials"):
         K8sAuth().source
+
+
+# -- the endpoint's TLS settings ------------------------------------------------------------
+
+
+def test_endpoint_normalises_the_host_and_builds_a_verifying_context():
+    endpoint = get_endpoint(K8sAuth(host="k8s.example:6443/", api_key=TOKEN))
+    assert endpoint.host == "https://k8s.example:6443"
+    assert endpoint.authorization() == f"Bearer {TOKEN}"
+    context = endpoint.ssl_context()
+    assert context is not None and context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert endpoint.ssl_context() is context  # built once
+    assert TOKEN not in repr(endpoint)
+
+
+def test_endpoint_without_verification():
+    context = get_endpoint(K8sAuth(host="https://k8s", validate_certs=False)).ssl_context()
+    assert context is not None and context.verify_mode == ssl.CERT_NONE and not context.check_hostname
+
+
+def test_a_bad_ca_is_reported_without_its_content():
+    endpoint = get_endpoint(K8sAuth(host="https://k8s", ca_cert_data=CA_PEM))
+    with pytest.raises(K8sConnectionError) as info:
+        endpoint.ssl_context()
+    assert "PEM text" in str(info.value) and "MIIB" not in str(info.value)
+    with pytest.raises(K8sConnectionError, match="/nonexistent/ca.pem"):
+        get_endpoint(K8sAuth(host="https://k8s", ca_cert_file="/nonexistent/ca.pem")).ssl_context()
 
 
 def _kubeconfig(tmp_path, server="https://k8s.example:6443") -> str:
