@@ -9,6 +9,8 @@
 #    machine (with pipelining: the floor; and without). A play of 51 tasks per host, the hosts taking turns in each of RUNS
 #    rounds; a callback times every task; the first task of each play is left out and the
 #    median of the other 50 x RUNS is reported. Overhead = per-task time minus the floor.
+#  - milliseconds of import the plugin and its exec transport add to every task, against
+#    ansible-core's ssh plugin (connection_import.py);
 #  - milliseconds per /bin/true in a freshly forked worker, as each task pays them, against
 #    the same command on an open connection (connection_exec.py);
 #  - seconds to put and to fetch a 200 MB file through each plugin's put_file/fetch_file (the
@@ -159,6 +161,9 @@ for ours in ("pod_token", "pod_kubeconfig"):
             continue
         print(f"overhead {other} / {ours}: {(median[other] - floor) / (median[ours] - floor):5.1f}x")
 PY
+
+echo
+python "$repo/tools/bench/connection_import.py"
 
 echo
 python "$repo/tools/bench/connection_exec.py" --pod "$pod" --namespace "$CG_TEST_NAMESPACE" --kubeconfig "$kubeconfig"
