@@ -5,8 +5,19 @@
 #   cluster.sh down    stop everything and remove every trace (processes, mounts, netns,
 #                      links, iptables rules, cgroups, state); safe to run twice
 #   cluster.sh env     print export lines for the admin kubeconfig and the test credential
-#   cluster.sh status  say what runs
+#   cluster.sh status  say what runs (and the extra flags a `restart ... --` gave it)
 #   cluster.sh verify-clean  fail if anything of ours is left after `down`
+#   cluster.sh restart COMPONENT [--kill] [-- EXTRA-FLAG...]
+#                      fault injection: stop one component (SIGTERM, SIGKILL if it has not
+#                      exited after 15 s; --kill: SIGKILL at once, a crash), start it again
+#                      with the command line `up` gives it plus EXTRA-FLAG..., and wait until
+#                      it is healthy again. The extra flags are kept in
+#                      $CG_RUN_DIR/extra-flags/COMPONENT until the next restart of that
+#                      component without `--`, or `down`. COMPONENT: registry, etcd,
+#                      containerd, kube-apiserver, kube-controller-manager, kube-scheduler
+#                      or kubelet.
+# `up` and `restart` start a component with the same code (_start_component) and check it
+# with the same code (_component_ok).
 # The config files it writes (kubeconfigs, containerd, CNI, kubelet, registry, env.sh) are
 # rendered from templates/ by _render.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -14,17 +25,63 @@
 
 PIDS="$CG_RUN_DIR/pids"
 LOGS="$CG_CLUSTER_DIR/logs"
+# Extra flags of `restart COMPONENT -- FLAG...`, one argument a line; gone with `down`.
+EXTRA_FLAGS="$CG_RUN_DIR/extra-flags"
 COMPONENTS=(registry etcd containerd kube-apiserver kube-controller-manager kube-scheduler kubelet)
 
-_pid_alive() { local f="$PIDS/$1.pid"; [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; }
+# A zombie (exited, not yet reaped by whoever inherited it) answers kill -0 but runs no more.
+_proc_running() { kill -0 "$1" 2>/dev/null && [[ "$(ps -o stat= -p "$1" 2>/dev/null)" != Z* ]]; }
+_pid_alive() { local f="$PIDS/$1.pid"; [ -f "$f" ] && _proc_running "$(cat "$f")"; }
+
+# _extra_flags NAME: sets the array extra to the flags a `restart NAME -- FLAG...` stored.
+_extra_flags() {
+  extra=()
+  [ ! -f "$EXTRA_FLAGS/$1" ] || mapfile -t extra < "$EXTRA_FLAGS/$1"
+}
 
 _start() { # name cmd...  -- runs a daemon in its own session, logging to $LOGS/name.log
-  local name=$1; shift
+  local name=$1 extra; shift
   _pid_alive "$name" && return 0
+  _extra_flags "$name"
   # An explicit umask: containerd creates every container's root directory with it, and a
   # caller's 077 would lock non-root container users out of their own filesystem.
-  (umask 022; exec setsid "$@" >>"$LOGS/$name.log" 2>&1 < /dev/null) &
+  (umask 022; exec setsid "$@" "${extra[@]}" >>"$LOGS/$name.log" 2>&1 < /dev/null) &
   echo $! > "$PIDS/$name.pid"
+}
+
+# _stop_component NAME GRACE: SIGTERM, and SIGKILL if NAME has not exited after GRACE
+# seconds (GRACE 0: SIGKILL at once, a crash); then waits until the process is gone. Sets
+# STOPPED to what happened, for the caller's log line. Fails, leaving the pid file, if the
+# process outlives SIGKILL by 5 s; otherwise removes the pid file.
+STOPPED=
+_stop_component() {
+  local name=$1 grace=$2 f="$PIDS/$1.pid" pid i t0
+  STOPPED="was not running"
+  [ -f "$f" ] || return 0
+  pid=$(cat "$f")
+  if _proc_running "$pid"; then
+    t0=$(_now_us)
+    if (( grace > 0 )); then
+      kill -TERM "$pid" 2>/dev/null || true
+      for (( i = 0; i < grace * 10; i++ )); do _proc_running "$pid" || break; sleep 0.1; done
+    fi
+    if ! _proc_running "$pid"; then
+      STOPPED="stopped (SIGTERM, exited after $(_secs_since "$t0") s)"
+    else
+      kill -KILL "$pid" 2>/dev/null || true
+      STOPPED="killed (SIGKILL)"
+      (( grace == 0 )) || STOPPED="did not exit within ${grace} s of SIGTERM, killed (SIGKILL)"
+      for (( i = 0; i < 50; i++ )); do _proc_running "$pid" || break; sleep 0.1; done
+      _proc_running "$pid" && return 1
+    fi
+  fi
+  rm -f "$f"
+}
+
+_now_us() { echo "${EPOCHREALTIME//[!0-9]/}"; } # microseconds since the epoch
+_secs_since() { # START-US: the seconds since then, one decimal
+  local d=$(( $(_now_us) - $1 ))
+  printf '%d.%d' $(( d / 1000000 )) $(( d % 1000000 / 100000 ))
 }
 
 _wait_for() { # description timeout-seconds command...
@@ -80,47 +137,91 @@ _ensure_node_ip() {
   sysctl -qw net.ipv4.ip_forward=1
 }
 
-_start_all() {
-  local b=$CG_BIN_DIR
-  _start registry /usr/bin/docker-registry serve "$CG_CLUSTER_DIR/registry/config.yml"
-  _start etcd "$b/etcd" --name cg-etcd --data-dir "$CG_CLUSTER_DIR/etcd" \
-    --listen-client-urls "http://127.0.0.1:$CG_ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$CG_ETCD_PORT" \
-    --listen-peer-urls http://127.0.0.1:23800 --initial-advertise-peer-urls http://127.0.0.1:23800 \
-    --initial-cluster cg-etcd=http://127.0.0.1:23800 --log-level warn --quota-backend-bytes 2147483648
-  _start containerd /usr/bin/containerd --config "$CG_CLUSTER_DIR/containerd/config.toml"
-  _wait_for "etcd" 60 curl -sf "http://127.0.0.1:$CG_ETCD_PORT/health"
+# _start_component NAME: starts one component with the command line `up` gives it, plus the
+# extra flags a `restart NAME -- FLAG...` stored (_start appends them). Returns at once; the
+# caller waits for _component_ok if it needs the component.
+_start_component() {
+  local b=$CG_BIN_DIR pki="$CG_CLUSTER_DIR/pki"
+  case $1 in
+    registry)
+      _start registry /usr/bin/docker-registry serve "$CG_CLUSTER_DIR/registry/config.yml" ;;
+    etcd)
+      _start etcd "$b/etcd" --name cg-etcd --data-dir "$CG_CLUSTER_DIR/etcd" \
+        --listen-client-urls "http://127.0.0.1:$CG_ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$CG_ETCD_PORT" \
+        --listen-peer-urls http://127.0.0.1:23800 --initial-advertise-peer-urls http://127.0.0.1:23800 \
+        --initial-cluster cg-etcd=http://127.0.0.1:23800 --log-level warn --quota-backend-bytes 2147483648 ;;
+    containerd)
+      _start containerd /usr/bin/containerd --config "$CG_CLUSTER_DIR/containerd/config.toml" ;;
+    kube-apiserver)
+      _start kube-apiserver "$b/kube-apiserver" \
+        --etcd-servers "http://127.0.0.1:$CG_ETCD_PORT" \
+        --bind-address 0.0.0.0 --secure-port "$CG_API_PORT" --advertise-address "$CG_NODE_IP" \
+        --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
+        --client-ca-file "$pki/ca.crt" \
+        --kubelet-client-certificate "$pki/apiserver-kubelet-client.crt" \
+        --kubelet-client-key "$pki/apiserver-kubelet-client.key" \
+        --kubelet-certificate-authority "$pki/ca.crt" \
+        --service-account-issuer https://kubernetes.default.svc.cluster.local \
+        --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
+        --service-cluster-ip-range "$CG_SERVICE_CIDR" \
+        --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
+        --kubelet-preferred-address-types InternalIP,Hostname \
+        --allow-privileged=true --profiling=false --v=1 ;;
+    kube-controller-manager)
+      _start kube-controller-manager "$b/kube-controller-manager" \
+        --kubeconfig "$CG_CLUSTER_DIR/controller-manager.kubeconfig" \
+        --authentication-kubeconfig "$CG_CLUSTER_DIR/controller-manager.kubeconfig" \
+        --authorization-kubeconfig "$CG_CLUSTER_DIR/controller-manager.kubeconfig" \
+        --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
+        --use-service-account-credentials=true --leader-elect=false --bind-address 127.0.0.1 \
+        --controllers '*,-cloud-node-lifecycle' --profiling=false ;;
+    kube-scheduler)
+      _start kube-scheduler "$b/kube-scheduler" --kubeconfig "$CG_CLUSTER_DIR/scheduler.kubeconfig" \
+        --authentication-kubeconfig "$CG_CLUSTER_DIR/scheduler.kubeconfig" \
+        --authorization-kubeconfig "$CG_CLUSTER_DIR/scheduler.kubeconfig" \
+        --leader-elect=false --bind-address 127.0.0.1 --profiling=false ;;
+    kubelet)
+      # Flags given after the --config file win over it for most settings (the kubelet
+      # parses its command line again on top of the file).
+      _start kubelet "$b/kubelet" --config "$CG_CLUSTER_DIR/kubelet/config.yaml" \
+        --kubeconfig "$CG_CLUSTER_DIR/kubelet.kubeconfig" --root-dir "$CG_CLUSTER_DIR/kubelet" \
+        --hostname-override "$CG_NODE_NAME" --node-ip "$CG_NODE_IP" --v=1 ;;
+    *) die "unknown component: $1" ;;
+  esac
+}
+
+# _component_ok NAME [SINCE]: NAME answers as the rest of the cluster needs it. `up` waits
+# for this for etcd, containerd and kube-apiserver; `restart` for every component. For the
+# kubelet, SINCE (epoch seconds) asks for a Ready condition the node reported after then:
+# the node object stays Ready for a while after its kubelet is gone.
+_component_ok() {
   local pki="$CG_CLUSTER_DIR/pki"
-  _start kube-apiserver "$b/kube-apiserver" \
-    --etcd-servers "http://127.0.0.1:$CG_ETCD_PORT" \
-    --bind-address 0.0.0.0 --secure-port "$CG_API_PORT" --advertise-address "$CG_NODE_IP" \
-    --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
-    --client-ca-file "$pki/ca.crt" \
-    --kubelet-client-certificate "$pki/apiserver-kubelet-client.crt" \
-    --kubelet-client-key "$pki/apiserver-kubelet-client.key" \
-    --kubelet-certificate-authority "$pki/ca.crt" \
-    --service-account-issuer https://kubernetes.default.svc.cluster.local \
-    --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
-    --service-cluster-ip-range "$CG_SERVICE_CIDR" \
-    --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
-    --kubelet-preferred-address-types InternalIP,Hostname \
-    --allow-privileged=true --profiling=false --v=1
-  _wait_for "kube-apiserver /readyz" 120 curl -sf --cacert "$pki/ca.crt" \
-    --cert "$pki/admin.crt" --key "$pki/admin.key" "$CG_API_HOST/readyz"
-  _start kube-controller-manager "$b/kube-controller-manager" \
-    --kubeconfig "$CG_CLUSTER_DIR/controller-manager.kubeconfig" \
-    --authentication-kubeconfig "$CG_CLUSTER_DIR/controller-manager.kubeconfig" \
-    --authorization-kubeconfig "$CG_CLUSTER_DIR/controller-manager.kubeconfig" \
-    --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
-    --use-service-account-credentials=true --leader-elect=false --bind-address 127.0.0.1 \
-    --controllers '*,-cloud-node-lifecycle' --profiling=false
-  _start kube-scheduler "$b/kube-scheduler" --kubeconfig "$CG_CLUSTER_DIR/scheduler.kubeconfig" \
-    --authentication-kubeconfig "$CG_CLUSTER_DIR/scheduler.kubeconfig" \
-    --authorization-kubeconfig "$CG_CLUSTER_DIR/scheduler.kubeconfig" \
-    --leader-elect=false --bind-address 127.0.0.1 --profiling=false
-  _wait_for "containerd" 60 test -S "$CG_CONTAINERD_SOCK"
-  _start kubelet "$b/kubelet" --config "$CG_CLUSTER_DIR/kubelet/config.yaml" \
-    --kubeconfig "$CG_CLUSTER_DIR/kubelet.kubeconfig" --root-dir "$CG_CLUSTER_DIR/kubelet" \
-    --hostname-override "$CG_NODE_NAME" --node-ip "$CG_NODE_IP" --v=1
+  case $1 in
+    registry) curl -sf "http://$CG_REGISTRY/v2/" ;;
+    etcd) curl -sf "http://127.0.0.1:$CG_ETCD_PORT/health" ;;
+    # The socket file alone outlives a killed containerd: ask the daemon behind it.
+    containerd) test -S "$CG_CONTAINERD_SOCK" && /usr/bin/ctr --address "$CG_CONTAINERD_SOCK" --connect-timeout 2s version ;;
+    kube-apiserver) curl -sf --cacert "$pki/ca.crt" \
+      --cert "$pki/admin.crt" --key "$pki/admin.key" "$CG_API_HOST/readyz" ;;
+    # Their default secure ports; /healthz is open to anonymous requests there.
+    kube-controller-manager) curl -sfk https://127.0.0.1:10257/healthz ;;
+    kube-scheduler) curl -sfk https://127.0.0.1:10259/healthz ;;
+    kubelet) curl -sf http://127.0.0.1:10248/healthz && _node_ready "${2:-0}" ;;
+    *) die "unknown component: $1" ;;
+  esac
+}
+
+_start_all() {
+  _start_component registry
+  _start_component etcd
+  _start_component containerd
+  _wait_for "etcd" 60 _component_ok etcd
+  _start_component kube-apiserver
+  _wait_for "kube-apiserver /readyz" 120 _component_ok kube-apiserver
+  _start_component kube-controller-manager
+  _start_component kube-scheduler
+  _wait_for "containerd" 60 _component_ok containerd
+  _start_component kubelet
 }
 
 _push_images() {
@@ -153,8 +254,21 @@ _write_env() {
   _render env.sh.in "$CG_CLUSTER_DIR/env.sh" 0600
 }
 
-_node_ready() {
-  [ "$(_kubectl get node "$CG_NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
+# _ready_condition: prints the status of the node's Ready condition and when the kubelet last
+# reported it (its lastHeartbeatTime, in epoch seconds), e.g. "True 1764627899".
+_ready_condition() {
+  local cond status beat
+  cond=$(_kubectl get node "$CG_NODE_NAME" -o jsonpath='{range .status.conditions[?(@.type=="Ready")]}{.status} {.lastHeartbeatTime}{end}' 2>/dev/null) || return 1
+  read -r status beat <<<"$cond"
+  beat=$(date -d "$beat" +%s 2>/dev/null) || return 1
+  echo "$status $beat"
+}
+
+_node_ready() { # [SINCE]: and the kubelet reported it later than SINCE (epoch seconds)
+  local cond status beat
+  cond=$(_ready_condition) || return 1
+  read -r status beat <<<"$cond"
+  [ "$status" = True ] && (( beat > ${1:-0} ))
 }
 
 _healthy() {
@@ -192,16 +306,10 @@ cmd_up() {
 }
 
 _stop_processes() {
-  local c pid
+  local c
   for (( i=${#COMPONENTS[@]}-1; i>=0; i-- )); do
     c=${COMPONENTS[i]}
-    [ -f "$PIDS/$c.pid" ] || continue
-    pid=$(cat "$PIDS/$c.pid")
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
+    _stop_component "$c" 5 || log "$c (pid $(cat "$PIDS/$c.pid")) is still there after SIGKILL"
     rm -f "$PIDS/$c.pid"
   done
   # Shims outlive containerd by design; ours are the ones bound to our socket.
@@ -287,12 +395,92 @@ cmd_env() {
 }
 
 cmd_status() {
-  local c
+  local c extra flags
   for c in "${COMPONENTS[@]}"; do
-    if _pid_alive "$c"; then echo "$c: running (pid $(cat "$PIDS/$c.pid"))"; else echo "$c: stopped"; fi
+    _extra_flags "$c"
+    flags=""; [ ${#extra[@]} -eq 0 ] || flags="; extra flags: ${extra[*]}"
+    if _pid_alive "$c"; then echo "$c: running (pid $(cat "$PIDS/$c.pid")$flags)"; else echo "$c: stopped${flags:+ (${flags#; })}"; fi
   done
   _node_ready && echo "node $CG_NODE_NAME: Ready" || echo "node $CG_NODE_NAME: not Ready"
 }
+
+# How long `restart` waits for each component to be healthy again: what `up` allows it, or
+# a minute where `up` does not wait for the component itself.
+_restart_timeout() {
+  case $1 in
+    kube-apiserver) echo 120 ;;
+    kubelet) echo 180 ;;
+    *) echo 60 ;;
+  esac
+}
+
+_log_tail() { # NAME: the last lines of its log, on stderr, before a `die` about it
+  { tail -n 5 "$LOGS/$1.log" 2>/dev/null || true; } | sed 's/^/[localcluster]   /' >&2
+}
+
+cmd_restart() {
+  [ "$(id -u)" = 0 ] || die "the local cluster needs root (it runs containerd and the kubelet)"
+  local c="" grace=15 flags_given=false extra=() arg
+  while [ $# -gt 0 ]; do
+    arg=$1; shift
+    case $arg in
+      --kill) grace=0 ;;
+      --) flags_given=true; extra=("$@"); break ;;
+      -*) die "restart: unknown option $arg; $USAGE" ;;
+      *) [ -z "$c" ] || die "restart: one component at a time; $USAGE"; c=$arg ;;
+    esac
+  done
+  [ -n "$c" ] || die "restart: which component? $USAGE"
+  [[ " ${COMPONENTS[*]} " == *" $c "* ]] || die "restart: unknown component $c (one of: ${COMPONENTS[*]})"
+  [ -f "$CG_CLUSTER_DIR/env.sh" ] || die "no cluster: run 'cluster.sh up' first"
+  for arg in "${extra[@]}"; do
+    [[ $arg != *$'\n'* ]] || die "restart: an extra flag cannot hold a newline"
+  done
+
+  local old_pid="" since cond
+  [ -f "$PIDS/$c.pid" ] && old_pid=$(cat "$PIDS/$c.pid")
+  _stop_component "$c" "$grace" || die "$c (pid $old_pid) is still running after SIGKILL; not starting another"
+  local how="$c${old_pid:+ (pid $old_pid)} $STOPPED"
+  # The node stays Ready for a while after its kubelet is gone; the new kubelet's first report
+  # is what counts. Heartbeats have a resolution of a second: one stamped later than the old
+  # kubelet's last one (read now that it is gone), or, if that cannot be read, later than
+  # the second it was seen gone, can only come from the new kubelet. (The new kubelet reports
+  # at once when it registers; should that fall in the second of the old one's last report,
+  # the wait is one nodeStatusReportFrequency, 10 s, longer.)
+  since=$(date +%s)
+  if [ "$c" = kubelet ] && cond=$(_ready_condition); then since=${cond#* }; fi
+
+  # Remembered for the next `restart` without `--`, and shown by `status`, until then or `down`.
+  mkdir -p "$EXTRA_FLAGS"
+  if $flags_given && [ ${#extra[@]} -gt 0 ]; then
+    printf '%s\n' "${extra[@]}" > "$EXTRA_FLAGS/$c"
+  else
+    rm -f "$EXTRA_FLAGS/$c"
+  fi
+
+  local t0 pid timeout start=$SECONDS hint="'cluster.sh restart $c' starts it with the flags 'up' gives it"
+  t0=$(_now_us)
+  _start_component "$c"
+  pid=$(cat "$PIDS/$c.pid")
+  how+="; started again (pid $pid)"
+  [ ${#extra[@]} -eq 0 ] || how+=" with extra flags: ${extra[*]}"
+  timeout=$(_restart_timeout "$c")
+  until _component_ok "$c" "$since" >/dev/null 2>&1; do
+    if ! _proc_running "$pid"; then
+      _log_tail "$c"
+      die "$how, but it exited again before it was healthy (log: $LOGS/$c.log); $hint"
+    fi
+    if (( SECONDS - start > timeout )); then
+      _log_tail "$c"
+      die "$how, but it was not healthy within ${timeout} s (log: $LOGS/$c.log); $hint"
+    fi
+    sleep 0.2
+  done
+  local what="ready"; [ "$c" != kubelet ] || what="node $CG_NODE_NAME Ready"
+  log "$how; $what after $(_secs_since "$t0") s"
+}
+
+USAGE="usage: cluster.sh up|down|env|status|verify-clean, or cluster.sh restart COMPONENT [--kill] [-- EXTRA-FLAG...] with COMPONENT one of: ${COMPONENTS[*]}"
 
 case "${1:-}" in
   up) cmd_up ;;
@@ -300,5 +488,7 @@ case "${1:-}" in
   env) cmd_env ;;
   status) cmd_status ;;
   verify-clean) cmd_verify_clean ;;
-  *) die "usage: cluster.sh up|down|env|status|verify-clean" ;;
+  restart) shift; cmd_restart "$@" ;;
+  -h|--help|help) echo "$USAGE" ;;
+  *) die "$USAGE" ;;
 esac
