@@ -65,6 +65,7 @@ cg_test_other_namespace: $CG_TEST_OTHER_NAMESPACE
 cg_test_image: $CG_TEST_IMAGE
 cg_test_registry: $CG_TEST_REGISTRY
 cg_test_kubeconfig: $KUBECONFIG
+cg_cluster_script: $repo/tools/localcluster/cluster.sh
 CFG
 }
 

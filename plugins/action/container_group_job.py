@@ -77,6 +77,8 @@ def _result_of(outcome: JobOutcome, job: ContainerGroupJob) -> dict[str, t.Any]:
         "leftovers_removed": outcome.leftovers_removed,
         "timings": outcome.timings,
         "elapsed": outcome.elapsed,
+        "reconnects": outcome.reconnects,
+        "api_retries": outcome.api_retries,
         # The slot a job got decides its Pod's name: report the name it ended with.
         "pod_name": job.pod_name,
     }

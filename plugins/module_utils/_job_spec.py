@@ -25,5 +25,6 @@ JOB_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "verbosity": {"type": "int", "default": 0},
     "job_timeout": {"type": "int", "default": 3600},
     "pending_timeout": {"type": "int", "default": 300},
+    "reconnect_timeout": {"type": "int", "default": 300},
     "state_file": {"type": "path"},
 }

@@ -30,7 +30,9 @@ description:
     requires it and AWX's documented example override leaves it out. Per job (not shown in
     RV(container_group.pod_definition)): a unique C(metadata.name) (C(cg-<group>-<job id>));
     the labels C(container-groups.ephemeral.io/group) and C(container-groups.ephemeral.io/job-id);
-    and C(spec.activeDeadlineSeconds), so a Pod whose controller died ends itself. The override's
+    C(spec.activeDeadlineSeconds), so a Pod whose controller died ends itself; and the job's
+    directory, an C(emptyDir) volume C(cg-job) mounted at C(/tmp/cg-job) in the first container
+    (a volume or mount of that name in the override is replaced). The override's
     C(metadata.name) and C(metadata.generateName) are dropped. Labels of the override are kept,
     except those keys."
   - "The override is checked when the group is defined, and refused (leaving the state file

@@ -27,14 +27,26 @@ description:
     C(Unschedulable), C(CreateContainerConfigError), ...) or is refused by the API server (403
     with the RBAC reason).
   - On C(SIGINT) or C(SIGTERM) to C(ansible-playbook), or when the controller's main process
-    disappears, the Pod is deleted before the task ends.
+    disappears, the playbook's process group in the Pod gets C(SIGTERM) (C(SIGKILL) 3 s later if
+    it still runs), and then the Pod is deleted before the task ends.
   - The Pod's fields that the job sets are those of M(ephemeral.container_groups.container_group)
     plus C(metadata.name), the job id label, the owner annotation
     C(container-groups.ephemeral.io/owner) and C(spec.activeDeadlineSeconds)
     (O(job_timeout) + O(pending_timeout) + 30).
-  - The image needs C(sh), C(tar) (with gzip) and C(ansible-playbook) on its C(PATH). The job
-    lives in C(/tmp/cg-job) inside the Pod; the project is in C(/tmp/cg-job/project), which is
-    the working directory of the run.
+  - The playbook runs detached inside the Pod, in a session of its own, under a small runner
+    (C(python3) of the image). Its stdout and stderr, interleaved as C(ansible-playbook) prints
+    them, go to a file in the job's directory, and its exit status is written there when it
+    ends. The controller follows that file by byte offset; when the stream drops (an API server
+    or kubelet restart, a reset connection, an idle timeout) it says so, reconnects with backoff
+    and resumes at the exact byte, for up to O(reconnect_timeout). The playbook is stopped at
+    O(job_timeout) inside the Pod too, even when no controller is left.
+  - Every API call of the job (and every exec, all of which are safe to repeat) is tried again
+    after transient failures (connection refused or reset, timeouts, 429 with its Retry-After,
+    500, 502, 503, 504) with backoff, for up to O(reconnect_timeout); 401, 403, 404, 409 and 422
+    are not. The Pod's deletion is retried the same way until the Pod is confirmed gone.
+  - The image needs C(sh), C(tar) (with gzip), C(python3) and C(ansible-playbook) on its
+    C(PATH). The job lives in C(/tmp/cg-job) inside the Pod (an C(emptyDir) volume the job adds);
+    the project is in C(/tmp/cg-job/project), which is the working directory of the run.
   - This is an action plugin that runs on the controller; use it in a play on C(localhost),
     usually through the role C(ephemeral.container_groups.job) or the playbook
     C(ephemeral.container_groups.run).
@@ -82,6 +94,16 @@ options:
     description:
       - Seconds to wait for a free slot when the group is at its C(max_concurrent_jobs), and
         separately for the Pod to reach C(Running).
+    type: int
+    default: 300
+  reconnect_timeout:
+    description:
+      - Seconds the job keeps trying when it loses the Kubernetes API (an API server or kubelet
+        restart, a dropped connection). API calls are tried again with backoff, and the
+        playbook's output is taken up again at the byte where it stopped. After that long
+        without the API, the job fails and says what became of the Pod.
+      - The playbook itself runs detached inside the Pod, so a lost connection never stops it;
+        it is stopped there at O(job_timeout) even when no controller is left.
     type: int
     default: 300
   state_file:
@@ -181,6 +203,14 @@ elapsed:
   description: Seconds for the whole job.
   returned: when not in check mode
   type: float
+reconnects:
+  description: Times the stream of the playbook's output was lost and taken up again at its byte.
+  returned: when not in check mode
+  type: int
+api_retries:
+  description: API calls and execs tried again after a transient failure (the Pod's deletion among them).
+  returned: when not in check mode
+  type: int
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -25,51 +25,67 @@ Step errors are JobError with a message for people: the Pod, the namespace, the 
 from __future__ import annotations
 
 import json
-import os
-import socket
 import time
 import typing as t
 import uuid
 from dataclasses import dataclass, field
 
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import (
+    JOB_DIR,
     LABEL_GROUP,
+    LABEL_JOB_ID,
     LABEL_MANAGED_BY,
     MANAGED_BY_VALUE,
     job_pod_definition,
     pod_name,
 )
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_files import (
-    JOB_DIR,
     LineFn,
     LineSplitter,
     default_inventory,
-    playbook_argv,
     project_tar_stream,
     recap_of,
+    runner_source,
+    start_argv,
+    stop_argv,
 )
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_inputs import JobSpec
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_owner import (
+    ANNOTATION_OWNER,
+    owner_id,
+    owner_is_alive,
+)
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_api import ApiEndpoint, pod_path
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import (
-    ExecTimeout,
     K8sApiError,
     K8sClientError,
     explain_api_exception,
 )
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_stream import (
+    FollowError,
+    StreamLost,
+    TargetStream,
+)
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._pod_exec import exec_in_pod
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._pod_status import start_problem, waiting_reason
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._retry import with_retries
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._stop_guard import Interrupted, StopGuard
 
-# Who runs a job: host/pid/start-time of the controller process, so a later run on the same
-# host can tell a live job's Pod from one left by a killed controller.
-ANNOTATION_OWNER = "container-groups.ephemeral.io/owner"
 # Beyond job_timeout, the Pod's own deadline leaves this much for start-up and clean-up.
 DEADLINE_GRACE_SECONDS = 30
 SLOT_POLL_SECONDS = 2.0
 STATUS_POLL_SECONDS = 0.25
 DELETE_CONFIRM_SECONDS = 60.0
+#: Seconds the target gets to stop after SIGTERM when the job is interrupted, before SIGKILL.
+STOP_GRACE_SECONDS = 3.0
+#: Beyond job_timeout, how long the controller follows a target the Pod should have stopped.
+FOLLOW_GRACE_SECONDS = 60.0
 
 NoticeFn = t.Callable[[str, bool], None]
+
+#: What the runner's stop answers, in words.
+_STOPPED = {"stopped": "stopped by SIGTERM", "killed": f"was killed (SIGKILL after {STOP_GRACE_SECONDS:g}s)",
+            "not running": "had already ended"}
 
 
 class JobError(Exception):
@@ -89,33 +105,8 @@ class JobOutcome:
     leftovers_removed: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     elapsed: float = 0.0
-
-
-def owner_id(pid: int | None = None) -> str:
-    """host/pid/start-ticks of a process: unique even when pids are reused."""
-    pid = os.getpid() if pid is None else pid
-    return f"{socket.gethostname()}/{pid}/{_process_start_ticks(pid)}"
-
-
-def _process_start_ticks(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            # Field 22 (starttime) follows the parenthesised command, which may hold spaces.
-            return handle.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return "0"
-
-
-def owner_is_alive(owner: str) -> bool | None:
-    """True/False for an owner on this host; None when it ran elsewhere (cannot tell)."""
-    try:
-        host, pid, ticks = owner.rsplit("/", 2)
-        pid_number = int(pid)
-    except ValueError:
-        return None
-    if host != socket.gethostname():
-        return None
-    return os.path.exists(f"/proc/{pid_number}") and _process_start_ticks(pid_number) == ticks
+    reconnects: int = 0  # times the output stream was lost and taken up again
+    api_retries: int = 0  # API calls tried again after a transient failure (the delete's among them)
 
 
 class ContainerGroupJob:
@@ -144,6 +135,10 @@ class ContainerGroupJob:
         self.output_tail: list[str] = []
         self.timings = {"create_to_running": 0.0, "copy": 0.0, "run": 0.0, "delete": 0.0}
         self.leftovers_removed: list[str] = []
+        self.target_started = False
+        self.api_retries = 0
+        self.stream: TargetStream | None = None  # made once the Pod (and so its name) is known
+        self._stdout = LineSplitter(self.on_line, False, self.output_tail)
 
     @property
     def where(self) -> str:
@@ -171,14 +166,39 @@ class ContainerGroupJob:
                 outcome.failure = str(exc)
             except (Interrupted, KeyboardInterrupt):
                 outcome.failure = f"interrupted by {guard.reason or 'SIGINT'}; the job was stopped"
+                self._stop_target()
             finally:
+                self._stdout.flush()
                 self._finish(outcome)
         outcome.recap = recap_of(self.output_tail)
         outcome.stdout_tail = self.output_tail[-20:]
         outcome.leftovers_removed = self.leftovers_removed
         outcome.timings = {name: round(value, 3) for name, value in self.timings.items()}
         outcome.elapsed = round(time.monotonic() - started, 3)
+        outcome.reconnects = self.stream.reconnects if self.stream is not None else 0
+        outcome.api_retries = self.api_retries
         return outcome
+
+    def _stop_target(self) -> None:
+        """SIGTERM to the target's process group in the Pod, SIGKILL if it outlives the grace."""
+        if not self.target_started:
+            return
+        for _attempt in range(2):
+            try:
+                said: list[bytes] = []
+                self._exec_once(stop_argv(STOP_GRACE_SECONDS), on_stdout=said.append, timeout=STOP_GRACE_SECONDS + 10)
+            except (Interrupted, KeyboardInterrupt):
+                continue  # the guard ignores every signal after the first, so this retry runs
+            except K8sClientError as exc:
+                self.notice(f"could not stop the playbook in {self.where} ({exc}); deleting the Pod stops it", True)
+                return
+            result = b"".join(said).decode(errors="replace").strip()
+            if result == "still running":
+                self.notice(f"the playbook in {self.where} did not stop even by SIGKILL; deleting the Pod", True)
+            else:
+                how = _STOPPED.get(result, "stopped")
+                self.notice(f"the playbook in {self.where} {how}; its processes are gone", False)
+            return
 
     def _finish(self, outcome: JobOutcome) -> None:
         """Delete the Pod; a signal that cuts the first try short gets a second one."""
@@ -202,6 +222,16 @@ class ContainerGroupJob:
 
     # -- API helpers ------------------------------------------------------------------------
 
+    def _request(self, method: str, path: str, **kwargs: t.Any) -> t.Any:
+        """One API call, tried again after transient failures within reconnect_timeout."""
+
+        def said(exc: K8sClientError, attempt: int, wait: float) -> None:
+            self.api_retries += 1
+            self.notice(f"the API server did not answer {method} {path} ({exc}); trying again in {wait:.1f}s "
+                        f"(attempt {attempt + 1})", True)
+
+        return with_retries(lambda: self.endpoint.request(method, path, **kwargs), self.spec.reconnect_timeout, said)
+
     def _explain(self, exc: Exception, verb: str, name: str | None = None, resource: str = "pods") -> str:
         return explain_api_exception(exc, verb=verb, resource=resource, name=name, namespace=self.namespace,
                                      host=self.endpoint.host)
@@ -209,7 +239,7 @@ class ContainerGroupJob:
     def _list_ours(self, extra_selector: str = "") -> list[dict]:
         selector = f"{LABEL_MANAGED_BY}={MANAGED_BY_VALUE}" + (f",{extra_selector}" if extra_selector else "")
         try:
-            listing = self.endpoint.request("GET", pod_path(self.namespace), query=[("labelSelector", selector)])
+            listing = self._request("GET", pod_path(self.namespace), query=[("labelSelector", selector)])
         except K8sClientError as exc:
             raise JobError(f"cannot list Pods in namespace {self.namespace}: {self._explain(exc, 'list')}") from exc
         items = listing.get("items") if isinstance(listing, dict) else None
@@ -265,17 +295,28 @@ class ContainerGroupJob:
 
     def _create(self, pod: dict, taken_ok: bool = False) -> bool:
         name = pod["metadata"]["name"]
+        retries = self.api_retries
         try:
-            self.endpoint.request("POST", pod_path(self.namespace), body=pod)
+            self._request("POST", pod_path(self.namespace), body=pod)
         except K8sApiError as exc:
-            if taken_ok and exc.status == 409:
+            if exc.status == 409 and self.api_retries > retries and self._is_ours(name):
+                pass  # an earlier try created it, and its answer was lost
+            elif taken_ok and exc.status == 409:
                 return False
-            raise JobError(f"cannot create Pod {self.namespace}/{name}: {self._explain(exc, 'create', name)}") from exc
+            else:
+                raise JobError(f"cannot create Pod {self.namespace}/{name}: {self._explain(exc, 'create', name)}") from exc
         except K8sClientError as exc:
             raise JobError(f"cannot create Pod {self.namespace}/{name}: {self._explain(exc, 'create', name)}") from exc
         self.created = True
         self.pod_name = name
         return True
+
+    def _is_ours(self, name: str) -> bool:
+        try:
+            pod = self._request("GET", pod_path(self.namespace, name))
+        except K8sClientError:
+            return False
+        return ((pod.get("metadata") or {}).get("labels") or {}).get(LABEL_JOB_ID) == self.job_id
 
     def wait_running(self) -> dict:
         """Poll until the Pod runs; JobError naming the reason when it cannot."""
@@ -300,7 +341,7 @@ class ContainerGroupJob:
 
     def _read(self, name: str) -> dict:
         try:
-            pod = self.endpoint.request("GET", pod_path(self.namespace, name))
+            pod = self._request("GET", pod_path(self.namespace, name))
         except K8sClientError as exc:
             raise JobError(f"cannot read Pod {self.namespace}/{name}: {self._explain(exc, 'get', name)}") from exc
         if not isinstance(pod, dict):
@@ -313,10 +354,11 @@ class ContainerGroupJob:
         extra = {
             "extra_vars.json": json.dumps(self.spec.extra_vars).encode("utf-8"),
             "inventory.ini": default_inventory(),
+            "runner.py": runner_source(),
         }
         errors: list[bytes] = []
         argv = ["/bin/sh", "-c", f"mkdir -p {JOB_DIR}/tmp && tar -xzf - -C {JOB_DIR}"]
-        rc = self._exec(argv, stdin=project_tar_stream(self.spec.project_dir, extra),
+        rc = self._exec(argv, stdin=lambda: project_tar_stream(self.spec.project_dir, extra),
                         on_stderr=errors.append, what="copy the project into")
         if rc != 0:
             detail = b"".join(errors).decode("utf-8", errors="replace").strip()
@@ -327,28 +369,48 @@ class ContainerGroupJob:
         self.timings["copy"] = time.monotonic() - started
 
     def run_playbook(self) -> int:
-        """Run ansible-playbook in the Pod, streaming lines to on_line; its exit status."""
+        """Start the playbook detached in the Pod, follow its output to the end; its exit status."""
         started = time.monotonic()
-        stdout = LineSplitter(self.on_line, False, self.output_tail)
-        stderr = LineSplitter(self.on_line, True, [])
+        errors: list[bytes] = []
+        rc = self._exec(start_argv(self.spec), on_stderr=errors.append, what="start the playbook in")
+        if rc != 0:
+            detail = b"".join(errors).decode("utf-8", errors="replace").strip()
+            raise JobError(f"the playbook could not be started in {self.where} (exit status {rc})"
+                           + (f": {detail}" if detail else "") + "; the image needs python3")
+        self.target_started = True
+        self.stream = TargetStream(self._exec_once, self.where, self._stdout.feed, self.notice, self.spec.reconnect_timeout)
+        deadline = started + self.spec.job_timeout + FOLLOW_GRACE_SECONDS
         try:
-            rc = self._exec(playbook_argv(self.spec), on_stdout=stdout.feed, on_stderr=stderr.feed,
-                            timeout=self.spec.job_timeout, what="run the playbook in")
-        except ExecTimeout as exc:
+            rc, timed_out = self.stream.follow(deadline)
+        except StreamLost as exc:
             raise JobError(
-                f"the playbook in {self.where} ran past job_timeout ({self.spec.job_timeout}s) and was stopped"
+                f"{exc}. The playbook may still be running in the Pod: it stops there at job_timeout "
+                f"({self.spec.job_timeout}s) and the Pod ends by its deadline (activeDeadlineSeconds "
+                f"{self.pod['spec']['activeDeadlineSeconds']}); check with: kubectl get pod -n {self.namespace} {self.pod_name}"
             ) from exc
+        except (FollowError, TimeoutError) as exc:
+            raise JobError(str(exc)) from exc
         finally:
-            stdout.flush()
-            stderr.flush()
+            self._stdout.flush()
             self.timings["run"] = time.monotonic() - started
+        if timed_out:
+            raise JobError(f"the playbook in {self.where} ran past job_timeout ({self.spec.job_timeout}s) and was stopped")
         return rc
 
+    def _exec_once(self, argv: list[str], stdin: t.Callable[[], t.Any] | None = None, **kwargs: t.Any) -> int:
+        """One exec in the job's container; stdin is a factory, so every try starts it afresh."""
+        return exec_in_pod(self.endpoint, self.namespace, self.pod_name, self.container, argv,
+                           stdin() if stdin is not None else None, **kwargs)
+
     def _exec(self, argv: list[str], *, what: str, **kwargs: t.Any) -> int:
+        """An idempotent exec (all of the job's are), tried again after transient failures."""
+
+        def said(exc: K8sClientError, attempt: int, wait: float) -> None:
+            self.api_retries += 1
+            self.notice(f"cannot {what} {self.where} yet ({exc}); trying again in {wait:.1f}s (attempt {attempt + 1})", True)
+
         try:
-            return exec_in_pod(self.endpoint, self.namespace, self.pod_name, self.container, argv, **kwargs)
-        except ExecTimeout:
-            raise
+            return with_retries(lambda: self._exec_once(argv, **kwargs), self.spec.reconnect_timeout, said)
         except K8sClientError as exc:
             raise JobError(f"cannot {what} {self.where}: {exc}") from exc
 
@@ -356,9 +418,9 @@ class ContainerGroupJob:
         """Delete the Pod and wait until the API no longer has it."""
         started = time.monotonic()
         self._delete(self.pod_name)
-        while time.monotonic() - started < DELETE_CONFIRM_SECONDS:
+        while time.monotonic() - started < DELETE_CONFIRM_SECONDS + self.spec.reconnect_timeout:
             try:
-                self.endpoint.request("GET", pod_path(self.namespace, self.pod_name))
+                self._request("GET", pod_path(self.namespace, self.pod_name))
             except K8sClientError as exc:
                 if isinstance(exc, K8sApiError) and exc.status == 404:
                     self.created = False
@@ -371,7 +433,7 @@ class ContainerGroupJob:
     def _delete(self, name: str) -> None:
         # Grace 0: the job is over (or abandoned); nothing in the Pod needs time to stop.
         try:
-            self.endpoint.request("DELETE", pod_path(self.namespace, name), body={"gracePeriodSeconds": 0})
+            self._request("DELETE", pod_path(self.namespace, name), body={"gracePeriodSeconds": 0})
         except K8sClientError as exc:
             if isinstance(exc, K8sApiError) and exc.status == 404:
                 return

@@ -17,20 +17,22 @@ import tarfile
 import time
 import typing as t
 
+from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import JOB_DIR
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils import _job_runner
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_inputs import JobSpec
 
-# Where the job lives inside the Pod: /tmp is writable for any container user.
-JOB_DIR = "/tmp/cg-job"
 PROJECT_DIR = f"{JOB_DIR}/project"
 META_DIR = f"{JOB_DIR}/meta"
+#: The runner (``_job_runner``) as the job copies it into the Pod.
+RUNNER = f"{META_DIR}/runner.py"
 #: Lines of the target's stdout kept for the result (the recap is among the last ones).
 OUTPUT_LINES_KEPT = 200
 
 LineFn = t.Callable[[str, bool], None]
 
 
-def playbook_argv(spec: JobSpec) -> list[str]:
-    """The ansible-playbook command run inside the Pod (from the project directory)."""
+def playbook_args(spec: JobSpec) -> list[str]:
+    """The ansible-playbook command of the job (run from the project directory)."""
     inventory = spec.inventory or f"{META_DIR}/inventory.ini"
     argv = ["ansible-playbook", "-i", inventory, "-e", f"@{META_DIR}/extra_vars.json"]
     if spec.limit:
@@ -42,8 +44,13 @@ def playbook_argv(spec: JobSpec) -> list[str]:
     if spec.verbosity:
         argv.append("-" + "v" * min(spec.verbosity, 6))
     argv.append(spec.playbook)
-    # Plain output (no colour codes in the controller's log), line-buffered Python, and
-    # Ansible's temp dirs under /tmp so any container user can run the job.
+    return argv
+
+
+def start_argv(spec: JobSpec) -> list[str]:
+    """The exec that starts the target detached under the runner, stopped at job_timeout in the Pod."""
+    # Plain output (no colour codes in the controller's log), unbuffered Python, and
+    # Ansible's temp dirs in the job's directory so any container user can run the job.
     env = {
         "PYTHONUNBUFFERED": "1",
         "ANSIBLE_NOCOLOR": "1",
@@ -52,7 +59,24 @@ def playbook_argv(spec: JobSpec) -> list[str]:
         "ANSIBLE_RETRY_FILES_ENABLED": "0",
     }
     exports = " ".join(f"{key}={shlex.quote(value)}" for key, value in env.items())
-    return ["/bin/sh", "-c", f'cd {PROJECT_DIR} && export {exports} && exec ansible-playbook "$@"', "ansible-playbook", *argv[1:]]
+    script = f'cd {PROJECT_DIR} && export {exports} && exec python3 {RUNNER} start {JOB_DIR} "$@"'
+    return ["/bin/sh", "-c", script, "sh", str(spec.job_timeout), *playbook_args(spec)]
+
+
+def follow_argv(offset: int) -> list[str]:
+    """The exec that streams the target's output from byte offset until it has ended."""
+    return ["python3", RUNNER, "follow", JOB_DIR, str(offset)]
+
+
+def stop_argv(grace: float) -> list[str]:
+    """The exec that stops the target (SIGTERM to its process group, SIGKILL after grace)."""
+    return ["python3", RUNNER, "stop", JOB_DIR, f"{grace:g}"]
+
+
+def runner_source() -> bytes:
+    """The runner's source, as the job copies it into the Pod."""
+    with open(_job_runner.__file__, "rb") as handle:
+        return handle.read()
 
 
 def default_inventory() -> bytes:

@@ -36,12 +36,13 @@ class JobSpec(t.NamedTuple):
     verbosity: int
     job_timeout: int
     pending_timeout: int
+    reconnect_timeout: int
 
 
 def job_spec(args: t.Mapping[str, t.Any], group: t.Mapping[str, t.Any]) -> JobSpec:
     """The JobSpec of validated arguments (JOB_ARGUMENT_SPEC) for a group; JobInputError if wrong."""
     playbook, project_dir = _locate(args["playbook"], args["project_dir"])
-    for name in ("job_timeout", "pending_timeout"):
+    for name in ("job_timeout", "pending_timeout", "reconnect_timeout"):
         if args[name] < 1:
             raise JobInputError(f"{name} must be at least 1 second, got {args[name]}")
     forks = args["forks"] or DEFAULT_FORKS
@@ -63,6 +64,7 @@ def job_spec(args: t.Mapping[str, t.Any], group: t.Mapping[str, t.Any]) -> JobSp
         verbosity=args["verbosity"],
         job_timeout=args["job_timeout"],
         pending_timeout=args["pending_timeout"],
+        reconnect_timeout=args["reconnect_timeout"],
     )
 
 

@@ -215,7 +215,7 @@ class ApiEndpoint:
         finally:
             conn.close()
         if response.status >= 400:
-            raise K8sApiError(response.status, response.reason, data)
+            raise K8sApiError(response.status, response.reason, data, _retry_after(response.getheader("Retry-After")))
         try:
             return json.loads(data) if data else None
         except ValueError as exc:
@@ -255,3 +255,11 @@ def _https_connection_class() -> t.Any:
             self.sock = self._context.wrap_socket(self.sock, server_hostname=server_hostname)  # type: ignore[attr-defined]
 
     return _HTTPSConnection
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds of a Retry-After header given in seconds (the API server's form); None otherwise."""
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None

@@ -39,9 +39,11 @@ class MissingLibraryError(K8sClientError):
 class K8sApiError(K8sClientError):
     """The API server answered with an HTTP error status (its Status object is in ``body``)."""
 
-    def __init__(self, status: int, reason: str | None = None, body: str | bytes | None = None) -> None:
+    def __init__(self, status: int, reason: str | None = None, body: str | bytes | None = None,
+                 retry_after: float | None = None) -> None:
         self.status = status
         self.reason = reason or ""
+        self.retry_after = retry_after  # seconds, from a 429's or 503's Retry-After header
         if isinstance(body, bytes):
             body = body.decode("utf-8", "replace")
         self.body = body

@@ -35,7 +35,8 @@ def test_the_role_and_the_wrapper_default_the_timeouts_as_the_action_does():
     specs = _yaml("roles", "job", "meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
     with open(os.path.join(ROOT, "playbooks", "run.yml"), encoding="utf-8") as handle:
         wrapper = handle.read()
-    for option, role_var in (("job_timeout", "job_timeout"), ("pending_timeout", "job_pending_timeout")):
+    for option, role_var in (("job_timeout", "job_timeout"), ("pending_timeout", "job_pending_timeout"),
+                             ("reconnect_timeout", "job_reconnect_timeout")):
         default = JOB_ARGUMENT_SPEC[option]["default"]
         assert defaults[role_var] == default, role_var
         assert specs[role_var]["default"] == default, role_var

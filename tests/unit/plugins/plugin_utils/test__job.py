@@ -8,9 +8,10 @@ import os
 import socket
 
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils import _job as _job_module
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils import _retry
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import ContainerGroupJob, owner_id, owner_is_alive
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_inputs import JobSpec
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import K8sApiError, K8sConnectionError
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import ExecError, K8sApiError, K8sConnectionError
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._stop_guard import Interrupted
 
 
@@ -27,33 +28,50 @@ def test_owner_of_this_process_is_alive_and_a_dead_one_is_not():
 
 
 class FakeExec:
-    """Stands in for exec_in_pod: the copy succeeds, the playbook prints lines and exits rc."""
+    """Stands in for exec_in_pod, speaking the runner's protocol: the copy and the start
+    succeed; follow sends the output from the offset asked, then the CG-DONE trailer. cuts
+    lists byte counts after which a follow stream breaks (as an API server restart would)."""
 
-    def __init__(self, rc: int = 0, raises: BaseException | None = None) -> None:
+    OUTPUT = b"PLAY RECAP ***\nlocalhost : ok=1 changed=0 failed=0\n\n"
+
+    def __init__(self, rc: int = 0, raises: BaseException | None = None, cuts: tuple[int, ...] = ()) -> None:
         self.rc = rc
         self.raises = raises
+        self.cuts = list(cuts)
         self.commands: list[list[str]] = []
 
-    def __call__(self, endpoint, namespace, pod, container, argv, **kwargs) -> int:
+    def __call__(self, endpoint, namespace, pod, container, argv, stdin=None, **kwargs) -> int:
         self.commands.append(argv)
         if "tar" in argv[-1]:
-            for dummy_chunk in kwargs["stdin"]:
+            for dummy_chunk in stdin:
                 pass
+            return 0
+        if argv[2:3] == ["stop"]:
+            kwargs["on_stdout"](b"stopped\n")
+            return 0
+        if "start" in argv[2]:
             return 0
         if self.raises is not None:
             raise self.raises
-        kwargs["on_stdout"](b"PLAY RECAP ***\nlocalhost : ok=1 changed=0 failed=0\n\n")
-        return self.rc
+        offset = int(argv[4])
+        if self.cuts:
+            cut = self.cuts.pop(0)
+            kwargs["on_stdout"](self.OUTPUT[offset:cut])
+            raise ExecError("the exec stream broke: connection reset")
+        kwargs["on_stdout"](self.OUTPUT[offset:])
+        kwargs["on_stderr"](b"\nCG-DONE %d %d 0\n" % (len(self.OUTPUT), self.rc))
+        return 0
 
 
 def _job(endpoint, monkeypatch, tmp_path, fake_exec, group=None):
     (tmp_path / "site.yml").write_text("- hosts: all\n")
     monkeypatch.setattr(_job_module, "exec_in_pod", fake_exec)
     monkeypatch.setattr(_job_module, "STATUS_POLL_SECONDS", 0.0)
+    monkeypatch.setattr(_retry, "FIRST_DELAY_SECONDS", 0.01)
     lines: list[tuple[str, bool]] = []
     notices: list[tuple[str, bool]] = []
     spec = JobSpec(group_name="g", playbook="site.yml", project_dir=str(tmp_path), inventory=None, extra_vars={},
-                   limit=None, tags=None, forks=5, verbosity=0, job_timeout=60, pending_timeout=5)
+                   limit=None, tags=None, forks=5, verbosity=0, job_timeout=60, pending_timeout=5, reconnect_timeout=2)
     job = ContainerGroupJob(spec, group or {"pod_spec_override": {}}, endpoint,
                             on_line=lambda line, err: lines.append((line, err)),
                             notice=lambda message, problem: notices.append((message, problem)))
@@ -93,12 +111,22 @@ def test_a_pod_that_cannot_start_fails_at_once_with_the_reason(fake_api, monkeyp
     assert outcome.rc is None and outcome.pod_deleted is True and api.pods == {}
 
 
-def test_an_interrupted_job_deletes_its_pod(fake_api, monkeypatch, tmp_path):
+def job_exec(job) -> FakeExec:
+    return _job_module.exec_in_pod
+
+
+def test_an_interrupted_job_stops_the_target_then_deletes_its_pod(fake_api, monkeypatch, tmp_path):
     api = fake_api()
-    job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec(raises=KeyboardInterrupt()))
+    job, dummy_lines, notices = _job(api, monkeypatch, tmp_path, FakeExec(raises=KeyboardInterrupt()))
+    fake_exec = job_exec(job)
     outcome = job.run()
     assert outcome.failure == "interrupted by SIGINT; the job was stopped"
     assert outcome.pod_deleted is True and api.pods == {}
+    assert fake_exec.commands[-1][2:] == ["stop", "/tmp/cg-job", "3"], "the target is stopped before the Pod goes"
+    said = [message for message, dummy_problem in notices]
+    assert f"the playbook in Pod default/{job.pod_name} stopped by SIGTERM; its processes are gone" in said
+    assert said.index(f"Pod default/{job.pod_name} deleted") > said.index(
+        f"the playbook in Pod default/{job.pod_name} stopped by SIGTERM; its processes are gone")
 
 
 def test_a_delete_cut_short_by_a_signal_is_tried_again(fake_api, monkeypatch, tmp_path):
@@ -139,3 +167,37 @@ def test_slots_name_the_pods_of_a_group_with_max_concurrent_jobs(fake_api, monke
     outcome = job.run()
     assert outcome.failure is None and job.pod_name == "cg-g-s2"
     assert list(api.pods) == ["cg-g-s1"]
+
+
+def test_a_lost_stream_is_taken_up_again_at_its_byte_with_nothing_lost_or_repeated(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    job, lines, notices = _job(api, monkeypatch, tmp_path, FakeExec(cuts=(5, 20)))
+    outcome = job.run()
+    assert outcome.failure is None and outcome.rc == 0 and outcome.reconnects == 2
+    assert [line for line, dummy_err in lines] == ["PLAY RECAP ***", "localhost : ok=1 changed=0 failed=0", ""]
+    said = [message for message, dummy_problem in notices]
+    assert any(m.startswith(f"lost the stream to Pod default/{job.pod_name} (the exec stream broke") and
+               m.endswith("reconnecting (attempt 1)") for m in said)
+    assert f"reattached to Pod default/{job.pod_name} at byte 5" in said
+    assert f"reattached to Pod default/{job.pod_name} at byte 20" in said
+
+
+def test_a_stream_lost_for_longer_than_reconnect_timeout_fails_and_says_what_became_of_the_pod(
+        fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec(cuts=(0,) * 1000))
+    outcome = job.run()
+    assert outcome.failure.startswith(f"lost the stream to Pod default/{job.pod_name} for ")
+    assert "(reconnect_timeout 2s)" in outcome.failure
+    assert "The playbook may still be running in the Pod: it stops there at job_timeout (60s)" in outcome.failure
+    assert f"kubectl get pod -n default {job.pod_name}" in outcome.failure
+    assert outcome.pod_deleted is True
+
+
+def test_transient_api_errors_are_retried_and_counted(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    job, dummy_lines, notices = _job(api, monkeypatch, tmp_path, FakeExec())
+    api.fail_next["DELETE"] = K8sApiError(503, "Service Unavailable", '{"message": "etcd is down"}')
+    outcome = job.run()
+    assert outcome.failure is None and outcome.pod_deleted is True and outcome.api_retries == 1
+    assert any("did not answer DELETE" in message for message, dummy_problem in notices)

@@ -9,30 +9,44 @@ import json
 import os
 import tarfile
 
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_files import LineSplitter, playbook_argv, project_tar_stream, recap_of
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_files import (
+    LineSplitter,
+    follow_argv,
+    playbook_args,
+    project_tar_stream,
+    recap_of,
+    runner_source,
+    start_argv,
+    stop_argv,
+)
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_inputs import JobSpec
 
 
 def spec(**fields) -> JobSpec:
     values = {"group_name": "g", "playbook": "site.yml", "project_dir": "/p", "inventory": None, "extra_vars": {},
-              "limit": None, "tags": None, "forks": 5, "verbosity": 0, "job_timeout": 3600, "pending_timeout": 300}
+              "limit": None, "tags": None, "forks": 5, "verbosity": 0, "job_timeout": 3600, "pending_timeout": 300, "reconnect_timeout": 300}
     values.update(fields)
     return JobSpec(**values)
 
 
-def test_playbook_argv_runs_in_the_project_with_every_option():
-    argv = playbook_argv(spec(inventory="inv/hosts", limit="web", tags="deploy", forks=3, verbosity=2))
+def test_the_playbook_starts_detached_under_the_runner_with_every_option():
+    argv = start_argv(spec(inventory="inv/hosts", limit="web", tags="deploy", forks=3, verbosity=2, job_timeout=90))
     assert argv[:2] == ["/bin/sh", "-c"]
     assert argv[2].startswith("cd /tmp/cg-job/project && export ")
-    assert argv[2].endswith('exec ansible-playbook "$@"')
-    assert argv[3:] == ["ansible-playbook", "-i", "inv/hosts", "-e", "@/tmp/cg-job/meta/extra_vars.json",
+    assert argv[2].endswith('exec python3 /tmp/cg-job/meta/runner.py start /tmp/cg-job "$@"')
+    assert argv[3:] == ["sh", "90", "ansible-playbook", "-i", "inv/hosts", "-e", "@/tmp/cg-job/meta/extra_vars.json",
                         "--limit", "web", "--tags", "deploy", "--forks", "3", "-vv", "site.yml"]
 
 
-def test_playbook_argv_defaults_to_localhost_inventory():
-    argv = playbook_argv(spec(forks=0))
-    assert argv[3:] == ["ansible-playbook", "-i", "/tmp/cg-job/meta/inventory.ini", "-e",
-                        "@/tmp/cg-job/meta/extra_vars.json", "site.yml"]
+def test_the_playbook_defaults_to_localhost_inventory():
+    assert playbook_args(spec(forks=0)) == ["ansible-playbook", "-i", "/tmp/cg-job/meta/inventory.ini", "-e",
+                                            "@/tmp/cg-job/meta/extra_vars.json", "site.yml"]
+
+
+def test_follow_and_stop_commands():
+    assert follow_argv(1234) == ["python3", "/tmp/cg-job/meta/runner.py", "follow", "/tmp/cg-job", "1234"]
+    assert stop_argv(3.0) == ["python3", "/tmp/cg-job/meta/runner.py", "stop", "/tmp/cg-job", "3"]
+    assert b"def follow(" in runner_source()
 
 
 def test_project_tar_stream_round_trip(tmp_path):

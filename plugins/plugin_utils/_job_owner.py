@@ -1,0 +1,44 @@
+# Copyright: contributors to ephemeral.container_groups
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Internal to ephemeral.container_groups: this file may change or disappear without notice.
+# Do not import it from outside the collection.
+"""Who runs a job: the controller process that owns a Pod, and whether it is still alive.
+
+A Pod carries its owner (host/pid/start-time of the controller process) in an annotation, so
+a later job on the same host can tell a live job's Pod from one left by a killed controller.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+ANNOTATION_OWNER = "container-groups.ephemeral.io/owner"
+
+
+def owner_id(pid: int | None = None) -> str:
+    """host/pid/start-ticks of a process: unique even when pids are reused."""
+    pid = os.getpid() if pid is None else pid
+    return f"{socket.gethostname()}/{pid}/{_process_start_ticks(pid)}"
+
+
+def _process_start_ticks(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            # Field 22 (starttime) follows the parenthesised command, which may hold spaces.
+            return handle.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return "0"
+
+
+def owner_is_alive(owner: str) -> bool | None:
+    """True/False for an owner on this host; None when it ran elsewhere (cannot tell)."""
+    try:
+        host, pid, ticks = owner.rsplit("/", 2)
+        pid_number = int(pid)
+    except ValueError:
+        return None
+    if host != socket.gethostname():
+        return None
+    return os.path.exists(f"/proc/{pid_number}") and _process_start_ticks(pid_number) == ticks

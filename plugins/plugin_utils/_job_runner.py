@@ -1,0 +1,201 @@
+# Copyright: contributors to ephemeral.container_groups
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Internal to ephemeral.container_groups: this file may change or disappear without notice.
+# Do not import it from outside the collection.
+"""The job's runner, run inside the Pod: the target outlives every connection to it.
+
+The job copies this file into the Pod and runs it with the image's ``python3`` (the standard
+library only, Python 3.6+, since it runs on whatever the execution environment has):
+
+``start DIR TIMEOUT ARGV...``
+    Starts ARGV detached, in a session of its own, stdout and stderr interleaved into
+    DIR/output, and returns at once. A supervisor process waits for it, stops it at TIMEOUT
+    seconds (SIGTERM to its process group, SIGKILL 10 s later) even when no controller is left,
+    and then writes DIR/status (the exit status, atomically). Starting twice starts once.
+``follow DIR OFFSET``
+    Copies DIR/output from byte OFFSET to stdout as it grows, until the target has ended and
+    every byte is out; then writes ``CG-DONE <size> <rc> <timed out 0|1>`` on stderr. While the
+    target is quiet it writes a newline on stderr every few seconds, so no idle timeout of the
+    API server or kubelet cuts the stream. ``CG-LOST <size>`` if the supervisor died without a
+    status (killed).
+``stop DIR GRACE``
+    SIGTERM to the target's process group, SIGKILL after GRACE seconds if it still runs.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import List, Optional
+
+KILL_AFTER_SECONDS = 10
+POLL_SECONDS = 0.05
+KEEPALIVE_SECONDS = 5.0
+CHUNK = 256 * 1024
+
+
+def _write_atomically(path: str, text: str) -> None:
+    temp = path + ".tmp"
+    with open(temp, "w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.rename(temp, path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (ended, not yet reaped by the container's init) counts as gone.
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _read_int(path: str) -> Optional[int]:
+    try:
+        with open(path) as handle:
+            return int(handle.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _supervise(job_dir: str, timeout: float, argv: List[str]) -> None:
+    with open(os.path.join(job_dir, "output"), "ab", buffering=0) as output:
+        try:
+            target = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
+        except OSError as exc:
+            output.write(("cannot start %s: %s\n" % (argv[0], exc.strerror)).encode())
+            _write_atomically(os.path.join(job_dir, "status"), json.dumps({"rc": 127, "timed_out": False}))
+            return
+    _write_atomically(os.path.join(job_dir, "pgid"), str(target.pid))
+    # The target is a session (and process group) of its own: signals to the group reach
+    # ansible-playbook's forks and their ssh children too, and never this supervisor.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    timed_out = False
+    try:
+        target.wait(timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        _signal_group(target.pid, signal.SIGTERM)
+        try:
+            target.wait(KILL_AFTER_SECONDS)
+        except subprocess.TimeoutExpired:
+            _signal_group(target.pid, signal.SIGKILL)
+            target.wait()
+    rc = target.returncode
+    rc = 128 - rc if rc < 0 else rc
+    _write_atomically(os.path.join(job_dir, "status"), json.dumps({"rc": rc, "timed_out": timed_out}))
+
+
+def _signal_group(pgid: int, signum: int) -> bool:
+    try:
+        os.killpg(pgid, signum)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
+
+
+def start(job_dir: str, timeout: float, argv: List[str]) -> int:
+    if os.path.exists(os.path.join(job_dir, "supervisor")):
+        print("already started")
+        return 0
+    _write_atomically(os.path.join(job_dir, "supervisor"), "")
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            devnull = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(devnull, fd)
+            _write_atomically(os.path.join(job_dir, "supervisor"), str(os.getpid()))
+            try:
+                _supervise(job_dir, timeout, argv)
+            finally:
+                os._exit(0)
+        os._exit(0)
+    os.wait()
+    deadline = time.monotonic() + 10
+    while _read_int(os.path.join(job_dir, "pgid")) is None and not os.path.exists(os.path.join(job_dir, "status")):
+        if time.monotonic() > deadline:
+            sys.stderr.write("the job's supervisor did not start the target within 10 s\n")
+            return 1
+        time.sleep(POLL_SECONDS)
+    print("started")
+    return 0
+
+
+def follow(job_dir: str, offset: int) -> int:
+    out = sys.stdout.buffer
+    err = sys.stderr
+    status_path = os.path.join(job_dir, "status")
+    supervisor = _read_int(os.path.join(job_dir, "supervisor"))
+    with open(os.path.join(job_dir, "output"), "rb") as handle:
+        handle.seek(offset)
+        quiet_since = time.monotonic()
+        while True:
+            ended = os.path.exists(status_path)  # looked at before reading: no byte can follow it
+            data = handle.read(CHUNK)
+            if data:
+                out.write(data)
+                out.flush()
+                quiet_since = time.monotonic()
+                continue
+            if ended:
+                with open(status_path) as status_file:
+                    status = json.load(status_file)
+                err.write("CG-DONE %d %d %d\n" % (handle.tell(), status["rc"], 1 if status["timed_out"] else 0))
+                return 0
+            if supervisor is not None and not _alive(supervisor) and not os.path.exists(status_path):
+                err.write("CG-LOST %d\n" % handle.tell())
+                return 0
+            if time.monotonic() - quiet_since > KEEPALIVE_SECONDS:
+                err.write("\n")
+                err.flush()
+                quiet_since = time.monotonic()
+            time.sleep(POLL_SECONDS)
+
+
+def stop(job_dir: str, grace: float) -> int:
+    pgid = _read_int(os.path.join(job_dir, "pgid"))
+    if pgid is None or not _signal_group(pgid, signal.SIGTERM):
+        print("not running")
+        return 0
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not _signal_group(pgid, 0):
+            print("stopped")
+            return 0
+        time.sleep(POLL_SECONDS)
+    _signal_group(pgid, signal.SIGKILL)
+    deadline = time.monotonic() + 2
+    while _signal_group(pgid, 0) and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+    print("still running" if _signal_group(pgid, 0) else "killed")
+    return 0
+
+
+def main(argv: List[str]) -> int:
+    command, job_dir = argv[0], argv[1]
+    if command == "start":
+        return start(job_dir, float(argv[2]), argv[3:])
+    if command == "follow":
+        return follow(job_dir, int(argv[2]))
+    if command == "stop":
+        return stop(job_dir, float(argv[2]))
+    sys.stderr.write("usage: runner.py start DIR TIMEOUT ARGV... | follow DIR OFFSET | stop DIR GRACE\n")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,86 @@
+# Copyright: contributors to ephemeral.container_groups
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The runner the job puts into its Pod, run here as real processes: start detached, follow
+by byte offset, stop at the timeout, stop on request."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils import _job_runner
+
+RUNNER = _job_runner.__file__
+
+
+def runner(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, RUNNER, *args], capture_output=True, timeout=timeout, check=False)
+
+
+def wait_for_status(job_dir, seconds: float = 30) -> dict:
+    deadline = time.monotonic() + seconds
+    while not os.path.exists(os.path.join(job_dir, "status")):
+        assert time.monotonic() < deadline, "the target did not end"
+        time.sleep(0.05)
+    with open(os.path.join(job_dir, "status")) as handle:
+        return json.load(handle)
+
+
+def test_the_target_runs_detached_and_its_output_is_followed_from_any_byte(tmp_path):
+    job = str(tmp_path)
+    script = "import sys, time\nfor i in range(5):\n    print('line', i, flush=True); time.sleep(0.1)\nsys.exit(3)\n"
+    started = runner("start", job, "60", sys.executable, "-c", script)
+    assert started.returncode == 0 and started.stdout == b"started\n"
+    whole = runner("follow", job, "0")
+    assert whole.returncode == 0
+    assert whole.stdout == b"".join(b"line %d\n" % i for i in range(5))
+    assert whole.stderr.split(b"\n")[-2] == b"CG-DONE %d 3 0" % len(whole.stdout)
+    tail = runner("follow", job, "7")  # from the middle of the second line
+    assert tail.stdout == whole.stdout[7:]
+    assert wait_for_status(job) == {"rc": 3, "timed_out": False}
+    again = runner("start", job, "60", sys.executable, "-c", script)
+    assert again.stdout == b"already started\n"  # a retried start starts nothing
+
+
+def test_stdout_and_stderr_are_interleaved_in_one_file(tmp_path):
+    job = str(tmp_path)
+    script = "import sys\nprint('out', flush=True)\nprint('err', file=sys.stderr, flush=True)\nprint('out2', flush=True)\n"
+    runner("start", job, "60", sys.executable, "-c", script)
+    assert runner("follow", job, "0").stdout == b"out\nerr\nout2\n"
+
+
+def test_the_target_is_stopped_at_its_timeout_with_no_controller_left(tmp_path):
+    job = str(tmp_path)
+    runner("start", job, "1", "sleep", "30")
+    assert wait_for_status(job, 15) == {"rc": 143, "timed_out": True}
+    assert runner("follow", job, "0").stderr.endswith(b"CG-DONE 0 143 1\n")
+
+
+def test_stop_signals_the_targets_process_group(tmp_path):
+    job = str(tmp_path)
+    # A shell with a child: both are in the target's process group.
+    runner("start", job, "60", "sh", "-c", "sleep 30 & echo child $!; wait")
+    deadline = time.monotonic() + 10
+    while b"child" not in open(os.path.join(job, "output"), "rb").read():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    child = int(open(os.path.join(job, "output"), "rb").read().split()[1])
+    stopped = runner("stop", job, "5")
+    assert stopped.stdout == b"stopped\n"
+    assert wait_for_status(job)["rc"] == 143
+    deadline = time.monotonic() + 5
+    while _job_runner._alive(child):
+        assert time.monotonic() < deadline, "the target's child outlived the stop"
+        time.sleep(0.05)
+    assert runner("stop", job, "5").stdout == b"not running\n"
+
+
+def test_a_command_that_cannot_start_ends_with_127(tmp_path):
+    job = str(tmp_path)
+    runner("start", job, "60", "/nonexistent/ansible-playbook")
+    assert wait_for_status(job) == {"rc": 127, "timed_out": False}
+    followed = runner("follow", job, "0")
+    assert b"cannot start /nonexistent/ansible-playbook" in followed.stdout
