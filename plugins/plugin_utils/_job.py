@@ -230,7 +230,10 @@ class ContainerGroupJob:
             self.notice(f"the API server did not answer {method} {path} ({exc}); trying again in {wait:.1f}s "
                         f"(attempt {attempt + 1})", True)
 
-        return with_retries(lambda: self.endpoint.request(method, path, **kwargs), self.spec.reconnect_timeout, said)
+        # No one call may hang for longer than the whole budget (a frozen API server holds it).
+        timeout = min(30.0, float(self.spec.reconnect_timeout))
+        return with_retries(lambda: self.endpoint.request(method, path, timeout=timeout, **kwargs),
+                            self.spec.reconnect_timeout, said)
 
     def _explain(self, exc: Exception, verb: str, name: str | None = None, resource: str = "pods") -> str:
         return explain_api_exception(exc, verb=verb, resource=resource, name=name, namespace=self.namespace,
@@ -399,6 +402,7 @@ class ContainerGroupJob:
 
     def _exec_once(self, argv: list[str], stdin: t.Callable[[], t.Any] | None = None, **kwargs: t.Any) -> int:
         """One exec in the job's container; stdin is a factory, so every try starts it afresh."""
+        kwargs.setdefault("connect_timeout", min(30.0, float(self.spec.reconnect_timeout)))
         return exec_in_pod(self.endpoint, self.namespace, self.pod_name, self.container, argv,
                            stdin() if stdin is not None else None, **kwargs)
 

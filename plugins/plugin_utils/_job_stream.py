@@ -23,6 +23,10 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._retry 
 
 ExecFn = t.Callable[..., int]
 
+#: Seconds without a byte (the runner writes a keepalive every 5 s) before a stream that has
+#: stalled without closing, as through a frozen API server, is taken for lost.
+STREAM_IDLE_SECONDS = 20.0
+
 
 class StreamLost(Exception):
     """The connection to the Pod stayed lost past reconnect_timeout; the message says why."""
@@ -111,7 +115,8 @@ class TargetStream:
             if remaining <= 0:
                 raise TimeoutError(f"the output of {self._where} did not end in time")
             try:
-                rc = self._exec(follow_argv(self.offset), on_stdout=output, on_stderr=runner_stderr, timeout=remaining)
+                rc = self._exec(follow_argv(self.offset), on_stdout=output, on_stderr=runner_stderr, timeout=remaining,
+                                idle_timeout=STREAM_IDLE_SECONDS)
             except K8sClientError as exc:
                 if not is_transient(exc):
                     raise FollowError(str(exc)) from exc

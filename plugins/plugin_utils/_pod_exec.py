@@ -185,8 +185,9 @@ class _Session:
             self.log(f"exec stream: sending stdin stopped: {why}")
 
 
-def _pump(ws: WebSocket, session: _Session, deadline: float | None, host: str) -> None:
+def _pump(ws: WebSocket, session: _Session, deadline: float | None, host: str, idle: float | None) -> None:
     selector = selectors.DefaultSelector()
+    heard = time.monotonic()  # when the server last sent anything
     events = selectors.EVENT_READ
     selector.register(ws.sock, events)
     try:
@@ -196,15 +197,19 @@ def _pump(ws: WebSocket, session: _Session, deadline: float | None, host: str) -
             if wanted != events:
                 selector.modify(ws.sock, wanted)
                 events = wanted
-            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ends = [t for t in (deadline, None if idle is None else heard + idle) if t is not None]
+            wait = max(0.0, min(ends) - time.monotonic()) if ends else None
             if ws.pending():
                 wait = 0
             ready = 0
             for _key, mask in selector.select(wait):
                 ready |= mask
             if not ready and not ws.pending():
-                if deadline is not None and time.monotonic() >= deadline:
+                now = time.monotonic()
+                if deadline is not None and now >= deadline:
                     raise ExecTimeout("the command did not finish in time; the exec stream was closed")
+                if idle is not None and now >= heard + idle:
+                    raise ExecError(f"the exec stream was silent for {idle:g}s (a stalled connection)")
                 continue
             if ready & selectors.EVENT_WRITE:
                 try:
@@ -214,6 +219,7 @@ def _pump(ws: WebSocket, session: _Session, deadline: float | None, host: str) -
                         raise
                     session.stop_stdin(ws, exc)
             for frame in ws.receive():
+                heard = time.monotonic()
                 session.feed(frame.opcode, frame.data)
     except (OSError, ssl.SSLError) as exc:
         raise ExecError(f"the exec stream broke: {explain_api_exception(exc, host=host)}") from exc
@@ -232,6 +238,7 @@ class _Run:
     timeout: float | None
     connect_timeout: float
     log: LogFn | None
+    idle_timeout: float | None = None
 
     def _open(self, argv: t.Sequence[str], stdin: bool, protocols: list[str]) -> WebSocket:
         where = {"verb": "create", "resource": "pods/exec", "name": self.pod, "namespace": self.namespace}
@@ -257,7 +264,7 @@ class _Run:
                 f"after {time.monotonic() - started:.3f}s")
         session = _Session(ws.subprotocol, stdin, on_stdout, on_stderr, log)
         try:
-            _pump(ws, session, None if self.timeout is None else started + self.timeout, self.endpoint.host)
+            _pump(ws, session, None if self.timeout is None else started + self.timeout, self.endpoint.host, self.idle_timeout)
         finally:
             ws.close()
         if log:
@@ -289,6 +296,7 @@ def exec_in_pod(
     guard_output: bool = True,
     protocols: t.Sequence[str] | None = None,
     log: LogFn | None = None,
+    idle_timeout: float | None = None,
 ) -> int:
     """Run argv in a container of a Pod; return its exit status.
 
@@ -301,6 +309,8 @@ def exec_in_pod(
     and the output guard passes stdin to the command as it is.
     on_stdout/on_stderr: called with each piece of output as it arrives.
     timeout: seconds for the whole command; ExecTimeout after that (the stream is closed).
+    idle_timeout: seconds the server may send nothing at all before the stream is taken for
+    stalled (ExecError); for commands that write keepalives, such as the job's follower.
     guard_output: run argv under the output guard (see ``_output_guard``; needs /bin/sh, head
     and cat in the container). Falls back to an unguarded run on a v4-only server. Pass False
     for images without a shell.
@@ -313,7 +323,7 @@ def exec_in_pod(
     (stream broken or ended without an exit status); exceptions raised by the callbacks or by
     reading stdin propagate after the stream is closed.
     """
-    run = _Run(endpoint, namespace, pod, container, timeout, connect_timeout, log)
+    run = _Run(endpoint, namespace, pod, container, timeout, connect_timeout, log, idle_timeout)
     if guard_output and (protocols is None or V5_PROTOCOL in protocols):
         marker = new_marker()
         out = MarkerFilter(on_stdout, marker)

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Jobs that outlive their connection: the API server killed (SIGKILL) and the kubelet
-# restarted while the target runs. Each time the job must end with rc 0, the target's output
-# must be complete with each line exactly once, the job must say it reattached, and no Pod
-# may be left. The faults come from tools/localcluster/cluster.sh restart, on the real cluster.
+# Jobs that outlive their connection, with faults injected into the real cluster
+# (tools/localcluster/cluster.sh restart, and SIGSTOP of the API server):
+# - the API server killed (SIGKILL) and the kubelet restarted while the target runs: each
+#   job ends with rc 0, its output complete with each line exactly once, and no Pod left;
+# - a target quiet for 45 s while the kubelet's streaming idle timeout is 15 s: it completes;
+# - the API server frozen for longer than reconnect_timeout: a clear failure that says the
+#   target may still run, what becomes of the Pod and how to check; the next job removes it.
 # No `set -x`: the token must not be echoed.
 set -eu
 config=$(../setup_integration_config/files/integration_config.sh)
@@ -11,7 +14,15 @@ here=$(pwd)
 # copy of the collection ansible-test runs in has no tools/).
 cluster=$(../setup_integration_config/files/integration_config.sh cg_cluster_script)
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+apiserver_pid() { cat /run/cg-localcluster/pids/kube-apiserver.pid; }
+# Whatever happens, the cluster is left as it was: the API server running, the kubelet with
+# its own flags.
+restore() {
+  kill -CONT "$(apiserver_pid)" 2>/dev/null || true
+  if "$cluster" status 2>/dev/null | grep -q 'extra flags'; then "$cluster" restart kubelet || true; fi
+  rm -rf "$work"
+}
+trap restore EXIT
 export CONTAINER_GROUPS_STATE_FILE="$work/state/container_groups.yml" PYTHONUNBUFFERED=1
 pods() { python "$here/../container_group_job/files/pods.py" "$config" "$@"; }
 fail() { echo "FAILED: $*" >&2; exit 1; }
@@ -41,6 +52,48 @@ run_with_fault() { # name: cluster.sh restart arguments...
   pods wait-gone job-ok 30 || fail "$name: a Pod of job-ok is left"
 }
 
+scenario_quiet_target() {
+  echo "== a target quiet for 45 s while the kubelet's streaming idle timeout is 15 s"
+  "$cluster" restart kubelet -- --streaming-connection-idle-timeout=15s
+  ansible-playbook ephemeral.container_groups.run -e container_group=job-ok \
+    -e "playbook=$here/files/project/quiet.yml" > "$work/quiet.log" 2>&1 || { cat "$work/quiet.log"; fail "the quiet job failed"; }
+  cat "$work/quiet.log"
+  "$cluster" restart kubelet
+  [ "$(grep -c '"msg": "MARKER-AFTER-QUIET"' "$work/quiet.log")" = 1 ] || fail "the output after the quiet task is not there once"
+  pods wait-gone job-ok 30 || fail "quiet: a Pod of job-ok is left"
+}
+
+scenario_api_frozen_past_the_budget() {
+  echo "== the API server frozen (SIGSTOP) for longer than reconnect_timeout"
+  ansible-playbook ephemeral.container_groups.run -e container_group=job-ok -e reconnect_timeout=10 \
+    -e "playbook=$here/files/project/numbered.yml" -e '{"extra_vars": {"lines": 400}}' > "$work/frozen.log" 2>&1 &
+  local job=$!
+  for _ in $(seq 1 600); do grep -q '"msg": "seq-10"' "$work/frozen.log" && break; sleep 0.1; done
+  kill -STOP "$(apiserver_pid)"
+  local rc=0 waited=0
+  while kill -0 "$job" 2>/dev/null && [ "$waited" -lt 150 ]; do sleep 1; waited=$((waited + 1)); done
+  kill -CONT "$(apiserver_pid)"
+  wait "$job" || rc=$?
+  cat "$work/frozen.log"
+  [ "$rc" != 0 ] || fail "frozen: the job succeeded with the API server frozen past its reconnect_timeout"
+  [ "$waited" -lt 150 ] || fail "frozen: the job was still waiting after 150 s"
+  grep -q 'lost the stream to Pod .* for [0-9]*s (reconnect_timeout 10s)' "$work/frozen.log" || fail "frozen: no message that the stream stayed lost"
+  grep -q 'The playbook may still be running in the Pod: it stops there at job_timeout' "$work/frozen.log" \
+    || fail "frozen: the message does not say the target may still run"
+  grep -q 'kubectl get pod -n ' "$work/frozen.log" || fail "frozen: the message does not say how to check"
+  grep -q 'the Pod could not be deleted' "$work/frozen.log" || fail "frozen: the message does not say the Pod was left"
+  # The next job on this controller removes the Pod, whose controller process is gone.
+  ansible-playbook ephemeral.container_groups.run -e container_group=job-ok \
+    -e "playbook=$here/../container_group_job/files/project/quick.yml" > "$work/after.log" 2>&1 || { cat "$work/after.log"; fail "the next job failed"; }
+  grep -q 'removing leftover Pod' "$work/after.log" || { cat "$work/after.log"; fail "the next job did not remove the left Pod"; }
+  pods wait-gone job-ok 60 || fail "frozen: a Pod of job-ok is left after the next job"
+  # The frozen API server missed the kubelet's heartbeats: let the node be Ready again for
+  # the targets that follow.
+  for _ in $(seq 1 120); do "$cluster" status 2>/dev/null | grep -q 'node cg-node: Ready' && break; sleep 1; done
+}
+
 run_with_fault "kube-apiserver-killed" kube-apiserver --kill
 run_with_fault "kubelet-restarted" kubelet
+scenario_quiet_target
+scenario_api_frozen_past_the_budget
 echo "== all reconnect scenarios passed"

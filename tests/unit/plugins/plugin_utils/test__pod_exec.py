@@ -430,6 +430,26 @@ def test_timeout_closes_the_stream():
     assert time.monotonic() - started < 5
 
 
+def test_a_stalled_stream_is_an_error_once_the_idle_timeout_passes():
+    def script(conn: FakeConn) -> None:
+        conn.send(es.STDOUT, b"alive")
+        time.sleep(0.3)
+        conn.send(es.STDERR, b"\n")  # a keepalive: the stream is still there
+        try:
+            conn.read_frame()  # then nothing more, the connection open: a stalled stream
+        except (EOFError, OSError):
+            pass
+
+    server = FakeServer(script)
+    out = bytearray()
+    started = time.monotonic()
+    with pytest.raises(es.ExecError, match=r"silent for 0.5s \(a stalled connection\)"):
+        es.exec_in_pod(server.endpoint, "ns", "pod", None, ["follow"], on_stdout=out.extend, guard_output=False,
+                       idle_timeout=0.5)
+    server.join()
+    assert out == b"alive" and 0.8 < time.monotonic() - started < 5
+
+
 def test_callback_errors_propagate():
     def script(conn: FakeConn) -> None:
         conn.send(es.STDOUT, b"x")
