@@ -61,8 +61,7 @@ class _Trailer:
 
 
 def _reason(exc: K8sClientError) -> str:
-    """The cause of a lost stream in a few words (the whole of it, for a truncated one, says
-    more than a reconnect needs)."""
+    """The cause of a lost stream, in a few words for the reconnect notice."""
     if isinstance(exc, ExecTruncated):
         return "its end marker never arrived"
     return str(exc).split("; ", maxsplit=1)[0]
