@@ -79,6 +79,7 @@ def _result_of(outcome: JobOutcome, job: ContainerGroupJob) -> dict[str, t.Any]:
         "elapsed": outcome.elapsed,
         "reconnects": outcome.reconnects,
         "api_retries": outcome.api_retries,
+        "api_requests": outcome.api_requests,
         # The slot a job got decides its Pod's name: report the name it ended with.
         "pod_name": job.pod_name,
     }

@@ -40,6 +40,8 @@ description:
     or kubelet restart, a reset connection, an idle timeout) it says so, reconnects with backoff
     and resumes at the exact byte, for up to O(reconnect_timeout). The playbook is stopped at
     O(job_timeout) inside the Pod too, even when no controller is left.
+  - The job waits for the Pod to run, and for it to be gone after the delete, with the watch API
+    (from the Pod's resourceVersion; read afresh on C(410 Gone)), not by polling.
   - Every API call of the job (and every exec, all of which are safe to repeat) is tried again
     after transient failures (connection refused or reset, timeouts, 429 with its Retry-After,
     500, 502, 503, 504) with backoff, for up to O(reconnect_timeout); 401, 403, 404, 409 and 422
@@ -209,6 +211,10 @@ reconnects:
   type: int
 api_retries:
   description: API calls and execs tried again after a transient failure (the Pod's deletion among them).
+  returned: when not in check mode
+  type: int
+api_requests:
+  description: HTTP requests and exec connections the job made to the API server.
   returned: when not in check mode
   type: int
 """

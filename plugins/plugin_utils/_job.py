@@ -52,8 +52,8 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_fi
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_inputs import JobSpec
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_owner import (
     ANNOTATION_OWNER,
+    leftovers,
     owner_id,
-    owner_is_alive,
 )
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_api import ApiEndpoint, pod_path
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import (
@@ -68,13 +68,13 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_st
 )
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._pod_exec import exec_in_pod
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._pod_status import start_problem, waiting_reason
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._retry import with_retries
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._pod_watch import pod_states
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._retry import RECOVERY_SECONDS, with_retries
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._stop_guard import Interrupted, StopGuard
 
 # Beyond job_timeout, the Pod's own deadline leaves this much for start-up and clean-up.
 DEADLINE_GRACE_SECONDS = 30
 SLOT_POLL_SECONDS = 2.0
-STATUS_POLL_SECONDS = 0.25
 DELETE_CONFIRM_SECONDS = 60.0
 #: Seconds the target gets to stop after SIGTERM when the job is interrupted, before SIGKILL.
 STOP_GRACE_SECONDS = 3.0
@@ -107,6 +107,7 @@ class JobOutcome:
     elapsed: float = 0.0
     reconnects: int = 0  # times the output stream was lost and taken up again
     api_retries: int = 0  # API calls tried again after a transient failure (the delete's among them)
+    api_requests: int = 0  # HTTP requests and exec connections the job made
 
 
 class ContainerGroupJob:
@@ -137,6 +138,7 @@ class ContainerGroupJob:
         self.leftovers_removed: list[str] = []
         self.target_started = False
         self.api_retries = 0
+        self._lost_at = float("-inf")  # when the job last lost the API server (a transient failure)
         self.stream: TargetStream | None = None  # made once the Pod (and so its name) is known
         self._stdout = LineSplitter(self.on_line, False, self.output_tail)
 
@@ -177,6 +179,7 @@ class ContainerGroupJob:
         outcome.elapsed = round(time.monotonic() - started, 3)
         outcome.reconnects = self.stream.reconnects if self.stream is not None else 0
         outcome.api_retries = self.api_retries
+        outcome.api_requests = self.endpoint.requests
         return outcome
 
     def _stop_target(self) -> None:
@@ -222,18 +225,27 @@ class ContainerGroupJob:
 
     # -- API helpers ------------------------------------------------------------------------
 
-    def _request(self, method: str, path: str, **kwargs: t.Any) -> t.Any:
-        """One API call, tried again after transient failures within reconnect_timeout."""
+    def _retried(self, call: t.Callable[[], t.Any], what: str) -> t.Any:
+        """call(), tried again after transient failures within reconnect_timeout, each retry said."""
 
         def said(exc: K8sClientError, attempt: int, wait: float) -> None:
+            self._lost()
             self.api_retries += 1
-            self.notice(f"the API server did not answer {method} {path} ({exc}); trying again in {wait:.1f}s "
-                        f"(attempt {attempt + 1})", True)
+            self.notice(f"cannot {what} yet ({exc}); trying again in {wait:.1f}s (attempt {attempt + 1})", True)
 
+        return with_retries(call, self.spec.reconnect_timeout, said, self._recovering)
+
+    def _lost(self) -> None:
+        self._lost_at = time.monotonic()
+
+    def _recovering(self) -> bool:
+        return time.monotonic() - self._lost_at < RECOVERY_SECONDS
+
+    def _request(self, method: str, path: str, **kwargs: t.Any) -> t.Any:
         # No one call may hang for longer than the whole budget (a frozen API server holds it).
         timeout = min(30.0, float(self.spec.reconnect_timeout))
-        return with_retries(lambda: self.endpoint.request(method, path, timeout=timeout, **kwargs),
-                            self.spec.reconnect_timeout, said)
+        return self._retried(lambda: self.endpoint.request(method, path, timeout=timeout, **kwargs),
+                             f"{method} {path} on the API server")
 
     def _explain(self, exc: Exception, verb: str, name: str | None = None, resource: str = "pods") -> str:
         return explain_api_exception(exc, verb=verb, resource=resource, name=name, namespace=self.namespace,
@@ -253,18 +265,10 @@ class ContainerGroupJob:
     def remove_leftovers(self) -> list[str]:
         """Delete Pods of ours that no live job owns; returns their names."""
         removed: list[str] = []
-        for pod in self._list_ours():
-            metadata = pod.get("metadata") or {}
-            name = metadata.get("name")
-            if not isinstance(name, str) or metadata.get("deletionTimestamp"):
-                continue
-            phase = (pod.get("status") or {}).get("phase")
-            alive = owner_is_alive((metadata.get("annotations") or {}).get(ANNOTATION_OWNER, ""))
-            if phase in ("Succeeded", "Failed") or alive is False:
-                why = f"phase {phase}" if phase in ("Succeeded", "Failed") else "its controller process is gone"
-                self.notice(f"removing leftover Pod {self.namespace}/{name} ({why})", False)
-                self._delete(name)
-                removed.append(name)
+        for name, why in leftovers(self._list_ours()):
+            self.notice(f"removing leftover Pod {self.namespace}/{name} ({why})", False)
+            self._delete(name)
+            removed.append(name)
         self.leftovers_removed = removed
         return removed
 
@@ -322,11 +326,13 @@ class ContainerGroupJob:
         return ((pod.get("metadata") or {}).get("labels") or {}).get(LABEL_JOB_ID) == self.job_id
 
     def wait_running(self) -> dict:
-        """Poll until the Pod runs; JobError naming the reason when it cannot."""
+        """Watch the Pod until it runs; JobError naming the reason when it cannot."""
         started = time.monotonic()
+        deadline = started + self.spec.pending_timeout
         last_reason = "Pending"
-        while True:
-            pod = self._read(self.pod_name)
+        for pod in self._pod_states(deadline):
+            if pod is None:
+                raise JobError(f"{self.where} was deleted before it ran")
             if (pod.get("status") or {}).get("phase") == "Running":
                 self.timings["create_to_running"] = time.monotonic() - started
                 return pod
@@ -334,21 +340,28 @@ class ContainerGroupJob:
             if problem:
                 raise JobError(f"{self.where} cannot start: {problem}")
             last_reason = waiting_reason(pod) or last_reason
-            waited = time.monotonic() - started
-            if waited > self.spec.pending_timeout:
-                raise JobError(
-                    f"{self.where} stuck Pending for {waited:.0f}s "
-                    f"(pending_timeout {self.spec.pending_timeout}s), last state: {last_reason}"
-                )
-            time.sleep(STATUS_POLL_SECONDS)
+        raise JobError(
+            f"{self.where} stuck Pending for {time.monotonic() - started:.0f}s "
+            f"(pending_timeout {self.spec.pending_timeout}s), last state: {last_reason}"
+        )
 
-    def _read(self, name: str) -> dict:
+    def _pod_states(self, until: float) -> t.Iterator[dict | None]:
+        """The Pod now, then each change of it (see _pod_watch), until the monotonic time until."""
         try:
-            pod = self._request("GET", pod_path(self.namespace, name))
+            yield from pod_states(self.endpoint, self.namespace, self.pod_name, until, self._read)
         except K8sClientError as exc:
-            raise JobError(f"cannot read Pod {self.namespace}/{name}: {self._explain(exc, 'get', name)}") from exc
+            raise JobError(f"cannot watch {self.where}: {self._explain(exc, 'watch', self.pod_name)}") from exc
+
+    def _read(self) -> dict | None:
+        """The job's Pod, None if the API server has no such Pod."""
+        try:
+            pod = self._request("GET", pod_path(self.namespace, self.pod_name))
+        except K8sClientError as exc:
+            if isinstance(exc, K8sApiError) and exc.status == 404:
+                return None
+            raise JobError(f"cannot read {self.where}: {self._explain(exc, 'get', self.pod_name)}") from exc
         if not isinstance(pod, dict):
-            raise JobError(f"the API server sent something other than a Pod for {self.namespace}/{name}")
+            raise JobError(f"the API server sent something other than a Pod for {self.where}")
         return pod
 
     def copy_project(self) -> None:
@@ -381,7 +394,8 @@ class ContainerGroupJob:
             raise JobError(f"the playbook could not be started in {self.where} (exit status {rc})"
                            + (f": {detail}" if detail else "") + "; the image needs python3")
         self.target_started = True
-        self.stream = TargetStream(self._exec_once, self.where, self._stdout.feed, self.notice, self.spec.reconnect_timeout)
+        self.stream = TargetStream(self._exec_once, self.where, self._stdout.feed, self.notice, self.spec.reconnect_timeout,
+                                   on_loss=self._lost)
         deadline = started + self.spec.job_timeout + FOLLOW_GRACE_SECONDS
         try:
             rc, timed_out = self.stream.follow(deadline)
@@ -408,30 +422,20 @@ class ContainerGroupJob:
 
     def _exec(self, argv: list[str], *, what: str, **kwargs: t.Any) -> int:
         """An idempotent exec (all of the job's are), tried again after transient failures."""
-
-        def said(exc: K8sClientError, attempt: int, wait: float) -> None:
-            self.api_retries += 1
-            self.notice(f"cannot {what} {self.where} yet ({exc}); trying again in {wait:.1f}s (attempt {attempt + 1})", True)
-
         try:
-            return with_retries(lambda: self._exec_once(argv, **kwargs), self.spec.reconnect_timeout, said)
+            return int(self._retried(lambda: self._exec_once(argv, **kwargs), f"{what} {self.where}"))
         except K8sClientError as exc:
             raise JobError(f"cannot {what} {self.where}: {exc}") from exc
 
     def delete_pod(self) -> None:
-        """Delete the Pod and wait until the API no longer has it."""
+        """Delete the Pod and watch until the API no longer has it."""
         started = time.monotonic()
         self._delete(self.pod_name)
-        while time.monotonic() - started < DELETE_CONFIRM_SECONDS + self.spec.reconnect_timeout:
-            try:
-                self._request("GET", pod_path(self.namespace, self.pod_name))
-            except K8sClientError as exc:
-                if isinstance(exc, K8sApiError) and exc.status == 404:
-                    self.created = False
-                    self.timings["delete"] = time.monotonic() - started
-                    return
-                raise JobError(f"cannot confirm {self.where} is gone: {self._explain(exc, 'get', self.pod_name)}") from exc
-            time.sleep(STATUS_POLL_SECONDS)
+        for pod in self._pod_states(started + DELETE_CONFIRM_SECONDS + self.spec.reconnect_timeout):
+            if pod is None:
+                self.created = False
+                self.timings["delete"] = time.monotonic() - started
+                return
         raise JobError(f"{self.where} still exists {DELETE_CONFIRM_SECONDS:.0f}s after it was deleted; check the node's kubelet")
 
     def _delete(self, name: str) -> None:

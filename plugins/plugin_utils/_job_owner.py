@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import socket
+import typing as t
 
 ANNOTATION_OWNER = "container-groups.ephemeral.io/owner"
 
@@ -42,3 +43,20 @@ def owner_is_alive(owner: str) -> bool | None:
     if host != socket.gethostname():
         return None
     return os.path.exists(f"/proc/{pid_number}") and _process_start_ticks(pid_number) == ticks
+
+
+def leftovers(pods: t.Iterable[dict]) -> list[tuple[str, str]]:
+    """(name, why) of the Pods of ours that no live job owns: ended ones, and ones whose
+    controller process on this host is gone. Pods being deleted are not counted."""
+    found = []
+    for pod in pods:
+        metadata = pod.get("metadata") or {}
+        name = metadata.get("name")
+        if not isinstance(name, str) or metadata.get("deletionTimestamp"):
+            continue
+        phase = (pod.get("status") or {}).get("phase")
+        if phase in ("Succeeded", "Failed"):
+            found.append((name, f"phase {phase}"))
+        elif owner_is_alive((metadata.get("annotations") or {}).get(ANNOTATION_OWNER, "")) is False:
+            found.append((name, "its controller process is gone"))
+    return found

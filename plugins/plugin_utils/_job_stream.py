@@ -19,7 +19,7 @@ import typing as t
 
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_files import follow_argv
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import ExecTruncated, K8sClientError
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._retry import delay, is_transient
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._retry import delay, is_restart_refusal, is_transient
 
 ExecFn = t.Callable[..., int]
 
@@ -71,12 +71,14 @@ class TargetStream:
     """Follows the output of the target from byte 0 to its end; see :meth:`follow`."""
 
     def __init__(self, exec_fn: ExecFn, where: str, on_output: t.Callable[[bytes], None],
-                 notice: t.Callable[[str, bool], None], reconnect_timeout: float) -> None:
+                 notice: t.Callable[[str, bool], None], reconnect_timeout: float,
+                 on_loss: t.Callable[[], None] = lambda: None) -> None:
         self._exec = exec_fn
         self._where = where
         self._on_output = on_output
         self._notice = notice
         self._reconnect_timeout = reconnect_timeout
+        self._on_loss = on_loss
         self.offset = 0
         self.reconnects = 0
 
@@ -117,7 +119,8 @@ class TargetStream:
                 rc = self._exec(follow_argv(self.offset), on_stdout=output, on_stderr=runner_stderr, timeout=remaining,
                                 idle_timeout=STREAM_IDLE_SECONDS)
             except K8sClientError as exc:
-                if not is_transient(exc):
+                # A restarted API server refuses for a moment what it allowed before the loss.
+                if not is_transient(exc) and not (reattaching and is_restart_refusal(exc)):
                     raise FollowError(str(exc)) from exc
                 reason = _reason(exc)
             else:
@@ -131,6 +134,7 @@ class TargetStream:
                 if trailer.size is not None and trailer.rc is not None and self.offset >= trailer.size:
                     return trailer.rc, trailer.timed_out
                 reason = "the stream ended before the whole output arrived"
+            self._on_loss()
             now = time.monotonic()
             lost_since = now if lost_since is None else lost_since
             attempt += 1

@@ -98,6 +98,8 @@ class ApiEndpoint:
         self.default_namespace = default_namespace or DEFAULT_NAMESPACE
         self.description = description or f"API server {self.host}"
         self._ssl_context: ssl.SSLContext | None = None
+        #: HTTP requests and exec connections made through this endpoint (for the benchmarks).
+        self.requests = 0
 
     def __repr__(self) -> str:
         return f"ApiEndpoint({self.host!r})"
@@ -143,6 +145,7 @@ class ApiEndpoint:
 
     def open_socket(self, timeout: float) -> socket.socket:
         """A connected socket to the API server (through the proxy, TLS-wrapped for https)."""
+        self.requests += 1
         proxy = self.proxy_for()
         if proxy:
             import http.client  # pylint: disable=import-outside-toplevel,redefined-outer-name
@@ -182,18 +185,12 @@ class ApiEndpoint:
             return None
         return parsed.hostname, parsed.port or 80
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        query: t.Sequence[tuple[str, str]] | None = None,
-        body: t.Any = None,
-        timeout: float = 30.0,
-    ) -> t.Any:
-        """One JSON API call; raises K8sApiError for an error status, K8sConnectionError if unreachable."""
+    def _send(self, method: str, path: str, query: t.Sequence[tuple[str, str]] | None, body: t.Any,
+              timeout: float) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+        """Send one request; the open connection and its response (headers read)."""
         import http.client  # pylint: disable=import-outside-toplevel,redefined-outer-name
 
+        self.requests += 1
         url = self.base_path + path
         if query:
             url += "?" + urllib.parse.urlencode(list(query))
@@ -209,17 +206,67 @@ class ApiEndpoint:
         try:
             conn.request(method, url, body=payload, headers=headers)
             response = conn.getresponse()
+            if response.status >= 400:
+                data = response.read()
+                raise K8sApiError(response.status, response.reason, data, _retry_after(response.getheader("Retry-After")))
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            raise K8sConnectionError(explain_api_exception(exc, host=self.host)) from exc
+        except BaseException:
+            conn.close()
+            raise
+        return conn, response
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: t.Sequence[tuple[str, str]] | None = None,
+        body: t.Any = None,
+        timeout: float = 30.0,
+    ) -> t.Any:
+        """One JSON API call; raises K8sApiError for an error status, K8sConnectionError if unreachable."""
+        import http.client  # pylint: disable=import-outside-toplevel,redefined-outer-name
+
+        conn, response = self._send(method, path, query, body, timeout)
+        try:
             data = response.read()
         except (OSError, http.client.HTTPException) as exc:
             raise K8sConnectionError(explain_api_exception(exc, host=self.host)) from exc
         finally:
             conn.close()
-        if response.status >= 400:
-            raise K8sApiError(response.status, response.reason, data, _retry_after(response.getheader("Retry-After")))
         try:
             return json.loads(data) if data else None
         except ValueError as exc:
             raise K8sClientError(f"the API server at {self.host} sent a response that is not JSON") from exc
+
+    def watch(self, path: str, *, query: t.Sequence[tuple[str, str]], seconds: int) -> t.Generator[dict, None, None]:
+        """The events of a watch (``{"type": ..., "object": ...}``) as the API server sends them.
+
+        The server ends the watch after ``seconds``; an ERROR event (410 Gone: the
+        resourceVersion is too old) is raised as K8sApiError, so the caller can list again.
+        """
+        import http.client  # pylint: disable=import-outside-toplevel,redefined-outer-name
+
+        query = [*query, ("watch", "1"), ("timeoutSeconds", str(seconds))]
+        conn, response = self._send("GET", path, query, None, seconds + 10.0)
+        try:
+            for line in response:
+                if not line.strip():
+                    continue
+                try:
+                    event = json.loads(line)
+                except ValueError as exc:
+                    raise K8sClientError(f"the API server at {self.host} sent a watch event that is not JSON") from exc
+                if event.get("type") == "ERROR":
+                    status = event.get("object") or {}
+                    raise K8sApiError(int(status.get("code") or 500), str(status.get("reason") or ""), json.dumps(status))
+                yield event
+        except (OSError, http.client.HTTPException) as exc:
+            raise K8sConnectionError(explain_api_exception(exc, host=self.host)) from exc
+        finally:
+            conn.close()
 
     def _http_connection(self, timeout: float) -> http.client.HTTPConnection:
         import http.client  # pylint: disable=import-outside-toplevel,redefined-outer-name

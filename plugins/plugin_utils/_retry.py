@@ -31,6 +31,11 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_er
 )
 
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: Refusals an API server gives for a moment after it restarts (its authorizer's caches are
+#: not filled yet): transient only for a caller that has just lost and found it again.
+RESTART_REFUSALS = frozenset({401, 403})
+#: How long after a lost connection such a refusal still counts as the restart's.
+RECOVERY_SECONDS = 30.0
 FIRST_DELAY_SECONDS = 0.5
 MAX_DELAY_SECONDS = 5.0
 
@@ -84,15 +89,26 @@ def delay(attempt: int, exc: BaseException | None = None) -> float:
     return min(MAX_DELAY_SECONDS, FIRST_DELAY_SECONDS * 2.0 ** max(0, attempt - 1))
 
 
-def with_retries(call: t.Callable[[], _T], budget: float, on_retry: RetryFn | None = None) -> _T:
-    """call(), tried again after transient failures for up to budget seconds from the first one."""
+def is_restart_refusal(exc: BaseException) -> bool:
+    """A 401 or 403: transient when it comes just after the API server was lost (see RESTART_REFUSALS)."""
+    return isinstance(exc, K8sApiError) and exc.status in RESTART_REFUSALS
+
+
+def with_retries(call: t.Callable[[], _T], budget: float, on_retry: RetryFn | None = None,
+                 recovering: t.Callable[[], bool] | None = None) -> _T:
+    """call(), tried again after transient failures for up to budget seconds from the first one.
+
+    recovering() true means the caller lost the API server a moment ago: a 401 or 403 is then
+    tried again too, since a restarted API server gives them until its caches are filled.
+    """
     first_failure: float | None = None
     attempt = 0
     while True:
         try:
             return call()
         except K8sClientError as exc:
-            if not is_transient(exc):
+            if not is_transient(exc) and not (is_restart_refusal(exc) and (
+                    first_failure is not None or (recovering is not None and recovering()))):
                 raise
             now = time.monotonic()
             first_failure = now if first_failure is None else first_failure

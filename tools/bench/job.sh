@@ -82,7 +82,8 @@ work, group, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 inventory = os.path.join(work, "inventory.ini")
 target = os.path.join(work, "project", "target.yml")
 # The job role's summary: "exit status: 0", "timings (s): {'create_to_running': 1.2, ...}".
-SUMMARY = re.compile(r'"exit status: (?P<rc>\S+)",\s*"recap: .*",\s*"timings \(s\): (?P<timings>\{[^}]*\})"')
+SUMMARY = re.compile(r'"exit status: (?P<rc>\S+)",\s*"recap: .*",\s*"timings \(s\): (?P<timings>\{[^}]*\})",'
+                     r'\s*"API requests: (?P<requests>\d+)')
 
 
 def timed(argv, log):
@@ -111,17 +112,18 @@ def wrapper():
     if not match or match["rc"] != "0" or f"Pod {os.environ['CG_TEST_NAMESPACE']}/cg-" not in output:
         sys.stdout.write(output)
         sys.exit("no successful job summary (exit status 0, timings) in the wrapper's output above")
-    return wall, ast.literal_eval(match["timings"])
+    return wall, ast.literal_eval(match["timings"]), int(match["requests"])
 
 
 print("warm-up (not counted) ...", flush=True)
 direct()
 wrapper()
-floors, walls, phases = [], [], {k: [] for k in ("create_to_running", "copy", "run", "delete")}
+floors, walls, requests, phases = [], [], [], {k: [] for k in ("create_to_running", "copy", "run", "delete")}
 for number in range(1, runs + 1):
     floors.append(direct())
-    wall, timings = wrapper()
+    wall, timings, made = wrapper()
     walls.append(wall)
+    requests.append(made)
     for key in phases:
         phases[key].append(timings[key])
     print(f"run {number:2}: floor {floors[-1]:6.2f} s   wrapper {wall:6.2f} s   "
@@ -151,4 +153,6 @@ p50_overhead = statistics.median(overheads)
 print()
 print(f"p50 overhead {p50_overhead:.2f} s (goal: under 5 s with the image present: "
       f"{'met' if p50_overhead < 5 else 'NOT met'} in this run)")
+print(f"API requests per one-task job (HTTP requests and exec connections): p50 {statistics.median(requests):.0f}, "
+      f"max {max(requests)}")
 PY

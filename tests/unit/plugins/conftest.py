@@ -24,12 +24,16 @@ class FakeEndpoint:
     def __init__(self, phase: str = "Running", status: dict | None = None) -> None:
         self.pods: dict[str, dict] = {}
         self.calls: list[tuple[str, str]] = []
+        self.requests = 0  # as ApiEndpoint counts them (execs are not counted here)
         self.phase = phase
         self.status = status or {}
         self.fail_next: dict[str, BaseException] = {}  # method: exception raised once
+        self.watch_events: t.Callable[[dict], list[dict]] | None = None  # the events a watch of a Pod brings
+        self.watch_queries: list[list] = []
 
     def request(self, method: str, path: str, *, query: t.Any = None, body: t.Any = None, timeout: float = 30.0) -> t.Any:
         self.calls.append((method, path))
+        self.requests += 1
         if method in self.fail_next:
             raise self.fail_next.pop(method)
         parts = path.strip("/").split("/")  # api v1 namespaces NS pods [NAME]
@@ -39,6 +43,7 @@ class FakeEndpoint:
             if pod["metadata"]["name"] in self.pods:
                 raise K8sApiError(409, "Conflict", '{"message": "already exists"}')
             pod["status"] = {"phase": self.phase, **self.status}
+            pod["metadata"]["resourceVersion"] = "1"
             self.pods[pod["metadata"]["name"]] = pod
             return pod
         if method == "GET" and name is None:
@@ -48,6 +53,15 @@ class FakeEndpoint:
         if method == "DELETE":
             return self.pods.pop(name)
         return self.pods[name]
+
+    def watch(self, path: str, *, query: list, seconds: int) -> t.Iterator[dict]:
+        """The scripted events of the one Pod watched; each changes the stored Pod too."""
+        self.calls.append(("WATCH", path))
+        self.watch_queries.append(list(query))
+        name = dict(query)["fieldSelector"].split("=", 1)[1]
+        for event in self.watch_events(self.pods[name]) if self.watch_events and name in self.pods else []:
+            self.pods[name] = event["object"]
+            yield event
 
 
 @pytest.fixture()

@@ -29,6 +29,22 @@ fail() { echo "FAILED: $*" >&2; exit 1; }
 
 ansible-playbook -e "@$config" ../container_group_job/files/define.yml
 
+wait_node_schedulable() { # until the node is Ready with no taint, at most 120 s
+  python - "$(../setup_integration_config/files/integration_config.sh cg_test_kubeconfig)" <<'PY' || fail "the node did not take Pods again"
+import sys, time
+import kubernetes
+kubernetes.config.load_kube_config(sys.argv[1])
+core = kubernetes.client.CoreV1Api()
+for _ in range(120):
+    node = core.list_node().items[0]
+    ready = any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
+    if ready and not node.spec.taints:
+        sys.exit(0)
+    time.sleep(1)
+sys.exit(f"node {node.metadata.name}: Ready={ready}, taints={node.spec.taints}")
+PY
+}
+
 run_with_fault() { # name: cluster.sh restart arguments...
   local name=$1; shift
   echo "== $name while the target runs"
@@ -82,14 +98,14 @@ scenario_api_frozen_past_the_budget() {
     || fail "frozen: the message does not say the target may still run"
   grep -q 'kubectl get pod -n ' "$work/frozen.log" || fail "frozen: the message does not say how to check"
   grep -q 'the Pod could not be deleted' "$work/frozen.log" || fail "frozen: the message does not say the Pod was left"
+  # The frozen API server missed the kubelet's heartbeats, so the node was marked NotReady
+  # and tainted: wait until it takes Pods again (admin credentials, read only).
+  wait_node_schedulable
   # The next job on this controller removes the Pod, whose controller process is gone.
   ansible-playbook ephemeral.container_groups.run -e container_group=job-ok \
     -e "playbook=$here/../container_group_job/files/project/quick.yml" > "$work/after.log" 2>&1 || { cat "$work/after.log"; fail "the next job failed"; }
   grep -q 'removing leftover Pod' "$work/after.log" || { cat "$work/after.log"; fail "the next job did not remove the left Pod"; }
   pods wait-gone job-ok 60 || fail "frozen: a Pod of job-ok is left after the next job"
-  # The frozen API server missed the kubelet's heartbeats: let the node be Ready again for
-  # the targets that follow.
-  for _ in $(seq 1 120); do "$cluster" status 2>/dev/null | grep -q 'node cg-node: Ready' && break; sleep 1; done
 }
 
 run_with_fault "kube-apiserver-killed" kube-apiserver --kill

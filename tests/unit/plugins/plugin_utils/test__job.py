@@ -9,7 +9,8 @@ import socket
 
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils import _job as _job_module
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils import _retry
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import ContainerGroupJob, owner_id, owner_is_alive
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import ContainerGroupJob
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_owner import ANNOTATION_OWNER, leftovers, owner_id, owner_is_alive
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_inputs import JobSpec
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import ExecError, K8sApiError, K8sConnectionError
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._stop_guard import Interrupted
@@ -66,7 +67,6 @@ class FakeExec:
 def _job(endpoint, monkeypatch, tmp_path, fake_exec, group=None):
     (tmp_path / "site.yml").write_text("- hosts: all\n")
     monkeypatch.setattr(_job_module, "exec_in_pod", fake_exec)
-    monkeypatch.setattr(_job_module, "STATUS_POLL_SECONDS", 0.0)
     monkeypatch.setattr(_retry, "FIRST_DELAY_SECONDS", 0.01)
     lines: list[tuple[str, bool]] = []
     notices: list[tuple[str, bool]] = []
@@ -200,4 +200,34 @@ def test_transient_api_errors_are_retried_and_counted(fake_api, monkeypatch, tmp
     api.fail_next["DELETE"] = K8sApiError(503, "Service Unavailable", '{"message": "etcd is down"}')
     outcome = job.run()
     assert outcome.failure is None and outcome.pod_deleted is True and outcome.api_retries == 1
-    assert any("did not answer DELETE" in message for message, dummy_problem in notices)
+    assert any(message.startswith(f"cannot DELETE /api/v1/namespaces/default/pods/{job.pod_name} on the API server yet")
+               for message, dummy_problem in notices)
+
+
+def test_a_pending_pod_is_watched_until_it_runs(fake_api, monkeypatch, tmp_path):
+    api = fake_api(phase="Pending")
+    job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec())
+
+    def running_soon(pod: dict) -> list[dict]:
+        return [{"type": "MODIFIED", "object": {**pod, "status": {"phase": "Pending"}}},
+                {"type": "MODIFIED", "object": {**pod, "status": {"phase": "Running"}}}]
+
+    api.watch_events = running_soon
+    outcome = job.run()
+    assert outcome.failure is None and outcome.rc == 0
+    watched = [path for method, path in api.calls if method == "WATCH"]
+    assert watched == ["/api/v1/namespaces/default/pods"], "one watch, no polling"
+    assert api.watch_queries[0][:2] == [("fieldSelector", f"metadata.name={job.pod_name}"), ("resourceVersion", "1")]
+
+
+def test_leftovers_are_ended_pods_and_pods_of_dead_controllers():
+    def pod(name, phase="Running", owner=None, deleting=False):
+        metadata = {"name": name, "annotations": {ANNOTATION_OWNER: owner} if owner else {}}
+        if deleting:
+            metadata["deletionTimestamp"] = "2026-12-01T00:00:00Z"
+        return {"metadata": metadata, "status": {"phase": phase}}
+
+    dead = f"{socket.gethostname()}/999999999/5"
+    pods = [pod("live", owner=owner_id()), pod("done", "Succeeded"), pod("orphan", owner=dead),
+            pod("elsewhere", owner="other-host/1/1"), pod("going", "Failed", deleting=True)]
+    assert leftovers(pods) == [("done", "phase Succeeded"), ("orphan", "its controller process is gone")]

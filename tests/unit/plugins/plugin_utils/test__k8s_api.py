@@ -20,6 +20,17 @@ TOKEN = "t0ken-SECRET-value"
 class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         self.server.seen.append((self.path, self.headers.get("Authorization")))  # type: ignore[attr-defined]
+        if "watch=1" in self.path:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            for event in ({"type": "ADDED", "object": {"metadata": {"name": "p", "resourceVersion": "5"}}},
+                          {"type": "MODIFIED", "object": {"metadata": {"name": "p", "resourceVersion": "6"}}},
+                          {"type": "ERROR", "object": {"kind": "Status", "code": 410, "reason": "Expired",
+                                                       "message": "too old resource version: 1 (6)"}}):
+                self.wfile.write(json.dumps(event).encode() + b"\n")
+                self.wfile.flush()
+            return
         if self.path.endswith("/missing"):
             body, code = {"kind": "Status", "message": 'pods "missing" not found', "code": 404}, 404
         else:
@@ -70,3 +81,17 @@ def test_pod_paths_are_built_in_one_place_and_quoted():
     assert pod_path("ns", "p-1") == "/api/v1/namespaces/ns/pods/p-1"
     assert pod_path("ns", "p-1", "exec") == "/api/v1/namespaces/ns/pods/p-1/exec"
     assert pod_path("a/b", "c?d") == "/api/v1/namespaces/a%2Fb/pods/c%3Fd"
+
+
+def test_a_watch_yields_the_events_and_raises_410_gone(http_server, monkeypatch):
+    monkeypatch.setenv("no_proxy", "*")
+    endpoint = ApiEndpoint(f"http://127.0.0.1:{http_server.server_port}", token=TOKEN)
+    seen = []
+    with pytest.raises(K8sApiError) as info:
+        for event in endpoint.watch("/api/v1/namespaces/ns/pods", query=[("resourceVersion", "1")], seconds=30):
+            seen.append((event["type"], event["object"]["metadata"]["resourceVersion"]))
+    assert seen == [("ADDED", "5"), ("MODIFIED", "6")]
+    assert info.value.status == 410 and "too old resource version" in str(info.value)
+    path, authorization = http_server.seen[-1]
+    assert "resourceVersion=1" in path and "watch=1" in path and "timeoutSeconds=30" in path
+    assert authorization == f"Bearer {TOKEN}" and endpoint.requests == 1

@@ -92,3 +92,21 @@ def test_with_retries_stops_at_the_budget_and_never_retries_a_refusal(monkeypatc
     with pytest.raises(K8sApiError):
         _retry.with_retries(forbidden, budget=60)
     assert len(calls) == 1
+
+
+def test_a_refusal_just_after_a_lost_api_server_is_tried_again(monkeypatch):
+    monkeypatch.setattr(_retry.time, "sleep", lambda seconds: None)
+    answers = iter([K8sApiError(403, "Forbidden"), "ok"])
+
+    def just_restarted():
+        answer = next(answers)
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    assert _retry.with_retries(just_restarted, budget=60, recovering=lambda: True) == "ok"
+    answers = iter([K8sApiError(503, "Service Unavailable"), K8sApiError(403, "Forbidden"), "ok"])
+    assert _retry.with_retries(just_restarted, budget=60) == "ok", "a 403 after a 503 in the same call is the restart's"
+    answers = iter([K8sApiError(403, "Forbidden"), "ok"])
+    with pytest.raises(K8sApiError):
+        _retry.with_retries(just_restarted, budget=60, recovering=lambda: False)
