@@ -45,7 +45,9 @@ description:
   - Every API call of the job (and every exec, all of which are safe to repeat) is tried again
     after transient failures (connection refused or reset, timeouts, 429 with its Retry-After,
     500, 502, 503, 504) with backoff, for up to O(reconnect_timeout); 401, 403, 404, 409 and 422
-    are not. The Pod's deletion is retried the same way until the Pod is confirmed gone.
+    are not, but for a 401 or 403 just after a lost connection (a restarted API server gives them
+    until its caches are filled). The Pod's deletion is retried the same way until the Pod is
+    confirmed gone.
   - The image needs C(sh), C(tar) (with gzip), C(python3) and C(ansible-playbook) on its
     C(PATH). The job lives in C(/tmp/cg-job) inside the Pod (an C(emptyDir) volume the job adds);
     the project is in C(/tmp/cg-job/project), which is the working directory of the run.
