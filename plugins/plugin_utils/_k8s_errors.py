@@ -101,7 +101,7 @@ def status_message(body: t.Any) -> str | None:
 # -- the one error translator ---------------------------------------------------------------
 
 
-def _causes(exc: BaseException) -> t.Iterator[BaseException]:
+def causes(exc: BaseException) -> t.Iterator[BaseException]:
     """exc and everything it wraps (urllib3's reason, __cause__, __context__), once each."""
     seen: set[int] = set()
     todo = [exc]
@@ -138,7 +138,7 @@ TLS_HINT = (
 def _network_message(exc: BaseException, where: str) -> str | None:
     """Words for a TLS or network failure somewhere in exc's chain; None if there is none."""
     texts = []
-    for cause in _causes(exc):
+    for cause in causes(exc):
         if isinstance(cause, ssl.SSLCertVerificationError):
             detail = cause.verify_message or str(cause)
             return f"TLS verification of the API server certificate failed{where} ({detail}): {TLS_HINT}"
@@ -158,7 +158,7 @@ def _network_message(exc: BaseException, where: str) -> str | None:
         return f"cannot reach the API server{where}: connection refused (is the host and port right, is the API server up?)"
     if "Name or service not known" in joined or "nodename nor servname" in joined:
         return f"cannot reach the API server{where}: the host name does not resolve"
-    for cause in _causes(exc):
+    for cause in causes(exc):
         if isinstance(cause, OSError):
             return f"cannot reach the API server{where}: {cause.strerror or cause}"
     return None

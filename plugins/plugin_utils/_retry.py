@@ -28,6 +28,7 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_er
     K8sClientError,
     K8sConnectionError,
     StdinNotSupported,
+    causes,
 )
 
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -52,15 +53,6 @@ _TRANSIENT_CAUSES = (ConnectionError, TimeoutError, socket.timeout, ssl.SSLEOFEr
                      http.client.RemoteDisconnected, http.client.IncompleteRead, EOFError)
 
 
-def _causes(exc: BaseException) -> t.Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
 def is_transient(exc: BaseException) -> bool:
     """Whether trying again later may succeed."""
     if isinstance(exc, K8sApiError):
@@ -74,10 +66,10 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, ExecError):
         return True  # the stream broke, or ended without the command's exit status
     if isinstance(exc, K8sConnectionError):
-        causes = list(_causes(exc))
-        if any(isinstance(c, ssl.SSLCertVerificationError) for c in causes):
+        chain = list(causes(exc))
+        if any(isinstance(c, ssl.SSLCertVerificationError) for c in chain):
             return False
-        return any(isinstance(c, _TRANSIENT_CAUSES) for c in causes)
+        return any(isinstance(c, _TRANSIENT_CAUSES) for c in chain)
     return False
 
 
