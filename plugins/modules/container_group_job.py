@@ -27,8 +27,11 @@ description:
     C(Unschedulable), C(CreateContainerConfigError), ...) or is refused by the API server (403
     with the RBAC reason).
   - On C(SIGINT) or C(SIGTERM) to C(ansible-playbook), or when the controller's main process
-    disappears, the playbook's process group in the Pod gets C(SIGTERM) (C(SIGKILL) 3 s later if
-    it still runs), and then the Pod is deleted before the task ends.
+    disappears, the playbook's processes in the Pod get C(SIGTERM) (C(SIGKILL) 3 s later if
+    they still run), and the Pod is deleted once none is left. That includes processes that
+    left the playbook's session (ansible-core 2.21 forks, ssh ControlPersist masters), since the
+    runner is their child subreaper. C(ansible-playbook) itself exits at once on Ctrl-C, so the
+    messages of this cleanup do not reach its output.
   - The Pod's fields that the job sets are those of M(ephemeral.container_groups.container_group)
     plus C(metadata.name), the job id label, the owner annotation
     C(container-groups.ephemeral.io/owner) and C(spec.activeDeadlineSeconds)

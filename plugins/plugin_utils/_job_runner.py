@@ -11,8 +11,11 @@ library only, Python 3.6+, since it runs on whatever the execution environment h
 ``start DIR TIMEOUT ARGV...``
     Starts ARGV detached, in a session of its own, stdout and stderr interleaved into
     DIR/output, and returns at once. A supervisor process waits for it, stops it at TIMEOUT
-    seconds (SIGTERM to its process group, SIGKILL 10 s later) even when no controller is left,
-    and then writes DIR/status (the exit status, atomically). Starting twice starts once.
+    seconds (see ``stop``; SIGKILL 10 s after SIGTERM) even when no controller is left, and then
+    writes DIR/status (the exit status, atomically). Starting twice starts once. The supervisor
+    is a child subreaper: whatever the target starts stays below it, even a process that leaves
+    the target's session (ansible-core 2.21 puts each fork in a session of its own; ssh's
+    ControlPersist master daemonizes), so nothing escapes ``stop``.
 ``follow DIR OFFSET``
     Copies DIR/output from byte OFFSET to stdout as it grows, until the target has ended and
     every byte is out; then writes ``CG-DONE <size> <rc> <timed out 0|1>`` on stderr. While the
@@ -20,21 +23,26 @@ library only, Python 3.6+, since it runs on whatever the execution environment h
     API server or kubelet cuts the stream. ``CG-LOST <size>`` if the supervisor died without a
     status (killed).
 ``stop DIR GRACE``
-    SIGTERM to the target's process group, SIGKILL after GRACE seconds if it still runs.
+    SIGTERM to the target's process group and to every process below the supervisor, SIGKILL
+    after GRACE seconds to whatever is left; prints ``stopped``, ``killed``, ``still running``
+    or ``not running``.
 """
 
+import ctypes
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from typing import List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 KILL_AFTER_SECONDS = 10
 POLL_SECONDS = 0.05
 KEEPALIVE_SECONDS = 5.0
 CHUNK = 256 * 1024
+#: prctl(2) option that makes orphaned descendants this process's children.
+_PR_SET_CHILD_SUBREAPER = 36
 
 
 def _write_atomically(path: str, text: str) -> None:
@@ -69,7 +77,16 @@ def _read_int(path: str) -> Optional[int]:
         return None
 
 
+def _become_subreaper() -> None:
+    try:
+        # The running interpreter's own symbols include libc's (glibc and musl alike).
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux (or no libc): stop still reaches the target's process group
+
+
 def _supervise(job_dir: str, timeout: float, argv: List[str]) -> None:
+    _become_subreaper()
     with open(os.path.join(job_dir, "output"), "ab", buffering=0) as output:
         try:
             target = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
@@ -83,20 +100,96 @@ def _supervise(job_dir: str, timeout: float, argv: List[str]) -> None:
     # ansible-playbook's forks and their ssh children too, and never this supervisor.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    deadline = time.monotonic() + timeout
     timed_out = False
-    try:
-        target.wait(timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        _signal_group(target.pid, signal.SIGTERM)
-        try:
-            target.wait(KILL_AFTER_SECONDS)
-        except subprocess.TimeoutExpired:
-            _signal_group(target.pid, signal.SIGKILL)
-            target.wait()
-    rc = target.returncode
-    rc = 128 - rc if rc < 0 else rc
+    ended = {}  # type: Dict[int, int]
+    while target.pid not in ended:
+        if not timed_out and time.monotonic() > deadline:
+            timed_out = True
+            _stop_everything(os.getpid(), target.pid, KILL_AFTER_SECONDS, lambda: _reap(ended))
+        time.sleep(POLL_SECONDS)
+        _reap(ended)
+    status = ended[target.pid]
+    if os.WIFSIGNALED(status):
+        rc = 128 + os.WTERMSIG(status)
+    else:
+        rc = os.WEXITSTATUS(status)
     _write_atomically(os.path.join(job_dir, "status"), json.dumps({"rc": rc, "timed_out": timed_out}))
+
+
+def _reap(ended: Dict[int, int]) -> None:
+    """Reap every ended child, adopted orphans too (no zombie lingers); note each wait status."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        ended[pid] = status
+
+
+def _processes() -> Dict[int, Tuple[int, int]]:
+    """{pid: (parent pid, process group)} of every live (not zombie) process, from /proc."""
+    table = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if fields[0] != "Z":
+            table[int(name)] = (int(fields[1]), int(fields[2]))
+    return table
+
+
+def _target_processes(supervisor: Optional[int], pgid: int) -> List[int]:
+    """The target's live processes: its process group, and everything below the supervisor."""
+    table = _processes()
+    children = {}  # type: Dict[int, List[int]]
+    for pid, (parent, _group) in table.items():
+        children.setdefault(parent, []).append(pid)
+    found = set(pid for pid, (_parent, group) in table.items() if group == pgid)
+    todo = list(children.get(supervisor, [])) if supervisor is not None else []
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found.add(pid)
+            todo.extend(children.get(pid, []))
+    found.discard(os.getpid())
+    return sorted(found)
+
+
+def _signal_all(pids: List[int], pgid: int, signum: int) -> None:
+    _signal_group(pgid, signum)
+    for pid in pids:
+        try:
+            os.kill(pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _stop_everything(supervisor: Optional[int], pgid: int, grace: float, wait: Callable[[], None]) -> str:
+    """SIGTERM to the target's processes, SIGKILL after grace: stopped, killed or still running."""
+    left = _target_processes(supervisor, pgid)
+    _signal_all(left, pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while left and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+        wait()
+        left = _target_processes(supervisor, pgid)
+        _signal_all(left, pgid, signal.SIGTERM)  # and to what was started meanwhile
+    if not left:
+        return "stopped"
+    deadline = time.monotonic() + 2
+    while left and time.monotonic() < deadline:
+        _signal_all(left, pgid, signal.SIGKILL)
+        time.sleep(POLL_SECONDS)
+        wait()
+        left = _target_processes(supervisor, pgid)
+    return "still running" if left else "killed"
 
 
 def _signal_group(pgid: int, signum: int) -> bool:
@@ -168,20 +261,11 @@ def follow(job_dir: str, offset: int) -> int:
 
 def stop(job_dir: str, grace: float) -> int:
     pgid = _read_int(os.path.join(job_dir, "pgid"))
-    if pgid is None or not _signal_group(pgid, signal.SIGTERM):
+    supervisor = _read_int(os.path.join(job_dir, "supervisor"))
+    if pgid is None or not _target_processes(supervisor, pgid):
         print("not running")
         return 0
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if not _signal_group(pgid, 0):
-            print("stopped")
-            return 0
-        time.sleep(POLL_SECONDS)
-    _signal_group(pgid, signal.SIGKILL)
-    deadline = time.monotonic() + 2
-    while _signal_group(pgid, 0) and time.monotonic() < deadline:
-        time.sleep(POLL_SECONDS)
-    print("still running" if _signal_group(pgid, 0) else "killed")
+    print(_stop_everything(supervisor, pgid, grace, lambda: None))
     return 0
 
 

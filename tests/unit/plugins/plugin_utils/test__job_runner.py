@@ -78,6 +78,43 @@ def test_stop_signals_the_targets_process_group(tmp_path):
     assert runner("stop", job, "5").stdout == b"not running\n"
 
 
+_DAEMONIZING_TARGET = """
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        print("daemon", os.getpid(), flush=True)
+        time.sleep(60)
+    os._exit(0)
+os.wait()
+time.sleep(60)
+"""
+
+
+def test_stop_reaches_what_left_the_targets_session(tmp_path):
+    # A double-forked daemon in a session of its own, as ansible-core 2.21's forks and ssh's
+    # ControlPersist master are: the process group misses it, the subreaper does not.
+    job = str(tmp_path)
+    runner("start", job, "60", sys.executable, "-c", _DAEMONIZING_TARGET)
+    deadline = time.monotonic() + 10
+    while b"daemon" not in open(os.path.join(job, "output"), "rb").read():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    daemon = int(open(os.path.join(job, "output"), "rb").read().split()[1])
+    assert os.getpgid(daemon) != int(open(os.path.join(job, "pgid")).read())
+    assert runner("stop", job, "5").stdout == b"stopped\n"
+    assert not _job_runner._alive(daemon), "the daemon outlived the stop"
+    assert wait_for_status(job)["rc"] == 143
+
+
+def test_the_timeout_stops_what_left_the_targets_session(tmp_path):
+    job = str(tmp_path)
+    runner("start", job, "1", sys.executable, "-c", _DAEMONIZING_TARGET)
+    assert wait_for_status(job, 15) == {"rc": 143, "timed_out": True}
+    daemon = int(open(os.path.join(job, "output"), "rb").read().split()[1])
+    assert not _job_runner._alive(daemon), "the daemon outlived the timeout"
+
+
 def test_a_command_that_cannot_start_ends_with_127(tmp_path):
     job = str(tmp_path)
     runner("start", job, "60", "/nonexistent/ansible-playbook")
