@@ -5,7 +5,11 @@
 #   job ends with rc 0, its output complete with each line exactly once, and no Pod left;
 # - a target quiet for 45 s while the kubelet's streaming idle timeout is 15 s: it completes;
 # - the API server frozen for longer than reconnect_timeout: a clear failure that says the
-#   target may still run, what becomes of the Pod and how to check; the next job removes it.
+#   target may still run, what becomes of the Pod and how to check; the next job removes it;
+# - the API server unreachable (new connections refused) for 20 s from just before the job
+#   deletes its Pod: the Pod is deleted once it is back, and the result says it took retries;
+# - Ctrl-C: the target's processes are gone within 5 s, seen from inside the Pod before the
+#   Pod is deleted, and the Pod is gone within 15 s.
 # No `set -x`: the token must not be echoed.
 set -eu
 config=$(../setup_integration_config/files/integration_config.sh)
@@ -15,10 +19,16 @@ here=$(pwd)
 cluster=$(../setup_integration_config/files/integration_config.sh cg_cluster_script)
 work=$(mktemp -d)
 apiserver_pid() { cat /run/cg-localcluster/pids/kube-apiserver.pid; }
+admin_kubeconfig=$(../setup_integration_config/files/integration_config.sh cg_test_kubeconfig)
+namespace=$(../setup_integration_config/files/integration_config.sh cg_test_namespace)
+kubectl="$("$cluster" env | sed -n 's/^export CG_BIN_DIR=//p')/kubectl"
+# New TCP connections to the API server are refused; those already open go on.
+refuse_api_connections=(INPUT -p tcp --dport 6443 --syn -j REJECT --reject-with tcp-reset)
 # Whatever happens, the cluster is left as it was: the API server running, the kubelet with
 # its own flags.
 restore() {
   kill -CONT "$(apiserver_pid)" 2>/dev/null || true
+  while iptables -D "${refuse_api_connections[@]}" 2>/dev/null; do :; done
   if "$cluster" status 2>/dev/null | grep -q 'extra flags'; then "$cluster" restart kubelet || true; fi
   rm -rf "$work"
 }
@@ -108,8 +118,77 @@ scenario_api_frozen_past_the_budget() {
   pods wait-gone job-ok 60 || fail "frozen: a Pod of job-ok is left after the next job"
 }
 
+wait_for_line() { # file pattern seconds
+  local _
+  for _ in $(seq 1 $(($3 * 10))); do grep -q "$2" "$1" && return 0; sleep 0.1; done
+  cat "$1"; fail "no line matching $2 in $1 within $3 s"
+}
+
+scenario_api_unreachable_at_delete() {
+  echo "== the API server unreachable for 20 s from just before the job deletes its Pod"
+  ansible-playbook ephemeral.container_groups.run -e container_group=job-ok \
+    -e "playbook=$here/files/project/last_words.yml" > "$work/delete.log" 2>&1 &
+  local job=$!
+  wait_for_line "$work/delete.log" '"msg": "MARKER-BEFORE-OUTAGE"' 120
+  # The follow stream is already open, so the output still arrives; the target ends 3 s
+  # later and the delete then meets a refused connection until the rule goes.
+  iptables -I "${refuse_api_connections[@]}"
+  sleep 20
+  iptables -D "${refuse_api_connections[@]}"
+  local rc=0
+  wait "$job" || rc=$?
+  cat "$work/delete.log"
+  [ "$rc" = 0 ] || fail "delete: the job ended with rc $rc"
+  [ "$(grep -c '"msg": "MARKER-LAST-LINE"' "$work/delete.log")" = 1 ] || fail "delete: the last line is not there once"
+  grep -q 'cannot DELETE /api/v1/namespaces/.* yet (.*); trying again' "$work/delete.log" \
+    || fail "delete: the job did not say it retried the delete"
+  grep -qE 'API requests: [0-9]+ \([1-9][0-9]* retried' "$work/delete.log" || fail "delete: the result does not count the retries"
+  grep -qE 'Pod [^ ]+ deleted' "$work/delete.log" || fail "delete: the job did not say the Pod was deleted"
+  pods wait-gone job-ok 30 || fail "delete: a Pod of job-ok is left"
+}
+
+scenario_ctrl_c() {
+  echo "== Ctrl-C while the target runs"
+  # A process group of its own, as a terminal's foreground job: Ctrl-C signals the group.
+  setsid ansible-playbook ephemeral.container_groups.run -e container_group=job-ok \
+    -e "playbook=$here/files/project/sleeper.yml" > "$work/ctrl-c.log" 2>&1 &
+  local job=$!
+  wait_for_line "$work/ctrl-c.log" '"msg": "MARKER-SLEEPING"' 120
+  sleep 1 # the sleep task's child process is up
+  local pod
+  pod=$(pods names job-ok)
+  if [ -z "$pod" ] || [ "$(echo "$pod" | wc -l)" != 1 ]; then fail "ctrl-c: want one Pod of job-ok, found: $pod"; fi
+  "$kubectl" --kubeconfig "$admin_kubeconfig" exec -i -n "$namespace" "$pod" -- python3 - \
+    < "$here/files/target_watch.py" > "$work/watch.log" 2>&1 &
+  local watcher=$!
+  wait_for_line "$work/watch.log" '^watching [1-9]' 30
+  local sent
+  sent=$(date +%s.%N)
+  kill -INT -- "-$job"
+  wait "$watcher" || true
+  cat "$work/watch.log"
+  local gone
+  gone=$(awk '$1 == "gone" {print $2}' "$work/watch.log")
+  [ -n "$gone" ] || fail "ctrl-c: the Pod was deleted while the target's processes still ran (or they never ended)"
+  python - "$sent" "$gone" <<'PY' || fail "ctrl-c: the target's processes took more than 5 s to go"
+import sys
+took = float(sys.argv[2]) - float(sys.argv[1])
+print(f"the target's processes were gone {took:.2f} s after SIGINT")
+sys.exit(took > 5)
+PY
+  local left
+  left=$(python -c 'import sys, time; print(max(1, round(15 - (time.time() - float(sys.argv[1])))))' "$sent")
+  pods wait-gone job-ok "$left" || fail "ctrl-c: the Pod was not gone within 15 s of SIGINT"
+  local rc=0
+  wait "$job" || rc=$?
+  cat "$work/ctrl-c.log"
+  [ "$rc" != 0 ] || fail "ctrl-c: the interrupted run exited 0"
+}
+
 run_with_fault "kube-apiserver-killed" kube-apiserver --kill
 run_with_fault "kubelet-restarted" kubelet
 scenario_quiet_target
 scenario_api_frozen_past_the_budget
+scenario_api_unreachable_at_delete
+scenario_ctrl_c
 echo "== all reconnect scenarios passed"

@@ -1,6 +1,7 @@
 """Looks at the job Pods of one container group through the Kubernetes API (test token).
 
   pods.py CONFIG count GROUP                    number of Pods of the group
+  pods.py CONFIG names GROUP                    their names, one per line
   pods.py CONFIG wait-gone GROUP SECONDS        exit 1 unless none is left in time
   pods.py CONFIG wait-phase GROUP PHASE SECONDS exit 1 unless a Pod reaches PHASE in time
   pods.py CONFIG monitor GROUP STOPFILE         poll until STOPFILE exists; print the most
@@ -38,6 +39,10 @@ def main() -> int:
     command, group = sys.argv[2], sys.argv[3]
     if command == "count":
         print(len(_pods(config, group)))
+        return 0
+    if command == "names":
+        for pod in _pods(config, group):
+            print(pod["metadata"]["name"])
         return 0
     if command == "wait-gone":
         deadline = time.monotonic() + float(sys.argv[4])
