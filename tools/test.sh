@@ -66,6 +66,10 @@ cg_test_image: $CG_TEST_IMAGE
 cg_test_registry: $CG_TEST_REGISTRY
 cg_test_kubeconfig: $KUBECONFIG
 cg_cluster_script: $repo/tools/localcluster/cluster.sh
+cg_test_ssh_hosts: "$CG_TEST_SSH_HOSTS"
+cg_test_ssh_user: $CG_TEST_SSH_USER
+cg_test_ssh_key: $CG_TEST_SSH_KEY
+cg_test_ssh_become_password: "$CG_TEST_SSH_BECOME_PASSWORD"
 CFG
 }
 

@@ -228,7 +228,8 @@ _push_images() {
   # The registry's storage is a cache outside the cluster state: push only what is missing.
   local ref layout
   for pair in "pause:3.10|$CG_IMAGE_DIR/pause-$KUBERNETES_VERSION:3.10" \
-              "$CG_EE_IMAGE_NAME:$CG_EE_IMAGE_TAG|$CG_IMAGE_DIR/ee-$EE_DEBIAN_SUITE-$CG_EE_IMAGE_TAG:$CG_EE_IMAGE_TAG"; do
+              "$CG_EE_IMAGE_NAME:$CG_EE_IMAGE_TAG|$CG_IMAGE_DIR/ee-$EE_DEBIAN_SUITE-$CG_EE_IMAGE_TAG:$CG_EE_IMAGE_TAG" \
+              "$CG_SSHD_IMAGE_NAME:$CG_SSHD_IMAGE_TAG|$CG_IMAGE_DIR/sshd-$CG_SSHD_IMAGE_TAG:$CG_SSHD_IMAGE_TAG"; do
     ref=${pair%%|*}; layout=${pair#*|}
     if ! curl -sf "http://$CG_REGISTRY/v2/${ref%%:*}/manifests/${ref##*:}" \
          -H 'Accept: application/vnd.oci.image.manifest.v1+json' >/dev/null; then
@@ -240,6 +241,30 @@ _push_images() {
 
 _apply_manifests() {
   _kubectl apply -f "$LC_DIR/manifests/" >/dev/null
+}
+
+# The SSH test hosts: a key pair and a sudo password made for this cluster (0600, in its
+# state directory), given to the hosts in a Secret, and the Pods, Ready with an address.
+_start_ssh_hosts() {
+  local dir="$CG_CLUSTER_DIR/ssh" host
+  mkdir -p "$dir" && chmod 0700 "$dir"
+  [ -f "$dir/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C "$CG_SSH_USER@cg-localcluster" -f "$dir/id_ed25519"
+  [ -f "$dir/become_password" ] || (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$dir/become_password")
+  _kubectl -n "$CG_TEST_NAMESPACE" create secret generic cg-ssh-hosts --dry-run=client -o yaml \
+    --from-file=authorized_keys="$dir/id_ed25519.pub" --from-file=become_password="$dir/become_password" \
+    | _kubectl apply -f - >/dev/null
+  for host in "${CG_SSH_HOSTS[@]}"; do
+    ssh_host=$host _render ssh-host.yaml.in "$dir/$host.yaml"
+    _kubectl apply -f "$dir/$host.yaml" >/dev/null
+  done
+  for host in "${CG_SSH_HOSTS[@]}"; do
+    _wait_for "SSH test host $host Ready" 120 _kubectl -n "$CG_TEST_NAMESPACE" wait --for=condition=Ready --timeout=2s "pod/$host"
+  done
+  # shellcheck disable=SC2034  # both are read by _render (env.sh.in)
+  ssh_hosts=$(for host in "${CG_SSH_HOSTS[@]}"; do
+    _kubectl -n "$CG_TEST_NAMESPACE" get pod "$host" -o jsonpath='{.status.podIP}'; echo; done | paste -sd ' ')
+  # shellcheck disable=SC2034
+  become_password=$(cat "$dir/become_password")
 }
 
 _write_env() {
@@ -299,6 +324,7 @@ cmd_up() {
   _wait_for "node $CG_NODE_NAME Ready" 180 _node_ready
   _apply_manifests
   _wait_for "ServiceAccount default in $CG_TEST_NAMESPACE" 60 _kubectl -n "$CG_TEST_NAMESPACE" get serviceaccount default
+  _start_ssh_hosts
   _write_env
   # Pre-pull the EE image so the first job does not pay for it; kubelet uses the same store.
   "/usr/bin/ctr" --address "$CG_CONTAINERD_SOCK" -n k8s.io images pull --plain-http "$CG_TEST_IMAGE_REF" >/dev/null

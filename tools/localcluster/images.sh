@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Builds the two images the local cluster needs, without pulling from any container registry:
+# Builds the images the local cluster needs, without pulling from any container registry:
 #   pause  - the pod sandbox: the one static binary that build.sh compiles from
 #            k8s.io/kubernetes' build/pause/linux/pause.c, run as 65535:65535
 #   ee     - the execution environment: Debian $EE_DEBIAN_SUITE minbase with python3,
-#            python3-venv, ca-certificates, tar, bash, sudo and procps; ansible-core
+#            python3-venv, ca-certificates, tar, bash, sudo, procps and openssh-client
+#            (ssh, ssh-agent, ssh-add, for jobs against SSH hosts); ansible-core
 #            $EE_ANSIBLE_CORE_VERSION from PyPI in a venv at /opt/ansible, its ansible*
 #            commands linked into /usr/local/bin; and a non-root user `runner` (uid 1000,
 #            home /home/runner, passwordless sudo) for tests. It runs as root by default.
+#   sshd   - the SSH test hosts: the ee image plus openssh-server (cluster.sh starts them).
 # Each is kept as an OCI layout under $CG_IMAGE_DIR, named after its pinned inputs (pause:
 # the Kubernetes version; ee: the Debian suite, the ansible-core version and
 # EE_IMAGE_REVISION, from versions.env); the Debian packages and ansible-core's dependencies
@@ -40,7 +42,7 @@ build_ee() {
   log "building EE image: debootstrap $EE_DEBIAN_SUITE + ansible-core $EE_ANSIBLE_CORE_VERSION (a few minutes)"
   rm -rf "$rootfs" "$layout" "$layout.bundle"
   debootstrap --variant=minbase \
-    --include=python3,python3-venv,ca-certificates,tar,bash,sudo,procps \
+    --include=python3,python3-venv,ca-certificates,tar,bash,sudo,procps,openssh-client \
     "$EE_DEBIAN_SUITE" "$rootfs" http://deb.debian.org/debian >/dev/null
   # pip inside the rootfs must trust the host's CA bundle (the host may sit behind a
   # TLS-inspecting proxy) and must not see host variables that name host-only paths. The
@@ -79,9 +81,40 @@ build_ee() {
   touch "$layout/.complete"
 }
 
+build_sshd() {
+  local layout="$CG_IMAGE_DIR/sshd-$CG_SSHD_IMAGE_TAG"
+  [ -f "$layout/.complete" ] && return 0
+  local ee="$CG_IMAGE_DIR/ee-$EE_DEBIAN_SUITE-$CG_EE_IMAGE_TAG"
+  [ -f "$ee/.complete" ] || die "the ee image is missing: build it first"
+  log "building the SSH host image: the ee image plus openssh-server"
+  rm -rf "$layout" "$layout.bundle"
+  cp -a "$ee" "$layout"
+  rm -f "$layout/.complete"
+  umoci tag --image "$layout:$CG_EE_IMAGE_TAG" "$CG_SSHD_IMAGE_TAG"
+  umoci rm --image "$layout:$CG_EE_IMAGE_TAG"
+  umoci unpack --image "$layout:$CG_SSHD_IMAGE_TAG" "$layout.bundle" >/dev/null
+  local rootfs="$layout.bundle/rootfs"
+  cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
+  chroot "$rootfs" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root DEBIAN_FRONTEND=noninteractive \
+    /bin/bash -euc "
+      apt-get -qq update
+      apt-get -qq install -y --no-install-recommends openssh-server >/tmp/apt.log 2>&1 || { cat /tmp/apt.log; exit 1; }
+      rm -f /tmp/apt.log
+      rm -f /etc/ssh/ssh_host_*  # each host makes its own when it starts
+      apt-get clean
+      rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
+    "
+  : > "$rootfs/etc/resolv.conf"
+  umoci repack --image "$layout:$CG_SSHD_IMAGE_TAG" "$layout.bundle"
+  rm -rf "$layout.bundle"
+  umoci gc --layout "$layout"
+  touch "$layout/.complete"
+}
+
 case "${1:-all}" in
   pause) build_pause ;;
   ee) build_ee ;;
-  all) build_ee; build_pause ;;
-  *) die "usage: images.sh [pause|ee|all]" ;;
+  sshd) build_ee; build_sshd ;;
+  all) build_ee; build_sshd; build_pause ;;
+  *) die "usage: images.sh [pause|ee|sshd|all]" ;;
 esac

@@ -16,6 +16,9 @@ CG_TEST_NAMESPACE=cg-test
 CG_REGISTRY=127.0.0.1:5000
 CG_EE_IMAGE_NAME=cg/ee
 CG_EE_IMAGE_TAG="ansible-core-$EE_ANSIBLE_CORE_VERSION-r$EE_IMAGE_REVISION"
+# The SSH test hosts: the EE image plus openssh-server (see images.sh).
+CG_SSHD_IMAGE_NAME=cg/sshd
+CG_SSHD_IMAGE_TAG="$EE_DEBIAN_SUITE-r$EE_IMAGE_REVISION"
 
 export GOFLAGS="-mod=mod -buildvcs=false"
 
@@ -38,5 +41,9 @@ CG_ETCD_PORT=23790
 CG_API_HOST="https://127.0.0.1:$CG_API_PORT"
 CG_CONTAINERD_SOCK="$CG_RUN_DIR/containerd.sock"
 CG_TEST_IMAGE_REF="$CG_REGISTRY/$CG_EE_IMAGE_NAME:$CG_EE_IMAGE_TAG"
+CG_SSHD_IMAGE_REF="$CG_REGISTRY/$CG_SSHD_IMAGE_NAME:$CG_SSHD_IMAGE_TAG"
+# The SSH test hosts: Pods in the test namespace, a user with a key pair and a sudo password.
+CG_SSH_HOSTS=(cg-ssh-1 cg-ssh-2)
+CG_SSH_USER=cgtest
 CG_PAUSE_IMAGE_REF="$CG_REGISTRY/pause:3.10"
 _kubectl() { "$CG_BIN_DIR/kubectl" --kubeconfig "$CG_CLUSTER_DIR/admin.kubeconfig" "$@"; }
