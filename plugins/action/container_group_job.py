@@ -13,7 +13,8 @@ from __future__ import annotations
 import contextlib
 import typing as t
 
-from ansible.errors import AnsibleActionFail
+from ansible.errors import AnsibleActionFail, AnsibleError
+from ansible.parsing.vault import get_file_vault_secret
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
@@ -25,7 +26,8 @@ from ansible_collections.ephemeral.container_groups.plugins.module_utils._state 
     resolve_state_path,
 )
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import ContainerGroupJob, JobOutcome
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_inputs import JobInputError, job_spec
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_inputs import JobInputError, JobSpec, job_spec
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_secrets import JobSecrets
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_auth import (
     auth_from_credential,
     get_endpoint,
@@ -53,8 +55,9 @@ class ActionModule(ActionBase):
         try:
             group, credential = StateStore(resolve_state_path(args["state_file"])).group_and_credential(group_name)
             spec = job_spec(args, group)
+            secrets = self._secrets(args, spec)
             endpoint = get_endpoint(auth_from_credential(credential))
-            job = ContainerGroupJob(spec, group, endpoint, on_line=_say, notice=_say)
+            job = ContainerGroupJob(spec, group, endpoint, on_line=_say, notice=_say, secrets=secrets)
         except (StateError, JobInputError) as exc:
             raise AnsibleActionFail(str(exc)) from exc
         except (K8sClientError, PodSpecError) as exc:
@@ -67,6 +70,28 @@ class ActionModule(ActionBase):
         result.update(_result_of(job.run(), job))
         return result
 
+    def _secrets(self, args: dict, spec: JobSpec) -> JobSecrets:
+        """The job's secrets, read on the controller: vault password files (scripts run as
+        ansible-playbook runs them) and the private key."""
+        vault_passwords: list[tuple[str | None, bytes]] = []
+        for vault_id, path in spec.vault_password_files:
+            try:
+                secret = get_file_vault_secret(filename=path, vault_id=vault_id or "default", loader=self._loader)
+                secret.load()
+            except AnsibleError as exc:
+                raise JobInputError(f"vault_password_file {path}: {exc.message}") from exc
+            vault_passwords.append((vault_id, secret.bytes))
+        if args["vault_password"]:
+            vault_passwords.append((None, args["vault_password"].encode("utf-8")))
+        private_key = None
+        if spec.private_key_file:
+            with open(spec.private_key_file, "rb") as handle:
+                private_key = handle.read()
+        return JobSecrets(extra_vars=spec.extra_vars, vault_passwords=vault_passwords, private_key=private_key,
+                          private_key_passphrase=args["private_key_passphrase"],
+                          connection_password=args["connection_password"], become_password=args["become_password"],
+                          env=args["job_env"])
+
 
 def _result_of(outcome: JobOutcome, job: ContainerGroupJob) -> dict[str, t.Any]:
     result: dict[str, t.Any] = {
@@ -77,12 +102,15 @@ def _result_of(outcome: JobOutcome, job: ContainerGroupJob) -> dict[str, t.Any]:
         "leftovers_removed": outcome.leftovers_removed,
         "timings": outcome.timings,
         "elapsed": outcome.elapsed,
+        "stats": outcome.stats,
         "reconnects": outcome.reconnects,
         "api_retries": outcome.api_retries,
         "api_requests": outcome.api_requests,
         # The slot a job got decides its Pod's name: report the name it ended with.
         "pod_name": job.pod_name,
     }
+    if job.spec.events_file and outcome.events:
+        result["events_file"] = job.spec.events_file
     if outcome.pod_deleted is not None:
         result["pod_deleted"] = outcome.pod_deleted
     if outcome.failure:

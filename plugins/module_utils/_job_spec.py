@@ -17,14 +17,35 @@ JOB_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "container_group": {"type": "str", "required": True},
     "playbook": {"type": "path", "required": True},
     "project_dir": {"type": "path"},
-    "inventory": {"type": "str"},
+    "inventory": {"type": "list", "elements": "str"},
     "extra_vars": {"type": "dict", "default": {}},
     "limit": {"type": "str"},
     "tags": {"type": "str"},
+    "skip_tags": {"type": "str"},
+    "start_at_task": {"type": "str"},
+    "check": {"type": "bool", "default": False},
+    "diff": {"type": "bool", "default": False},
     "forks": {"type": "int"},
     "verbosity": {"type": "int", "default": 0},
+    # The machine credential (AWX's Machine credential type).
+    "remote_user": {"type": "str"},
+    "private_key_file": {"type": "path"},
+    "private_key_passphrase": {"type": "str", "no_log": True},
+    "connection_password": {"type": "str", "no_log": True},
+    "become_method": {"type": "str"},
+    "become_user": {"type": "str"},
+    "become_password": {"type": "str", "no_log": True},
+    # Vault: files as ansible-playbook takes them (PATH or ID@PATH), and one password.
+    "vault_password_file": {"type": "list", "elements": "str"},
+    "vault_password": {"type": "str", "no_log": True},
+    "job_env": {"type": "dict", "default": {}, "no_log": True},
+    "events_file": {"type": "path"},
     "job_timeout": {"type": "int", "default": 3600},
     "pending_timeout": {"type": "int", "default": 300},
     "reconnect_timeout": {"type": "int", "default": 300},
     "state_file": {"type": "path"},
 }
+
+#: The options whose values are secrets: never in the Pod spec, on a command line, in the
+#: output or the events; they reach the Pod in its memory-backed secrets directory.
+SECRET_OPTIONS = tuple(name for name, spec in JOB_ARGUMENT_SPEC.items() if spec.get("no_log"))

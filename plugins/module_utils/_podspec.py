@@ -48,6 +48,10 @@ POD_NAME_PREFIX = "cg-"
 #: output and exit status outlive any one exec and are writable by any container user.
 JOB_DIR = "/tmp/cg-job"
 JOB_VOLUME = "cg-job"
+#: The job's secrets (extra vars, passwords, the private key until ssh-agent has it, job_env):
+#: a memory-backed emptyDir, so none of them touches a disk of the node.
+SECRETS_DIR = f"{JOB_DIR}/secrets"
+SECRETS_VOLUME = "cg-secrets"
 
 #: A Kubernetes label value; group names and job ids must be one, since they become labels.
 LABEL_VALUE_RE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
@@ -252,8 +256,9 @@ def pod_name(group_name: str, job_id: str) -> str:
 
 
 def job_pod_definition(override: t.Any, group_name: str, job_id: str, active_deadline_seconds: int) -> dict:
-    """The Pod for one job: the group's definition plus a unique name, our labels, a deadline, and
-    the job's directory (an emptyDir volume mounted at JOB_DIR in the first container)."""
+    """The Pod for one job: the group's definition plus a unique name, our labels, a deadline, the
+    job's directory (an emptyDir volume mounted at JOB_DIR in the first container) and, inside it,
+    the memory-backed secrets directory."""
     validate_group_name(group_name)
     if not isinstance(job_id, str) or not LABEL_VALUE_RE.match(job_id):
         raise PodSpecError(f"job id {job_id!r} is not valid: it becomes a label value (letters, digits, '-', '_', '.', at most 63)")
@@ -265,9 +270,10 @@ def job_pod_definition(override: t.Any, group_name: str, job_id: str, active_dea
     metadata["labels"].update({LABEL_MANAGED_BY: MANAGED_BY_VALUE, LABEL_GROUP: group_name, LABEL_JOB_ID: job_id})
     pod["spec"]["activeDeadlineSeconds"] = active_deadline_seconds
     spec = pod["spec"]
-    spec["volumes"] = [v for v in spec.get("volumes") or [] if not (isinstance(v, dict) and v.get("name") == JOB_VOLUME)] + [
-        {"name": JOB_VOLUME, "emptyDir": {}}]
+    ours = (JOB_VOLUME, SECRETS_VOLUME)
+    spec["volumes"] = [v for v in spec.get("volumes") or [] if not (isinstance(v, dict) and v.get("name") in ours)] + [
+        {"name": JOB_VOLUME, "emptyDir": {}}, {"name": SECRETS_VOLUME, "emptyDir": {"medium": "Memory"}}]
     worker = spec["containers"][0]
-    worker["volumeMounts"] = [m for m in worker.get("volumeMounts") or [] if not (isinstance(m, dict) and m.get("name") == JOB_VOLUME)] + [
-        {"name": JOB_VOLUME, "mountPath": JOB_DIR}]
+    worker["volumeMounts"] = [m for m in worker.get("volumeMounts") or [] if not (isinstance(m, dict) and m.get("name") in ours)] + [
+        {"name": JOB_VOLUME, "mountPath": JOB_DIR}, {"name": SECRETS_VOLUME, "mountPath": SECRETS_DIR}]
     return pod

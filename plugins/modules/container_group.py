@@ -31,8 +31,10 @@ description:
     RV(container_group.pod_definition)): a unique C(metadata.name) (C(cg-<group>-<job id>));
     the labels C(container-groups.ephemeral.io/group) and C(container-groups.ephemeral.io/job-id);
     C(spec.activeDeadlineSeconds), so a Pod whose controller died ends itself; and the job's
-    directory, an C(emptyDir) volume C(cg-job) mounted at C(/tmp/cg-job) in the first container
-    (a volume or mount of that name in the override is replaced). The override's
+    directory, an C(emptyDir) volume C(cg-job) mounted at C(/tmp/cg-job) in the first container,
+    and in it the job's secrets, a memory-backed C(emptyDir) (C(medium: Memory)) volume
+    C(cg-secrets) mounted at C(/tmp/cg-job/secrets) (a volume or mount of either name in the
+    override is replaced). The override's
     C(metadata.name) and C(metadata.generateName) are dropped. Labels of the override are kept,
     except those keys."
   - "The override is checked when the group is defined, and refused (leaving the state file

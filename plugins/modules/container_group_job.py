@@ -51,8 +51,21 @@ description:
     are not, but for a 401 or 403 just after a lost connection (a restarted API server gives them
     until its caches are filled). The Pod's deletion is retried the same way until the Pod is
     confirmed gone.
+  - Secrets (O(private_key_file) and its passphrase, O(connection_password), O(become_password),
+    the vault passwords, the values of O(job_env), and O(extra_vars)) never appear in the Pod spec
+    or on a command line, in the controller or in the Pod. They go over the exec stream into the
+    Pod's memory-backed secrets directory (C(/tmp/cg-job/secrets), mode 0600 files), and are
+    removed when the run ends. Secret values of 4 characters or more are masked as C(********)
+    in the output, the result and the events. Give them to C(ansible-playbook) in a file
+    (C(-e @secrets.yml), vault-encrypted or mode 0600), never as C(-e name=value), which
+    every user of the controller can read in the process list.
+  - The target's job events are written in the Pod by the callback
+    C(ephemeral.container_groups.job_events) (copied in and put on the callback plugin path;
+    the project's C(callbacks_enabled) is left as it is) and read back when the run ends; RV(stats)
+    comes from them.
   - The image needs C(sh), C(tar) (with gzip), C(python3) and C(ansible-playbook) on its
-    C(PATH). The job lives in C(/tmp/cg-job) inside the Pod (an C(emptyDir) volume the job adds);
+    C(PATH), and openssh-client (C(ssh), C(ssh-agent), C(ssh-add)) for SSH hosts. The job lives
+    in C(/tmp/cg-job) inside the Pod (an C(emptyDir) volume the job adds);
     the project is in C(/tmp/cg-job/project), which is the working directory of the run.
   - This is an action plugin that runs on the controller; use it in a play on C(localhost),
     usually through the role C(ephemeral.container_groups.job) or the playbook
@@ -73,11 +86,18 @@ options:
     type: path
   inventory:
     description:
-      - Inventory path, relative to the project directory, for the run inside the Pod.
+      - Inventories of the target run, one path or a list, each given to it as C(-i).
+      - A relative path that exists inside the project directory is used there. Any other path
+        is the controller's (an inventory file, or a directory with hosts files and
+        C(group_vars)/C(host_vars)), and is copied into the job as it is, under its own name.
       - Default is C(localhost) with the local connection, that is the Pod itself.
-    type: str
+    type: list
+    elements: str
   extra_vars:
-    description: Variables handed to the target run as extra vars.
+    description:
+      - Variables handed to the target run as extra vars.
+      - They reach the Pod in its memory-backed secrets directory, never in the Pod spec or on a
+        command line, since AWX credentials often travel as extra vars.
     type: dict
     default: {}
   limit:
@@ -86,6 +106,20 @@ options:
   tags:
     description: C(--tags) of the target run.
     type: str
+  skip_tags:
+    description: C(--skip-tags) of the target run.
+    type: str
+  start_at_task:
+    description: C(--start-at-task) of the target run.
+    type: str
+  check:
+    description: Run the target in check mode (C(--check)); nothing is changed on its hosts.
+    type: bool
+    default: false
+  diff:
+    description: Show the target's differences (C(--diff)).
+    type: bool
+    default: false
   forks:
     description: C(--forks) of the target run (default 5); the group's C(max_forks), when above 0, caps it.
     type: int
@@ -93,6 +127,58 @@ options:
     description: Number of C(-v) of the target run.
     type: int
     default: 0
+  remote_user:
+    description: C(--user) of the target run (the Machine credential's user name).
+    type: str
+  private_key_file:
+    description:
+      - A private key on the controller, for SSH to the target's hosts (the Machine credential's key).
+      - Its content goes over the exec stream into the Pod's memory-backed secrets directory, is
+        loaded into an C(ssh-agent) started in the Pod for the run (the image needs
+        openssh-client), and the file is removed at once; no copy is left as a file.
+    type: path
+  private_key_passphrase:
+    description: Passphrase of O(private_key_file), handed to C(ssh-add) through C(SSH_ASKPASS), never on a command line.
+    type: str
+  connection_password:
+    description:
+      - SSH password of the target's hosts (C(ansible_password)).
+      - ansible-core 2.19 and later in the image answer SSH's prompt through C(SSH_ASKPASS); older ones need C(sshpass).
+    type: str
+  become_method:
+    description: C(--become-method) of the target run.
+    type: str
+  become_user:
+    description: C(--become-user) of the target run.
+    type: str
+  become_password:
+    description: The become (sudo) password of the target's hosts (C(ansible_become_password)).
+    type: str
+  vault_password_file:
+    description:
+      - Vault password files on the controller, one or a list, each C(PATH) or C(ID@PATH) as
+        C(ansible-playbook --vault-id) takes them. An executable file is run as a vault password
+        script, on the controller. The passwords are handed to the target run in the Pod's
+        memory-backed secrets directory.
+    type: list
+    elements: str
+  vault_password:
+    description: A vault password (vault id C(default)) for the target run.
+    type: str
+  job_env:
+    description:
+      - Environment variables of the target run, such as cloud credentials. The values are
+        secrets. They reach the Pod in its memory-backed secrets directory and are masked in the
+        output and the events.
+    type: dict
+    default: {}
+  events_file:
+    description:
+      - A file on the controller that receives the target's job events, one JSON object per line,
+        in order, with ansible-runner's event names (see the callback
+        C(ephemeral.container_groups.job_events)). It is replaced whole (mode 0600) when the job
+        has read the events back.
+    type: path
   job_timeout:
     description: Seconds the target run may take before it is stopped and the task fails.
     type: int
@@ -153,6 +239,25 @@ EXAMPLES = r"""
       release: "1.4.2"
     job_timeout: 1800
 
+- name: Configure the web servers of an inventory on the controller, with a Machine and a Vault credential
+  ephemeral.container_groups.container_group_job:
+    container_group: batch
+    playbook: site.yml
+    project_dir: "{{ playbook_dir }}"
+    inventory: /srv/inventories/prod
+    remote_user: deploy
+    private_key_file: ~/.ssh/deploy_ed25519
+    become_password: "{{ vault_become_password }}"
+    vault_password_file: prod@/srv/secrets/vault-prod.txt
+    job_env:
+      CLOUD_TOKEN: "{{ vault_cloud_token }}"
+    events_file: /var/log/jobs/site-events.jsonl
+  register: job
+
+- name: Show what changed, per host
+  ansible.builtin.debug:
+    msg: "{{ job.stats }}"
+
 - name: Same, through the role
   ansible.builtin.include_role:
     name: ephemeral.container_groups.job
@@ -178,6 +283,17 @@ stdout_tail:
   returned: always
   type: list
   elements: str
+stats:
+  description:
+    - Per host of the target run, its counters, from the run's own playbook_on_stats event
+      (not parsed from the text). Empty when the run never got to its end.
+  returned: always
+  type: dict
+  sample: {web1: {ok: 3, changed: 1, failed: 0, unreachable: 0, skipped: 0, rescued: 0, ignored: 0}}
+events_file:
+  description: O(events_file), when the events were written to it.
+  returned: when O(events_file) was given and events were read back
+  type: str
 pod_name:
   description: Name of the job's Pod.
   returned: always

@@ -15,7 +15,8 @@ arguments into a job and the outcome into a result:
    names, so the API server's name uniqueness makes admission atomic across controllers;
 3. create the Pod and wait for Running, failing fast on reasons that will not heal;
 4. stream the project in as one tar over one exec;
-5. run ansible-playbook inside, handing each output line to a callback as it arrives;
+5. run ansible-playbook inside, handing each output line to a callback as it arrives, every
+   secret masked; then read its job events and per-host stats back (``_job_events``);
 6. delete the Pod and confirm it is gone, whatever happened before: success, failure,
    SIGINT or SIGTERM (see ``_stop_guard``), with one more try if a signal cuts it short.
 
@@ -24,14 +25,12 @@ Step errors are JobError with a message for people: the Pod, the namespace, the 
 
 from __future__ import annotations
 
-import json
 import time
 import typing as t
 import uuid
 from dataclasses import dataclass, field
 
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import (
-    JOB_DIR,
     LABEL_GROUP,
     LABEL_JOB_ID,
     LABEL_MANAGED_BY,
@@ -39,17 +38,25 @@ from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspe
     job_pod_definition,
     pod_name,
 )
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_events import (
+    parse_events,
+    stats_of,
+    write_events,
+)
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_files import (
+    EVENTS,
     LineFn,
     LineSplitter,
-    default_inventory,
+    copy_argv,
+    job_copies,
+    job_meta_files,
     project_tar_stream,
     recap_of,
-    runner_source,
     start_argv,
     stop_argv,
 )
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_inputs import JobSpec
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_secrets import JobSecrets
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_owner import (
     ANNOTATION_OWNER,
     leftovers,
@@ -105,6 +112,8 @@ class JobOutcome:
     leftovers_removed: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     elapsed: float = 0.0
+    stats: dict[str, dict[str, int]] = field(default_factory=dict)  # per host, from the job events
+    events: int = 0  # job events read back (and written to events_file)
     reconnects: int = 0  # times the output stream was lost and taken up again
     api_retries: int = 0  # API calls tried again after a transient failure (the delete's among them)
     api_requests: int = 0  # HTTP requests and exec connections the job made
@@ -118,8 +127,9 @@ class ContainerGroupJob:
     """
 
     def __init__(self, spec: JobSpec, group: dict, endpoint: ApiEndpoint, *, on_line: LineFn, notice: NoticeFn,
-                 owner: str | None = None, job_id: str | None = None) -> None:
+                 secrets: JobSecrets | None = None, owner: str | None = None, job_id: str | None = None) -> None:
         self.spec = spec
+        self.secrets = secrets or JobSecrets(extra_vars=spec.extra_vars)
         self.group = group
         self.endpoint = endpoint
         self.on_line = on_line
@@ -140,7 +150,7 @@ class ContainerGroupJob:
         self.api_retries = 0
         self._lost_at = float("-inf")  # when the job last lost the API server (a transient failure)
         self.stream: TargetStream | None = None  # made once the Pod (and so its name) is known
-        self._stdout = LineSplitter(self.on_line, False, self.output_tail)
+        self._stdout = LineSplitter(self.on_line, False, self.output_tail, mask=self.secrets.mask)
 
     @property
     def where(self) -> str:
@@ -162,6 +172,7 @@ class ContainerGroupJob:
                 self.copy_project()
                 self.notice(f"{self.where} running; project copied; running {self.spec.playbook}", False)
                 outcome.rc = self.run_playbook()
+                self.read_events(outcome)
                 if outcome.rc != 0:
                     outcome.failure = f"the playbook {self.spec.playbook} failed in {self.where} (exit status {outcome.rc})"
             except JobError as exc:
@@ -365,16 +376,12 @@ class ContainerGroupJob:
         return pod
 
     def copy_project(self) -> None:
-        """One exec, one tar stream: the project and the job's own files."""
+        """One exec, one tar stream: the project, the job's own files and its secrets."""
         started = time.monotonic()
-        extra = {
-            "extra_vars.json": json.dumps(self.spec.extra_vars).encode("utf-8"),
-            "inventory.ini": default_inventory(),
-            "runner.py": runner_source(),
-        }
         errors: list[bytes] = []
-        argv = ["/bin/sh", "-c", f"mkdir -p {JOB_DIR}/tmp && tar -xzf - -C {JOB_DIR}"]
-        rc = self._exec(argv, stdin=lambda: project_tar_stream(self.spec.project_dir, extra),
+        meta, copies, secret_files = job_meta_files(self.spec), job_copies(self.spec), self.secrets.files()
+        rc = self._exec(copy_argv(), stdin=lambda: project_tar_stream(self.spec.project_dir, meta, copies=copies,
+                                                                      secret_files=secret_files),
                         on_stderr=errors.append, what="copy the project into")
         if rc != 0:
             detail = b"".join(errors).decode("utf-8", errors="replace").strip()
@@ -388,11 +395,11 @@ class ContainerGroupJob:
         """Start the playbook detached in the Pod, follow its output to the end; its exit status."""
         started = time.monotonic()
         errors: list[bytes] = []
-        rc = self._exec(start_argv(self.spec), on_stderr=errors.append, what="start the playbook in")
+        rc = self._exec(start_argv(self.spec, self.secrets), on_stderr=errors.append, what="start the playbook in")
         if rc != 0:
-            detail = b"".join(errors).decode("utf-8", errors="replace").strip()
+            detail = self.secrets.mask(b"".join(errors).decode("utf-8", errors="replace").strip())
             raise JobError(f"the playbook could not be started in {self.where} (exit status {rc})"
-                           + (f": {detail}" if detail else "") + "; the image needs python3")
+                           + (f": {detail}" if detail else "") + ("; the image needs python3" if rc == 127 else ""))
         self.target_started = True
         self.stream = TargetStream(self._exec_once, self.where, self._stdout.feed, self.notice, self.spec.reconnect_timeout,
                                    on_loss=self._lost)
@@ -413,6 +420,31 @@ class ContainerGroupJob:
         if timed_out:
             raise JobError(f"the playbook in {self.where} ran past job_timeout ({self.spec.job_timeout}s) and was stopped")
         return rc
+
+    def read_events(self, outcome: JobOutcome) -> None:
+        """The job events out of the Pod: the per-host stats, and events_file when asked for."""
+        chunks: list[bytes] = []
+
+        def read() -> int:
+            chunks.clear()  # each try reads the file whole
+            return self._exec_once(["cat", EVENTS], on_stdout=chunks.append)
+
+        try:
+            rc = int(self._retried(read, f"read the job events in {self.where}"))
+        except K8sClientError as exc:
+            self.notice(f"cannot read the job events in {self.where} ({exc}); no stats or events for this job", True)
+            return
+        if rc != 0:
+            self.notice(f"the playbook in {self.where} wrote no job events (is ansible-playbook in the image older "
+                        "than ansible-core 2.17?); no stats or events for this job", True)
+            return
+        events = parse_events(b"".join(chunks), self.secrets)
+        outcome.stats, outcome.events = stats_of(events), len(events)
+        if self.spec.events_file:
+            try:
+                write_events(self.spec.events_file, events)
+            except OSError as exc:
+                self.notice(f"cannot write events_file {self.spec.events_file}: {exc.strerror}", True)
 
     def _exec_once(self, argv: list[str], stdin: t.Callable[[], t.Any] | None = None, **kwargs: t.Any) -> int:
         """One exec in the job's container; stdin is a factory, so every try starts it afresh."""

@@ -15,7 +15,12 @@ library only, Python 3.6+, since it runs on whatever the execution environment h
     writes DIR/status (the exit status, atomically). Starting twice starts once. The supervisor
     is a child subreaper: whatever the target starts stays below it, even a process that leaves
     the target's session (ansible-core 2.21 puts each fork in a session of its own; ssh's
-    ControlPersist master daemonizes), so nothing escapes ``stop``.
+    ControlPersist master daemonizes), so nothing escapes ``stop``. From DIR/secrets (the job's
+    memory-backed volume) it takes ``env.json`` (the target's extra environment) and
+    ``private_key`` (loaded into an ssh-agent below the supervisor, with
+    ``private_key_passphrase`` through SSH_ASKPASS; both files are removed at once); every file
+    there is removed when the target ends. A target that cannot start makes ``start`` fail with
+    the reason on stderr.
 ``follow DIR OFFSET``
     Copies DIR/output from byte OFFSET to stdout as it grows, until the target has ended and
     every byte is out; then writes ``CG-DONE <size> <rc> <timed out 0|1>`` on stderr. While the
@@ -28,6 +33,7 @@ library only, Python 3.6+, since it runs on whatever the execution environment h
     or ``not running``.
 """
 
+import configparser
 import ctypes
 import json
 import os
@@ -85,15 +91,121 @@ def _become_subreaper() -> None:
         pass  # not Linux (or no libc): stop still reaches the target's process group
 
 
+class _StartError(Exception):
+    """The target cannot start; the message says why, for the controller."""
+
+
+def _target_env(job_dir: str) -> Dict[str, str]:
+    env = dict(os.environ)
+    try:
+        with open(os.path.join(job_dir, "secrets", "env.json")) as handle:
+            env.update(json.load(handle))
+    except FileNotFoundError:
+        pass
+    callbacks = os.path.join(job_dir, "meta", "callback_plugins")
+    if os.path.isdir(callbacks):
+        # job_events loads itself from a callback path (it needs no enabling), so the
+        # project's callbacks_enabled stays as it is; the path keeps what Ansible would use.
+        env["ANSIBLE_CALLBACK_PLUGINS"] = callbacks + ":" + (env.get("ANSIBLE_CALLBACK_PLUGINS") or _configured_callback_path(env))
+        env["ANSIBLE_JOB_EVENTS_PATH"] = os.path.join(job_dir, "events.jsonl")
+    return env
+
+
+def _configured_callback_path(env: Dict[str, str]) -> str:
+    """callback_plugins of the ansible.cfg ansible-playbook will read here, or Ansible's default."""
+    candidates = [env.get("ANSIBLE_CONFIG", ""), os.path.join(os.getcwd(), "ansible.cfg"),
+                  os.path.expanduser("~/.ansible.cfg"), "/etc/ansible/ansible.cfg"]
+    for path in candidates:
+        if not path or not os.path.isfile(path):
+            continue
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read(path)
+            value = parser.get("defaults", "callback_plugins", fallback="")
+        except configparser.Error:
+            value = ""
+        if value:
+            base = os.path.dirname(os.path.abspath(path))
+            return ":".join(entry if entry.startswith(("/", "~", "$")) else os.path.join(base, entry)
+                            for entry in value.split(":") if entry)
+        break  # Ansible reads the first file found, and only that one
+    return "~/.ansible/plugins/callback:/usr/share/ansible/plugins/callback"
+
+
+def _start_agent(secrets: str, env: Dict[str, str]) -> Optional["subprocess.Popen[bytes]"]:
+    """ssh-agent, below this supervisor, holding the job's private key; the key file is removed."""
+    key = os.path.join(secrets, "private_key")
+    if not os.path.exists(key):
+        return None
+    socket_path = os.path.join(secrets, "agent.sock")
+    try:
+        agent = subprocess.Popen(["ssh-agent", "-D", "-a", socket_path], stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except OSError:
+        raise _StartError("the image has no ssh-agent: a job with private_key_file needs ssh-agent and ssh-add "
+                          "(Debian and RHEL package openssh-client(s)) in the execution environment")
+    deadline = time.monotonic() + 10
+    while not os.path.exists(socket_path):
+        if agent.poll() is not None or time.monotonic() > deadline:
+            raise _StartError("ssh-agent did not start in the Pod")
+        time.sleep(POLL_SECONDS)
+    add_env = dict(env, SSH_AUTH_SOCK=socket_path, SSH_ASKPASS_REQUIRE="never")
+    passphrase = os.path.join(secrets, "private_key_passphrase")
+    if os.path.exists(passphrase):
+        # ssh-add asks SSH_ASKPASS for the passphrase: a script that prints the file's content,
+        # so the passphrase is never on a command line, and only once, since ssh-add asks
+        # again after a wrong one for as long as it gets an answer.
+        askpass = os.path.join(secrets, "askpass")
+        with open(os.open(askpass, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o700), "w") as handle:
+            handle.write("#!/bin/sh\ncat '%s' || exit 1\nrm -f '%s'\n" % (passphrase, passphrase))
+        add_env.update(SSH_ASKPASS=askpass, SSH_ASKPASS_REQUIRE="force", DISPLAY=env.get("DISPLAY", "none"))
+    try:
+        added = subprocess.run(["ssh-add", "-q", key], env=add_env, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise _StartError("cannot run ssh-add in the Pod (%s): the image needs openssh-client" % exc)
+    finally:
+        _remove(key, passphrase, os.path.join(secrets, "askpass"))
+    if added.returncode != 0:
+        said = added.stdout.decode("utf-8", "replace").strip()
+        raise _StartError("ssh-add refused private_key_file%s (a wrong private_key_passphrase, or not a private key)"
+                          % (": " + said if said else ""))
+    env["SSH_AUTH_SOCK"] = socket_path
+    return agent
+
+
+def _remove(*paths: str) -> None:
+    for path in paths:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+
+def _clear(directory: str) -> None:
+    """Remove every file of the job's secrets directory (the volume itself goes with the Pod)."""
+    for root, _dirs, files in os.walk(directory, topdown=False):
+        _remove(*(os.path.join(root, name) for name in files))
+
+
 def _supervise(job_dir: str, timeout: float, argv: List[str]) -> None:
     _become_subreaper()
+    secrets = os.path.join(job_dir, "secrets")
+    agent = None
     with open(os.path.join(job_dir, "output"), "ab", buffering=0) as output:
         try:
+            env = _target_env(job_dir)
+            agent = _start_agent(secrets, env)
             target = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-                                      start_new_session=True)
-        except OSError as exc:
-            output.write(("cannot start %s: %s\n" % (argv[0], exc.strerror)).encode())
-            _write_atomically(os.path.join(job_dir, "status"), json.dumps({"rc": 127, "timed_out": False}))
+                                      start_new_session=True, env=env)
+        except (_StartError, OSError) as exc:
+            if agent is not None:
+                agent.kill()
+            _clear(secrets)
+            message = str(exc) if isinstance(exc, _StartError) else "cannot start %s: %s" % (argv[0], exc.strerror)
+            output.write((message + "\n").encode())
+            _write_atomically(os.path.join(job_dir, "status"), json.dumps(
+                {"rc": 127 if isinstance(exc, OSError) else 1, "timed_out": False, "error": message}))
             return
     _write_atomically(os.path.join(job_dir, "pgid"), str(target.pid))
     # The target is a session (and process group) of its own: signals to the group reach
@@ -109,6 +221,9 @@ def _supervise(job_dir: str, timeout: float, argv: List[str]) -> None:
             _stop_everything(os.getpid(), target.pid, KILL_AFTER_SECONDS, lambda: _reap(ended))
         time.sleep(POLL_SECONDS)
         _reap(ended)
+    if agent is not None:
+        agent.kill()
+    _clear(secrets)
     status = ended[target.pid]
     if os.WIFSIGNALED(status):
         rc = 128 + os.WTERMSIG(status)
@@ -218,12 +333,19 @@ def start(job_dir: str, timeout: float, argv: List[str]) -> int:
                 os._exit(0)
         os._exit(0)
     os.wait()
-    deadline = time.monotonic() + 10
-    while _read_int(os.path.join(job_dir, "pgid")) is None and not os.path.exists(os.path.join(job_dir, "status")):
+    deadline = time.monotonic() + 40  # ssh-add may take a while on a busy node
+    status_path = os.path.join(job_dir, "status")
+    while _read_int(os.path.join(job_dir, "pgid")) is None and not os.path.exists(status_path):
         if time.monotonic() > deadline:
-            sys.stderr.write("the job's supervisor did not start the target within 10 s\n")
+            sys.stderr.write("the job's supervisor did not start the target within 40 s\n")
             return 1
         time.sleep(POLL_SECONDS)
+    if _read_int(os.path.join(job_dir, "pgid")) is None:
+        with open(status_path) as handle:
+            error = json.load(handle).get("error")
+        if error:
+            sys.stderr.write(error + "\n")
+            return 1
     print("started")
     return 0
 

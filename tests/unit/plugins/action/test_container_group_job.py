@@ -99,7 +99,10 @@ def test_a_job_that_never_made_a_pod_reports_no_deletion(project, monkeypatch):
         ({"container_group": "local"}, "container group 'local' has no credential (kubernetes: false)"),
         ({"container_group": "builds", "playbook": "/nonexistent/site.yml"}, "playbook /nonexistent/site.yml does not exist"),
         ({"container_group": "builds", "job_timeout": 0}, "job_timeout must be at least 1 second, got 0"),
-        ({"container_group": "builds", "inventory": "../hosts"}, "inventory '../hosts' must be a path inside the project"),
+        ({"container_group": "builds", "inventory": "../hosts"}, "inventory '../hosts' is neither in the project directory"),
+        ({"container_group": "builds", "vault_password_file": "prod@prompt"}, "a job cannot prompt"),
+        ({"container_group": "builds", "private_key_file": "/nonexistent/key"}, "private_key_file: /nonexistent/key is not a readable file"),
+        ({"container_group": "builds", "job_env": {"NOT-A-NAME": "x"}}, "job_env: 'NOT-A-NAME' is not an environment variable name"),
     ],
 )
 def test_bad_inputs_fail_before_any_api_call(project, args, message):

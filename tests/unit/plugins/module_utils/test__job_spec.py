@@ -42,3 +42,23 @@ def test_the_role_and_the_wrapper_default_the_timeouts_as_the_action_does():
         assert specs[role_var]["default"] == default, role_var
         for mapped in re.findall(rf"{option} \| default\((\d+)\)", wrapper):
             assert int(mapped) == default, option
+
+
+def _role_var(option: str) -> str:
+    return option if option.startswith("job_") else f"job_{option}"
+
+
+def test_every_option_has_its_role_variable_and_wrapper_name_with_the_same_secrecy():
+    defaults = _yaml("roles", "job", "defaults", "main.yml")
+    specs = _yaml("roles", "job", "meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
+    tasks = _yaml("roles", "job", "tasks", "main.yml")
+    job_args = tasks[0]["ephemeral.container_groups.container_group_job"]
+    with open(os.path.join(ROOT, "playbooks", "run.yml"), encoding="utf-8") as handle:
+        wrapper = yaml.safe_load(handle)[0]["tasks"][0]["vars"]
+    for option, spec in JOB_ARGUMENT_SPEC.items():
+        role_var = _role_var(option)
+        assert role_var in defaults and role_var in specs, option
+        assert role_var in job_args[option], option
+        assert bool(specs[role_var].get("no_log")) == bool(spec.get("no_log")), option
+        if role_var != option:
+            assert role_var in wrapper and re.search(rf"{{{{ {option}\b", wrapper[role_var]), option

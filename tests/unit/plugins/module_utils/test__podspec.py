@@ -13,10 +13,12 @@ from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspe
     DEFAULT_IMAGE,
     ENV_DEFAULT_IMAGE,
     ENV_DEFAULT_NAMESPACE,
+    JOB_DIR,
     LABEL_GROUP,
     LABEL_JOB_ID,
     LABEL_MANAGED_BY,
     MANAGED_BY_VALUE,
+    SECRETS_DIR,
     PodSpecError,
     default_pod_spec,
     group_pod_definition,
@@ -373,6 +375,20 @@ def test_job_pod_definition_forces_over_user_values():
     assert pod["metadata"]["name"] == "cg-g-j1"
     assert pod["metadata"]["labels"][LABEL_GROUP] == "g" and pod["metadata"]["labels"][LABEL_JOB_ID] == "j1"
     assert pod["spec"]["activeDeadlineSeconds"] == 60
+
+
+def test_job_pod_definition_adds_the_job_directory_and_its_memory_backed_secrets():
+    override = {"spec": {
+        "volumes": [{"name": "cg-secrets", "hostPath": {"path": "/srv"}}, {"name": "data", "emptyDir": {}}],
+        "containers": [{"image": "ee:1", "volumeMounts": [{"name": "cg-job", "mountPath": "/x"}, {"name": "data", "mountPath": "/data"}]}],
+    }}
+    pod = job_pod_definition(override, "g", "j1", 60)
+    assert pod["spec"]["volumes"] == [{"name": "data", "emptyDir": {}}, {"name": "cg-job", "emptyDir": {}},
+                                      {"name": "cg-secrets", "emptyDir": {"medium": "Memory"}}]
+    assert pod["spec"]["containers"][0]["volumeMounts"] == [
+        {"name": "data", "mountPath": "/data"}, {"name": "cg-job", "mountPath": JOB_DIR},
+        {"name": "cg-secrets", "mountPath": SECRETS_DIR}]
+    assert SECRETS_DIR.startswith(JOB_DIR + "/")
 
 
 @pytest.mark.parametrize(

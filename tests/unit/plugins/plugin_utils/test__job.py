@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 
@@ -12,6 +13,7 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils import 
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import ContainerGroupJob
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_owner import ANNOTATION_OWNER, leftovers, owner_id, owner_is_alive
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_inputs import JobSpec
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_secrets import JobSecrets
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import ExecError, K8sApiError, K8sConnectionError
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._stop_guard import Interrupted
 
@@ -34,6 +36,9 @@ class FakeExec:
     lists byte counts after which a follow stream breaks (as an API server restart would)."""
 
     OUTPUT = b"PLAY RECAP ***\nlocalhost : ok=1 changed=0 failed=0\n\n"
+    EVENTS = (b'{"counter": 1, "event": "playbook_on_start", "event_data": {}}\n'
+              b'{"counter": 2, "event": "playbook_on_stats", "event_data": {"ok": {"localhost": 1}, "changed": {},'
+              b' "processed": {"localhost": 1}}}\n')
 
     def __init__(self, rc: int = 0, raises: BaseException | None = None, cuts: tuple[int, ...] = ()) -> None:
         self.rc = rc
@@ -46,6 +51,9 @@ class FakeExec:
         if "tar" in argv[-1]:
             for dummy_chunk in stdin:
                 pass
+            return 0
+        if argv[0] == "cat":
+            kwargs["on_stdout"](self.EVENTS)
             return 0
         if argv[2:3] == ["stop"]:
             kwargs["on_stdout"](b"stopped\n")
@@ -64,15 +72,16 @@ class FakeExec:
         return 0
 
 
-def _job(endpoint, monkeypatch, tmp_path, fake_exec, group=None):
+def _job(endpoint, monkeypatch, tmp_path, fake_exec, group=None, secrets=None, **fields):
     (tmp_path / "site.yml").write_text("- hosts: all\n")
     monkeypatch.setattr(_job_module, "exec_in_pod", fake_exec)
     monkeypatch.setattr(_retry, "FIRST_DELAY_SECONDS", 0.01)
     lines: list[tuple[str, bool]] = []
     notices: list[tuple[str, bool]] = []
-    spec = JobSpec(group_name="g", playbook="site.yml", project_dir=str(tmp_path), inventory=None, extra_vars={},
-                   limit=None, tags=None, forks=5, verbosity=0, job_timeout=60, pending_timeout=5, reconnect_timeout=2)
-    job = ContainerGroupJob(spec, group or {"pod_spec_override": {}}, endpoint,
+    spec = JobSpec(group_name="g", playbook="site.yml", project_dir=str(tmp_path), extra_vars={},
+                   limit=None, tags=None, forks=5, verbosity=0, job_timeout=60, pending_timeout=5, reconnect_timeout=2,
+                   **fields)
+    job = ContainerGroupJob(spec, group or {"pod_spec_override": {}}, endpoint, secrets=secrets,
                             on_line=lambda line, err: lines.append((line, err)),
                             notice=lambda message, problem: notices.append((message, problem)))
     return job, lines, notices
@@ -90,6 +99,27 @@ def test_a_job_runs_every_step_in_order_and_deletes_its_pod(fake_api, monkeypatc
     assert methods[-2:] == ["DELETE", "GET"]  # delete, confirmed gone (404)
     assert api.pods == {}
     assert notices[-1] == (f"Pod default/{job.pod_name} deleted", False)
+
+
+def test_the_job_reads_back_its_events_and_stats_with_every_secret_masked(fake_api, monkeypatch, tmp_path):
+    fake = FakeExec(rc=0)
+    fake.OUTPUT = b"ok: [localhost] => {\"msg\": \"s3cret-value\"}\nPLAY RECAP ***\nlocalhost : ok=1\n\n"
+    fake.EVENTS = FakeExec.EVENTS + b'{"counter": 3, "event": "x", "event_data": {"res": {"msg": "s3cret-value"}}}\n{"cut'
+    events_file = tmp_path / "events.jsonl"
+    job, lines, dummy_notices = _job(fake_api(), monkeypatch, tmp_path, fake, events_file=str(events_file),
+                                     secrets=JobSecrets(env={"TOKEN": "s3cret-value"}))
+    outcome = job.run()
+    assert outcome.failure is None
+    assert outcome.stats == {"localhost": {"ok": 1, "changed": 0, "failed": 0, "unreachable": 0, "skipped": 0,
+                                           "rescued": 0, "ignored": 0}}
+    assert outcome.events == 3, "the line cut short is left out"
+    written = [json.loads(line) for line in events_file.read_text().splitlines()]
+    assert [event["counter"] for event in written] == [1, 2, 3]
+    assert written[2]["event_data"]["res"]["msg"] == "********"
+    assert ('ok: [localhost] => {"msg": "********"}', False) in lines
+    assert "s3cret-value" not in events_file.read_text() + repr(lines) + repr(outcome)
+    tar_and_start = [argv for argv in fake.commands if argv[0] != "cat"]
+    assert "s3cret-value" not in repr(tar_and_start)
 
 
 def test_a_failing_playbook_fails_the_job_and_still_deletes_the_pod(fake_api, monkeypatch, tmp_path):

@@ -12,6 +12,8 @@ import tarfile
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_files import (
     LineSplitter,
     follow_argv,
+    job_copies,
+    job_meta_files,
     playbook_args,
     project_tar_stream,
     recap_of,
@@ -19,28 +21,45 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_fi
     start_argv,
     stop_argv,
 )
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_inputs import JobSpec
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_inputs import CONTROLLER, PROJECT, JobSpec
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_secrets import JobSecrets
 
 
 def spec(**fields) -> JobSpec:
-    values = {"group_name": "g", "playbook": "site.yml", "project_dir": "/p", "inventory": None, "extra_vars": {},
+    values = {"group_name": "g", "playbook": "site.yml", "project_dir": "/p", "extra_vars": {},
               "limit": None, "tags": None, "forks": 5, "verbosity": 0, "job_timeout": 3600, "pending_timeout": 300, "reconnect_timeout": 300}
     values.update(fields)
     return JobSpec(**values)
 
 
 def test_the_playbook_starts_detached_under_the_runner_with_every_option():
-    argv = start_argv(spec(inventory="inv/hosts", limit="web", tags="deploy", forks=3, verbosity=2, job_timeout=90))
+    job = spec(inventories=((PROJECT, "inv/hosts"), (CONTROLLER, "/home/me/inventories/prod/")), limit="web",
+               tags="deploy", skip_tags="slow", start_at_task="Deploy it", check=True, diff=True, remote_user="ops",
+               become_method="sudo", become_user="admin", forks=3, verbosity=2, job_timeout=90)
+    secrets = JobSecrets(vault_passwords=[("prod", b"v1"), (None, b"v2")], become_password="become-pw")
+    argv = start_argv(job, secrets)
     assert argv[:2] == ["/bin/sh", "-c"]
     assert argv[2].startswith("cd /tmp/cg-job/project && export ")
     assert argv[2].endswith('exec python3 /tmp/cg-job/meta/runner.py start /tmp/cg-job "$@"')
-    assert argv[3:] == ["sh", "90", "ansible-playbook", "-i", "inv/hosts", "-e", "@/tmp/cg-job/meta/extra_vars.json",
-                        "--limit", "web", "--tags", "deploy", "--forks", "3", "-vv", "site.yml"]
+    assert argv[3:] == [
+        "sh", "90", "ansible-playbook", "-i", "inv/hosts", "-i", "/tmp/cg-job/meta/inventory/1/prod",
+        "-e", "@/tmp/cg-job/secrets/credential_vars.json", "-e", "@/tmp/cg-job/secrets/extra_vars.json",
+        "--vault-id", "prod@/tmp/cg-job/secrets/vault-0", "--vault-password-file", "/tmp/cg-job/secrets/vault-1",
+        "--limit", "web", "--tags", "deploy", "--skip-tags", "slow", "--start-at-task", "Deploy it", "--user", "ops",
+        "--become-method", "sudo", "--become-user", "admin", "--forks", "3", "--check", "--diff", "-vv", "site.yml"]
+    assert not any(value in " ".join(argv) for value in ("v1", "v2", "become-pw"))
 
 
 def test_the_playbook_defaults_to_localhost_inventory():
-    assert playbook_args(spec(forks=0)) == ["ansible-playbook", "-i", "/tmp/cg-job/meta/inventory.ini", "-e",
-                                            "@/tmp/cg-job/meta/extra_vars.json", "site.yml"]
+    assert playbook_args(spec(forks=0), JobSecrets()) == [
+        "ansible-playbook", "-i", "/tmp/cg-job/meta/inventory.ini", "-e", "@/tmp/cg-job/secrets/extra_vars.json", "site.yml"]
+    assert "inventory.ini" in job_meta_files(spec())
+    assert "inventory.ini" not in job_meta_files(spec(inventories=((PROJECT, "hosts"),)))
+
+
+def test_controller_inventories_are_copied_under_their_own_names():
+    job = spec(inventories=((PROJECT, "hosts"), (CONTROLLER, "/srv/inv/prod"), (CONTROLLER, "/srv/hosts.yml")))
+    assert job_copies(job) == {"meta/inventory/1/prod": "/srv/inv/prod", "meta/inventory/2/hosts.yml": "/srv/hosts.yml"}
 
 
 def test_follow_and_stop_commands():
@@ -57,15 +76,22 @@ def test_project_tar_stream_round_trip(tmp_path):
     script = project / "run.sh"
     script.write_bytes(os.urandom(300_000))
     script.chmod(0o755)
-    chunks = list(project_tar_stream(str(project), {"extra_vars.json": json.dumps({"a": 1}).encode()}))
+    inventory = tmp_path / "inv"
+    (inventory / "group_vars").mkdir(parents=True)
+    (inventory / "hosts").write_text("web1\n")
+    (inventory / "group_vars" / "all.yml").write_text("x: 1\n")
+    chunks = list(project_tar_stream(str(project), {"runner.py": b"#"}, copies={"meta/inventory/0/inv": str(inventory)},
+                                     secret_files={"extra_vars.json": json.dumps({"a": 1}).encode()}))
     assert len(chunks) > 1, "the tar is sent as it is built, not in one piece"
     with tarfile.open(fileobj=io.BytesIO(b"".join(chunks)), mode="r:gz") as tar:
         members = {m.name: m for m in tar.getmembers()}
         assert tar.extractfile("project/run.sh").read() == script.read_bytes()
         assert members["project/run.sh"].mode & 0o777 == 0o755
         assert tar.extractfile("project/roles/r/empty").read() == b""
-        assert json.load(tar.extractfile("meta/extra_vars.json")) == {"a": 1}
-        assert members["meta/extra_vars.json"].mode == 0o600
+        assert json.load(tar.extractfile("secrets/extra_vars.json")) == {"a": 1}
+        assert members["secrets/extra_vars.json"].mode == 0o600
+        assert members["meta/runner.py"].mode == 0o600
+        assert tar.extractfile("meta/inventory/0/inv/group_vars/all.yml").read() == b"x: 1\n"
         assert "project/site.yml" in members
 
 

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
+
+import pytest
 
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils import _job_runner
 
@@ -117,7 +120,54 @@ def test_the_timeout_stops_what_left_the_targets_session(tmp_path):
 
 def test_a_command_that_cannot_start_ends_with_127(tmp_path):
     job = str(tmp_path)
-    runner("start", job, "60", "/nonexistent/ansible-playbook")
-    assert wait_for_status(job) == {"rc": 127, "timed_out": False}
+    started = runner("start", job, "60", "/nonexistent/ansible-playbook")
+    assert started.returncode == 1
+    assert b"cannot start /nonexistent/ansible-playbook" in started.stderr
+    assert wait_for_status(job)["rc"] == 127
     followed = runner("follow", job, "0")
     assert b"cannot start /nonexistent/ansible-playbook" in followed.stdout
+
+
+def _secrets(job_dir, **files: bytes) -> str:
+    secrets = os.path.join(job_dir, "secrets")
+    os.makedirs(secrets, mode=0o700, exist_ok=True)
+    for name, data in files.items():
+        with open(os.open(os.path.join(secrets, name), os.O_WRONLY | os.O_CREAT, 0o600), "wb") as handle:
+            handle.write(data)
+    return secrets
+
+
+def test_the_target_gets_job_env_and_the_secrets_are_removed_when_it_ends(tmp_path):
+    job = str(tmp_path)
+    secrets = _secrets(job, **{"env.json": json.dumps({"CLOUD_TOKEN": "t0ken-value"}).encode(), "extra_vars.json": b"{}"})
+    runner("start", job, "60", sys.executable, "-c", "import os; print(os.environ['CLOUD_TOKEN'])")
+    assert wait_for_status(job)["rc"] == 0
+    assert runner("follow", job, "0").stdout == b"t0ken-value\n"
+    assert os.listdir(secrets) == []
+
+
+@pytest.mark.skipif(not shutil.which("ssh-agent"), reason="needs openssh-client")
+def test_the_private_key_is_loaded_into_an_agent_and_its_file_removed(tmp_path):
+    job = str(tmp_path)
+    key = tmp_path / "key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "pass-phrase", "-C", "cg-unit", "-f", str(key)], check=True)
+    secrets = _secrets(job, private_key=key.read_bytes(), private_key_passphrase=b"pass-phrase")
+    started = runner("start", job, "60", "sh", "-c", "ls \"$(dirname \"$SSH_AUTH_SOCK\")\"; ssh-add -l")
+    assert started.returncode == 0, started.stderr
+    assert wait_for_status(job)["rc"] == 0
+    listed = runner("follow", job, "0").stdout.decode()
+    assert "agent.sock" in listed and "private_key" not in listed and "askpass" not in listed
+    assert "cg-unit (ED25519)" in listed
+    assert os.listdir(secrets) == []
+
+
+@pytest.mark.skipif(not shutil.which("ssh-agent"), reason="needs openssh-client")
+def test_a_wrong_passphrase_fails_the_start_with_the_reason(tmp_path):
+    job = str(tmp_path)
+    key = tmp_path / "key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "pass-phrase", "-f", str(key)], check=True)
+    secrets = _secrets(job, private_key=key.read_bytes(), private_key_passphrase=b"wrong")
+    started = runner("start", job, "60", "true")
+    assert started.returncode == 1
+    assert b"ssh-add refused private_key_file" in started.stderr
+    assert os.listdir(secrets) == []
