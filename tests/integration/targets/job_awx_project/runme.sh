@@ -123,4 +123,50 @@ check_job "group from the job's Kubernetes credential" awx-k8s-auth "$work/k8s-a
 # The job's private state file (made by ansible.builtin.tempfile under TMPDIR) holds the token: 0600.
 state=$(find "$work/tmp" -name container_groups.yml -path '*.container-groups/*')
 [ "$(stat -c %a "$state")" = 600 ] || { echo "FAIL: the job's state file $state is not 0600" >&2; exit 1; }
+echo "== the project's hosts playbook with the Machine and Vault credentials, as a custom credential type injects them"
+# docs/awx.md's credential type: AWX writes the key and the vault password to files of the
+# job's private data directory (group-readable, as AWX does) and hands their paths and the
+# other inputs to ansible-playbook in an extra-vars file. The project's inventory (group web)
+# and its vaulted group_vars are made here, since the hosts' addresses are the cluster's.
+read -r -a ssh_hosts <<<"$(cfg cg_test_ssh_hosts)"
+private=$work/private_data_dir
+mkdir -p "$private/env" "$project/inventory/group_vars/web"
+python -c 'import secrets; print(secrets.token_urlsafe(18))' > "$private/vault_password"
+vault_word=$(python -c 'import secrets; print(secrets.token_urlsafe(12))')
+cp "$(cfg cg_test_ssh_key)" "$private/ssh_key"
+chmod 0660 "$private/ssh_key" "$private/vault_password"
+{ echo "[web]"; i=0; for ip in "${ssh_hosts[@]}"; do i=$((i + 1)); echo "web$i ansible_host=$ip"; done; } > "$project/inventory/hosts"
+echo 'ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null' > "$project/inventory/group_vars/web/vars.yml"
+printf 'vault_word: "%s"\n' "$vault_word" > "$project/inventory/group_vars/web/vault.yml"
+"${awx_env[@]}" ansible-vault encrypt --vault-id "awx@$private/vault_password" "$project/inventory/group_vars/web/vault.yml" >/dev/null
+(umask 077; cat > "$private/env/extravars" <<YML
+job_remote_user: $(cfg cg_test_ssh_user)
+job_private_key_file: $private/ssh_key
+job_private_key_passphrase: ""
+job_become_method: sudo
+job_become_password: "$(cfg cg_test_ssh_become_password)"
+job_vault_password_file: awx@$private/vault_password
+YML
+)
+run_project "hosts playbook with the injected credentials" "$work/hosts.log" \
+  "${awx_env[@]}" ansible-playbook -i "$work/inventory.ini" run_in_container_group.yml \
+  -e container_group=awx-project -e "state_file=$work/state/container_groups.yml" \
+  -e playbook=configure_hosts.yml -e inventory=inventory/hosts -e "@$private/env/extravars"
+grep -Eq "'web1': \{'ok': 1, 'changed': 1, 'failed': 0, 'unreachable': 0" "$work/hosts.log" \
+  || { echo "FAIL (hosts): stats do not show web1 changed" >&2; exit 1; }
+if grep -qFf <(cfg cg_test_ssh_become_password; cat "$private/vault_password") "$work/hosts.log"; then
+  echo "FAIL (hosts): a password appears in the output" >&2; exit 1
+fi
+want=$(printf '%s' "$vault_word" | sha256sum | cut -d' ' -f1)
+for ip in "${ssh_hosts[@]}"; do
+  ssh -q -i "$(cfg cg_test_ssh_key)" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+    "$(cfg cg_test_ssh_user)@$ip" "cat /etc/cg-awx-project" > "$work/awx-configured.txt" \
+    || { echo "FAIL (hosts): $ip was not configured" >&2; exit 1; }
+  if ! grep -qx "motd=Hello from the AWX sample project" "$work/awx-configured.txt" \
+     || ! grep -qx "vault_word_sha256=$want" "$work/awx-configured.txt"; then
+    cat "$work/awx-configured.txt"; echo "FAIL (hosts): $ip has the wrong content" >&2; exit 1
+  fi
+done
+pod=$(sed -n "s|^Pod $namespace/\(cg-[a-z0-9-]*\) created for container group 'awx-project'.*|\1|p" "$work/hosts.log" | head -n1)
+python "$here/check_pods.py" "$config" awx-project "$pod"
 echo "== all AWX project cases passed"
