@@ -16,7 +16,8 @@ arguments into a job and the outcome into a result:
 3. create the Pod and wait for Running, failing fast on reasons that will not heal;
 4. stream the project in as one tar over one exec;
 5. run ansible-playbook inside, handing each output line to a callback as it arrives, every
-   secret masked; then read its job events and per-host stats back (``_job_events``);
+   secret masked; then its job events and per-host stats, which the same stream brings
+   (``_job_events``);
 6. delete the Pod and confirm it is gone, whatever happened before: success, failure,
    SIGINT or SIGTERM (see ``_stop_guard``), with one more try if a signal cuts it short.
 
@@ -44,7 +45,6 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_ev
     write_events,
 )
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_files import (
-    EVENTS,
     LineFn,
     LineSplitter,
     copy_argv,
@@ -67,6 +67,7 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_er
     K8sApiError,
     K8sClientError,
     explain_api_exception,
+    quota_exceeded,
 )
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_stream import (
     FollowError,
@@ -314,20 +315,39 @@ class ContainerGroupJob:
     def _create(self, pod: dict, taken_ok: bool = False) -> bool:
         name = pod["metadata"]["name"]
         retries = self.api_retries
-        try:
-            self._request("POST", pod_path(self.namespace), body=pod)
-        except K8sApiError as exc:
-            if exc.status == 409 and self.api_retries > retries and self._is_ours(name):
-                pass  # an earlier try created it, and its answer was lost
-            elif taken_ok and exc.status == 409:
-                return False
-            else:
+        full_since: float | None = None
+        while True:
+            try:
+                self._request("POST", pod_path(self.namespace), body=pod)
+                break
+            except K8sApiError as exc:
+                if exc.status == 409 and self.api_retries > retries and self._is_ours(name):
+                    break  # an earlier try created it, and its answer was lost
+                if taken_ok and exc.status == 409:
+                    return False
+                quota = quota_exceeded(exc)
+                if quota is None:
+                    raise JobError(f"cannot create Pod {self.namespace}/{name}: {self._explain(exc, 'create', name)}") from exc
+                full_since = self._wait_for_room(quota, full_since)
+            except K8sClientError as exc:
                 raise JobError(f"cannot create Pod {self.namespace}/{name}: {self._explain(exc, 'create', name)}") from exc
-        except K8sClientError as exc:
-            raise JobError(f"cannot create Pod {self.namespace}/{name}: {self._explain(exc, 'create', name)}") from exc
         self.created = True
         self.pod_name = name
         return True
+
+    def _wait_for_room(self, quota: str, since: float | None) -> float:
+        """A full ResourceQuota is a busy slot: wait for room (AWX sends the job back to pending)."""
+        now = time.monotonic()
+        if since is None:
+            since = now
+            self.notice(f"no room for the job's Pod in namespace {self.namespace}: {quota} is full; waiting for room, "
+                        f"up to pending_timeout ({self.spec.pending_timeout}s)", False)
+        elif now - since > self.spec.pending_timeout:
+            raise JobError(f"no room for the job's Pod in namespace {self.namespace} for {now - since:.0f}s "
+                           f"(pending_timeout {self.spec.pending_timeout}s): {quota} stayed full; try again later "
+                           "or ask for a larger quota")
+        time.sleep(SLOT_POLL_SECONDS)
+        return since
 
     def _is_ours(self, name: str) -> bool:
         try:
@@ -422,23 +442,12 @@ class ContainerGroupJob:
         return rc
 
     def read_events(self, outcome: JobOutcome) -> None:
-        """The job events out of the Pod: the per-host stats, and events_file when asked for."""
-        chunks: list[bytes] = []
-
-        def read() -> int:
-            chunks.clear()  # each try reads the file whole
-            return self._exec_once(["cat", EVENTS], on_stdout=chunks.append)
-
-        try:
-            rc = int(self._retried(read, f"read the job events in {self.where}"))
-        except K8sClientError as exc:
-            self.notice(f"cannot read the job events in {self.where} ({exc}); no stats or events for this job", True)
+        """The job events the output stream brought: the per-host stats, and events_file."""
+        events = parse_events(self.stream.events if self.stream is not None else b"", self.secrets)
+        if not events:
+            self.notice(f"the playbook in {self.where} sent no job events (the job_events callback did not load, or the "
+                        "run ended before it began); no stats or events for this job", True)
             return
-        if rc != 0:
-            self.notice(f"the playbook in {self.where} wrote no job events (is ansible-playbook in the image older "
-                        "than ansible-core 2.17?); no stats or events for this job", True)
-            return
-        events = parse_events(b"".join(chunks), self.secrets)
         outcome.stats, outcome.events = stats_of(events), len(events)
         if self.spec.events_file:
             try:

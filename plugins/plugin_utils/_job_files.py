@@ -27,9 +27,6 @@ PROJECT_DIR = f"{JOB_DIR}/project"
 META_DIR = f"{JOB_DIR}/meta"
 #: The runner (``_job_runner``) as the job copies it into the Pod.
 RUNNER = f"{META_DIR}/runner.py"
-#: The job events the callback ``job_events`` writes in the Pod (the runner enables it).
-EVENTS = f"{JOB_DIR}/events.jsonl"
-CALLBACK = f"{META_DIR}/callback_plugins/job_events.py"
 #: Lines of the target's stdout kept for the result (the recap is among the last ones).
 OUTPUT_LINES_KEPT = 200
 

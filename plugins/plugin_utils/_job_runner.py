@@ -23,7 +23,8 @@ library only, Python 3.6+, since it runs on whatever the execution environment h
     the reason on stderr.
 ``follow DIR OFFSET``
     Copies DIR/output from byte OFFSET to stdout as it grows, until the target has ended and
-    every byte is out; then writes ``CG-DONE <size> <rc> <timed out 0|1>`` on stderr. While the
+    every byte is out; then writes the job events (``CG-EVENT <json>``, one line each) and
+    ``CG-DONE <size> <rc> <timed out 0|1>`` on stderr. While the
     target is quiet it writes a newline on stderr every few seconds, so no idle timeout of the
     API server or kubelet cuts the stream. ``CG-LOST <size>`` if the supervisor died without a
     status (killed).
@@ -41,7 +42,7 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, TextIO, Tuple
 
 KILL_AFTER_SECONDS = 10
 POLL_SECONDS = 0.05
@@ -369,6 +370,7 @@ def follow(job_dir: str, offset: int) -> int:
             if ended:
                 with open(status_path) as status_file:
                     status = json.load(status_file)
+                _send_events(job_dir, err)
                 err.write("CG-DONE %d %d %d\n" % (handle.tell(), status["rc"], 1 if status["timed_out"] else 0))
                 return 0
             if supervisor is not None and not _alive(supervisor) and not os.path.exists(status_path):
@@ -379,6 +381,17 @@ def follow(job_dir: str, offset: int) -> int:
                 err.flush()
                 quiet_since = time.monotonic()
             time.sleep(POLL_SECONDS)
+
+
+def _send_events(job_dir: str, err: TextIO) -> None:
+    """The job events (JSON lines, ASCII) on stderr, each as ``CG-EVENT <json>``."""
+    try:
+        with open(os.path.join(job_dir, "events.jsonl")) as handle:
+            for line in handle:
+                if line.endswith("\n"):  # a line cut short by a killed target is left out
+                    err.write("CG-EVENT " + line)
+    except FileNotFoundError:
+        pass
 
 
 def stop(job_dir: str, grace: float) -> int:

@@ -6,7 +6,9 @@
 """Following the target's output by byte offset, across lost connections.
 
 The target writes to a file in the Pod (see ``_job_runner``); the controller reads it with
-one exec that follows the file from an offset. When that stream drops (an API server or
+one exec that follows the file from an offset; once the output is whole, the same stream
+brings the job events, sent whole on every try (no new connection at the end). When that
+stream drops (an API server or
 kubelet restart, a reset connection, an idle cut), it reconnects with backoff and resumes at
 the exact byte it had: no byte is lost and none is repeated. Only when the connection stays
 lost for longer than reconnect_timeout does following fail.
@@ -37,7 +39,7 @@ class FollowError(Exception):
 
 
 class _Trailer:
-    """The runner's stderr: keepalive newlines, then one CG-DONE or CG-LOST line."""
+    """The runner's stderr: keepalive newlines, the job events, then one CG-DONE or CG-LOST line."""
 
     def __init__(self) -> None:
         self._text = b""
@@ -46,11 +48,15 @@ class _Trailer:
         self.timed_out = False
         self.lost = False
         self.other: list[str] = []
+        self.events: list[bytes] = []
 
     def feed(self, data: bytes) -> None:
         self._text += data
         *lines, self._text = self._text.split(b"\n")
         for raw in lines:
+            if raw.startswith(b"CG-EVENT "):
+                self.events.append(raw[len(b"CG-EVENT "):])
+                continue
             words = raw.decode("utf-8", "replace").split()
             if words[:1] == ["CG-DONE"] and len(words) == 4:
                 self.size, self.rc, self.timed_out = int(words[1]), int(words[2]), words[3] == "1"
@@ -81,6 +87,8 @@ class TargetStream:
         self._on_loss = on_loss
         self.offset = 0
         self.reconnects = 0
+        #: The job events (JSON lines) the runner sent once the output was whole.
+        self.events = b""
 
     def follow(self, deadline: float) -> tuple[int, bool]:
         """(exit status, stopped at job_timeout) of the target, once every byte of its output is out.
@@ -132,6 +140,7 @@ class TargetStream:
                     raise FollowError(f"the job's supervisor in {self._where} was killed before the target "
                                       "ended; its exit status is unknown")
                 if trailer.size is not None and trailer.rc is not None and self.offset >= trailer.size:
+                    self.events = b"\n".join(trailer.events)
                     return trailer.rc, trailer.timed_out
                 reason = "the stream ended before the whole output arrived"
             self._on_loss()

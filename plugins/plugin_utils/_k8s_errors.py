@@ -14,6 +14,7 @@ do next. No message here contains a token or a certificate.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import ssl
 import typing as t
@@ -129,6 +130,49 @@ def _http_status(exc: BaseException) -> tuple[int | None, str | None, t.Any]:
     return status, reason if isinstance(reason, str) else None, getattr(exc, "body", None)
 
 
+# What the API server's admission says when it refuses an object (kube-apiserver's words;
+# the 403 of an RBAC denial says "cannot <verb> resource" instead).
+_POD_SECURITY = re.compile(r'violates PodSecurity "(?P<level>[a-z]+):(?P<version>[^"]+)"')
+_MUST_SET = re.compile(r'must set ([A-Za-z.]+)(?:=(\S+?)(?=\)|, )| to "([^"]+)")?')
+_WEBHOOK = re.compile(r'admission webhook "(?P<name>[^"]+)" denied the request(?::\s*(?P<why>.*))?', re.S)
+_QUOTA = re.compile(r"exceeded quota: (?P<name>[^,]+), (?P<usage>requested: .*)", re.S)
+
+
+def quota_exceeded(exc: BaseException) -> str | None:
+    """The words of a ResourceQuota refusal (name and usage), or None for any other error."""
+    status, dummy_reason, body = _http_status(exc)
+    found = _QUOTA.search(status_message(body) or "") if status == 403 else None
+    return f'ResourceQuota "{found.group("name")}" ({found.group("usage").strip()})' if found else None
+
+
+def _object(resource: str, name: str | None) -> str:
+    """'Pod "x"' for resource pods: how admission's refusals name what they refused."""
+    kind = resource.split("/")[0]
+    kind = (kind[:-1] if kind.endswith("s") else kind).capitalize()
+    return f'{kind} "{name}"' if name else kind
+
+
+def _admission_refusal(message: str, named: str, in_ns: str) -> str | None:
+    """A sentence for an admission refusal (Pod Security, a webhook, a quota); None for others."""
+    found = _POD_SECURITY.search(message)
+    if found:
+        fields = sorted({f"{field}={value or quoted}" if value or quoted else field
+                         for field, value, quoted in _MUST_SET.findall(message)})
+        set_them = f" The pod spec override must set {', '.join(fields)}." if fields else ""
+        return (f'Pod Security admission refused the {named}{in_ns}: the namespace enforces the "{found.group("level")}" '
+                f'level ({found.group("level")}:{found.group("version")}).{set_them}')
+    found = _WEBHOOK.search(message)
+    if found:
+        why = (found.group("why") or "").strip()
+        return (f'the admission webhook "{found.group("name")}" denied the {named}{in_ns}'
+                f'{": " + why if why else ""}; meet its policy in the pod spec override, or ask the webhook\'s owners.')
+    found = _QUOTA.search(message)
+    if found:
+        return (f'the {named} does not fit in ResourceQuota "{found.group("name")}"{in_ns} '
+                f'({found.group("usage").strip()}); wait for room, or ask for a larger quota.')
+    return None
+
+
 TLS_HINT = (
     "give the cluster's CA certificate (ssl_ca_cert of the credential, or the ca_cert option / "
     "K8S_AUTH_SSL_CA_CERT), or set validate_certs (verify_ssl) to false to skip verification, which is not recommended"
@@ -187,6 +231,9 @@ def explain_api_exception(
     if status is not None:
         message = status_message(body) or reason or ""
         said = f" The API server said: {message}" if message else ""
+        refused = _admission_refusal(message, _object(what, name), in_ns)
+        if refused:
+            return f"{refused}{said}"
         if status == 401:
             return (
                 f"the API server{where} rejected the credentials (401 Unauthorized): the bearer token "

@@ -90,8 +90,8 @@ done
 no_secret_in "the check run's output" "$work/check.log"
 no_secret_in "the check run's events" "$work/check-events.jsonl"
 
-echo "== the run, -vvvv, looked at while it runs"
-job "$work/run.log" "$work/run.json" -e verbosity=4 -e "events_file=$work/events.jsonl" &
+echo "== the run, the wrapper and the target at -vvvv, looked at while it runs"
+job "$work/run.log" "$work/run.json" -vvvv -e verbosity=4 -e "events_file=$work/events.jsonl" &
 job_pid=$!
 for _ in $(seq 1 1200); do grep -q '"msg": "MARKER-CONFIGURED"' "$work/run.log" && break; sleep 0.1; done
 grep -q '"msg": "MARKER-CONFIGURED"' "$work/run.log" || { wait "$job_pid" || true; cat "$work/run.log"; fail "the run never got to its marker"; }

@@ -171,3 +171,24 @@ def test_a_wrong_passphrase_fails_the_start_with_the_reason(tmp_path):
     assert started.returncode == 1
     assert b"ssh-add refused private_key_file" in started.stderr
     assert os.listdir(secrets) == []
+
+
+def test_an_image_without_ssh_agent_fails_the_start_saying_what_it_needs(tmp_path):
+    job = str(tmp_path)
+    secrets = _secrets(job, private_key=b"not used")
+    started = subprocess.run([sys.executable, RUNNER, "start", job, "60", "true"], capture_output=True, timeout=60,
+                             check=False, env={"PATH": str(tmp_path / "empty-path")})
+    assert started.returncode == 1
+    assert b"the image has no ssh-agent" in started.stderr and b"openssh-client" in started.stderr
+    assert os.listdir(secrets) == []
+
+
+def test_follow_sends_the_job_events_whole_after_the_output(tmp_path):
+    job = str(tmp_path)
+    runner("start", job, "60", sys.executable, "-c", "print('out')")
+    assert wait_for_status(job)["rc"] == 0
+    with open(os.path.join(job, "events.jsonl"), "w") as handle:
+        handle.write('{"counter": 1}\n{"counter": 2}\n{"counter": 3, "cu')
+    followed = runner("follow", job, "0")
+    assert followed.stdout == b"out\n"
+    assert followed.stderr.endswith(b'CG-EVENT {"counter": 1}\nCG-EVENT {"counter": 2}\nCG-DONE 4 0 0\n')

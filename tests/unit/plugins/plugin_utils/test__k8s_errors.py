@@ -8,7 +8,7 @@ import json
 import socket
 import ssl
 
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import K8sApiError, explain_api_exception
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import K8sApiError, explain_api_exception, quota_exceeded
 
 TOKEN = "t0ken-SECRET-value"
 
@@ -72,3 +72,42 @@ def test_tls_and_network_errors_found_anywhere_in_the_chain():
         assert "connection refused" in explain_api_exception(outer, host="https://k8s")
     assert "does not resolve" in explain_api_exception(socket.gaierror(-2, "Name or service not known"))
     assert "timed out" in explain_api_exception(socket.timeout("timed out"))
+
+
+def _refused(message: str, code: int = 403) -> str:
+    exc = K8sApiError(code, "Forbidden", json.dumps({"kind": "Status", "code": code, "message": message}))
+    return explain_api_exception(exc, verb="create", resource="pods", name="cg-x", namespace="ns")
+
+
+def test_a_pod_security_rejection_names_the_level_and_the_fields_to_set():
+    said = _refused('pods "cg-x" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false '
+                    '(container "worker" must set securityContext.allowPrivilegeEscalation=false), unrestricted capabilities '
+                    '(container "worker" must set securityContext.capabilities.drop=["ALL"]), runAsNonRoot != true (pod or '
+                    'container "worker" must set securityContext.runAsNonRoot=true), seccompProfile (pod or container "worker" '
+                    'must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")')
+    assert said.startswith('Pod Security admission refused the Pod "cg-x" in namespace "ns": the namespace enforces the '
+                           '"restricted" level (restricted:latest). The pod spec override must set '
+                           'securityContext.allowPrivilegeEscalation=false, securityContext.capabilities.drop=["ALL"], '
+                           'securityContext.runAsNonRoot=true, securityContext.seccompProfile.type=RuntimeDefault. '
+                           'The API server said: pods "cg-x" is forbidden: violates PodSecurity')
+    assert "RBAC" not in said
+
+
+def test_a_webhook_denial_names_the_webhook():
+    said = _refused('admission webhook "images.example.com" denied the request: images must come from registry.example.com', 400)
+    assert said.startswith('the admission webhook "images.example.com" denied the Pod "cg-x" in namespace "ns": images must '
+                           "come from registry.example.com; meet its policy")
+
+
+def test_an_exceeded_quota_is_told_as_such():
+    said = _refused('pods "cg-x" is forbidden: exceeded quota: one-pod, requested: pods=1, used: pods=1, limited: pods=1')
+    assert said.startswith('the Pod "cg-x" does not fit in ResourceQuota "one-pod" in namespace "ns" (requested: pods=1, '
+                           "used: pods=1, limited: pods=1); wait for room")
+    assert quota_exceeded(K8sApiError(403, "Forbidden", json.dumps({"message": "exceeded quota: q, requested: cpu=1"}))) \
+        == 'ResourceQuota "q" (requested: cpu=1)'
+    assert quota_exceeded(K8sApiError(403, "Forbidden", json.dumps({"message": 'cannot create resource "pods"'}))) is None
+
+
+def test_an_rbac_denial_keeps_its_words():
+    said = _refused('pods is forbidden: User "x" cannot create resource "pods" in API group "" in the namespace "ns"')
+    assert said.startswith("permission denied (403 Forbidden): the credentials may not create pods in namespace \"ns\"")
