@@ -82,7 +82,7 @@ work, group, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 inventory = os.path.join(work, "inventory.ini")
 target = os.path.join(work, "project", "target.yml")
 # The job role's summary: "exit status: 0", "timings (s): {'create_to_running': 1.2, ...}".
-SUMMARY = re.compile(r'"exit status: (?P<rc>\S+)",\s*"recap: .*",\s*"timings \(s\): (?P<timings>\{[^}]*\})",'
+SUMMARY = re.compile(r'"exit status: (?P<rc>\S+)",\s*"recap: .*",\s*(?:"stats: .*",\s*)?"timings \(s\): (?P<timings>\{[^}]*\})",'
                      r'\s*"API requests: (?P<requests>\d+)')
 
 
