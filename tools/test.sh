@@ -62,6 +62,8 @@ cg_test_token: $CG_TEST_TOKEN
 cg_test_ca_file: $CG_TEST_CA_FILE
 cg_test_namespace: $CG_TEST_NAMESPACE
 cg_test_other_namespace: $CG_TEST_OTHER_NAMESPACE
+cg_test_restricted_namespace: $CG_TEST_RESTRICTED_NAMESPACE
+cg_test_quota_namespace: $CG_TEST_QUOTA_NAMESPACE
 cg_test_image: $CG_TEST_IMAGE
 cg_test_registry: $CG_TEST_REGISTRY
 cg_test_kubeconfig: $KUBECONFIG

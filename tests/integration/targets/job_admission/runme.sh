@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Admission's refusals, each with its own message, and a full quota waited for:
+# - Pod Security: a Pod without the restricted fields in a namespace that enforces
+#   restricted fails naming the level and the fields to set;
+# - RBAC: a namespace the token may not use fails saying which verb is missing;
+# - ResourceQuota: with room for one Pod, a second job says it waits for room, and runs
+#   once the first job's Pod is gone.
+# No `set -x`: the token must not be echoed.
+set -eu
+config=$(../setup_integration_config/files/integration_config.sh)
+here=$(pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export CONTAINER_GROUPS_STATE_FILE="$work/state/container_groups.yml" PYTHONUNBUFFERED=1 ANSIBLE_NOCOLOR=1
+fail() { echo "FAILED: $*" >&2; exit 1; }
+run_job() { # group playbook log
+  ansible-playbook ephemeral.container_groups.run -e "container_group=$1" -e "playbook=$here/files/project/$2" > "$3" 2>&1
+}
+ansible-playbook -e "@$config" files/define.yml
+
+echo "== Pod Security: the level and the fields to set"
+if run_job adm-restricted hold.yml "$work/restricted.log"; then cat "$work/restricted.log"; fail "the restricted job ran"; fi
+cat "$work/restricted.log"
+# The message is in the task's JSON result, its quotes escaped.
+grep -q 'Pod Security admission refused the Pod \\"cg-adm-restricted-[a-z0-9]*\\" in namespace \\"cg-restricted\\": the namespace enforces the \\"restricted\\" level' \
+  "$work/restricted.log" || fail "restricted: no Pod Security message"
+grep -q 'must set .*securityContext.runAsNonRoot=true' "$work/restricted.log" || fail "restricted: the fields to set are not named"
+if grep -q 'RBAC must grant' "$work/restricted.log"; then fail "restricted: told as an RBAC denial"; fi
+
+echo "== RBAC: the verb that is missing"
+if run_job adm-forbidden hold.yml "$work/forbidden.log"; then cat "$work/forbidden.log"; fail "the forbidden job ran"; fi
+cat "$work/forbidden.log"
+grep -q "permission denied (403 Forbidden): the credentials may not list pods in namespace \\\\\"cg-other\\\\\"; RBAC must grant 'list'" \
+  "$work/forbidden.log" || fail "forbidden: no RBAC message"
+if grep -q 'Pod Security\|ResourceQuota' "$work/forbidden.log"; then fail "forbidden: told as something else"; fi
+
+echo "== ResourceQuota of one Pod, two jobs: the second waits for room, then runs"
+run_job adm-quota hold.yml "$work/first.log" &
+first=$!
+for _ in $(seq 1 600); do grep -q '"msg": "MARKER-HOLDING"' "$work/first.log" && break; sleep 0.1; done
+grep -q '"msg": "MARKER-HOLDING"' "$work/first.log" || { wait "$first" || true; cat "$work/first.log"; fail "the first job never began"; }
+rc=0
+run_job adm-quota hold.yml "$work/second.log" || rc=$?
+wait "$first" || { cat "$work/first.log"; fail "the first quota job failed"; }
+cat "$work/second.log"
+[ "$rc" = 0 ] || fail "the second quota job failed (rc $rc)"
+grep -q "no room for the job's Pod in namespace cg-quota: ResourceQuota \"one-pod\" (requested: pods=1, used: pods=1, limited: pods=1) is full; waiting for room" \
+  "$work/second.log" || fail "quota: the second job did not say it waits for room"
+[ "$(grep -c 'no room for the job' "$work/second.log")" = 1 ] || fail "quota: the waiting is said more than once"
+grep -q '"msg": "MARKER-HOLDING"' "$work/second.log" || fail "quota: the second job's target did not run"
+echo "== all admission scenarios passed"
