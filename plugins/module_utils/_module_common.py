@@ -117,6 +117,8 @@ def credential_view(name: str, record: dict, state: dict) -> dict:
         "host": record.get("host"),
         "verify_ssl": bool(record.get("verify_ssl", True)),
         "has_bearer_token": bool(record.get("bearer_token")),
+        "bearer_token_file": record.get("bearer_token_file"),
+        "in_cluster": bool(record.get("in_cluster")),
         "has_ssl_ca_cert": bool(record.get("ssl_ca_cert")),
         "container_groups": users,
     }

@@ -135,6 +135,13 @@ credentials:
       description: Whether a bearer token is stored.
       type: bool
       sample: true
+    bearer_token_file:
+      description: The file the token is read from at each job (null when the token is stored or in_cluster is set).
+      type: str
+    in_cluster:
+      description: Whether the controller's own in-cluster service account is used.
+      type: bool
+      sample: false
     has_ssl_ca_cert:
       description: Whether a CA certificate is stored.
       type: bool

@@ -27,14 +27,30 @@ options:
       - URL of the Kubernetes API server, for example C(https://k8s.example.com:6443).
       - Must be an C(https) URL with a host name or address and no user, query or fragment
         part. A path is kept (some proxies serve the API under one).
-      - Required when O(state=present).
+      - Required when O(state=present), unless O(in_cluster=true).
     type: str
   bearer_token:
     description:
       - Bearer token of the service account (or user) that creates the job Pods.
       - Surrounding whitespace is removed; a token must not contain whitespace.
-      - Required when O(state=present).
+      - With O(state=present) and without O(in_cluster), exactly one of O(bearer_token) and
+        O(bearer_token_file) is required.
     type: str
+  bearer_token_file:
+    description:
+      - A file that holds the bearer token, read for every API request of every job; the token
+        itself is not stored. A projected ServiceAccount token that the kubelet rotates, or a
+        token a vault agent renews, keeps working.
+      - The path is stored as it is made absolute here; the file must be readable now.
+    type: path
+  in_cluster:
+    description:
+      - Use the service account of the Pod the controller itself runs in, as AWX on Kubernetes
+        does. The API server comes from C(KUBERNETES_SERVICE_HOST), the token and CA from
+        C(/var/run/secrets/kubernetes.io/serviceaccount), read at each job. Nothing secret is stored.
+      - Excludes O(host), O(bearer_token), O(bearer_token_file) and O(ssl_ca_cert).
+    type: bool
+    default: false
   verify_ssl:
     description:
       - Whether to verify the API server's TLS certificate.
@@ -95,6 +111,18 @@ EXAMPLES = r"""
     state: absent
     force: true
 
+- name: A token that rotates, read from its file at every job (not stored)
+  ephemeral.container_groups.k8s_bearer_credential:
+    name: prod-cluster
+    host: https://k8s.example.com:6443
+    bearer_token_file: /var/run/secrets/tokens/container-groups
+    ssl_ca_cert: "{{ lookup('ansible.builtin.file', 'files/prod-ca.crt') }}"
+
+- name: A controller that runs in a Pod uses its own service account
+  ephemeral.container_groups.k8s_bearer_credential:
+    name: this-cluster
+    in_cluster: true
+
 - name: Use a state file of its own for this project
   ephemeral.container_groups.k8s_bearer_credential:
     name: lab
@@ -124,9 +152,17 @@ credential:
       type: bool
       sample: true
     has_bearer_token:
-      description: Whether a bearer token is stored (always true for a stored credential).
+      description: Whether a bearer token is stored (false with RV(credential.bearer_token_file) or RV(credential.in_cluster)).
       type: bool
       sample: true
+    bearer_token_file:
+      description: The file the token is read from at each job, when one is used.
+      type: str
+      sample: /var/run/secrets/tokens/container-groups
+    in_cluster:
+      description: Whether the controller's own in-cluster service account is used.
+      type: bool
+      sample: false
     has_ssl_ca_cert:
       description: Whether a CA certificate is stored.
       type: bool
@@ -152,6 +188,7 @@ state_file:
 
 import base64
 import binascii
+import os
 import re
 import typing as t
 from urllib.parse import urlsplit
@@ -242,14 +279,33 @@ def check_ca_cert(text: str) -> str:
     return text + "\n"
 
 
+def check_token_file(path: str) -> str:
+    """The token file's absolute path; ValueError unless it is a readable file holding a token."""
+    path = os.path.abspath(path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            token = handle.read().strip()
+    except OSError as exc:
+        raise ValueError(f"bearer_token_file {path} cannot be read ({exc.strerror}); the jobs read it at each start") from None
+    if not token or any(c.isspace() for c in token):
+        raise ValueError(f"bearer_token_file {path} does not hold one token (empty, or whitespace inside)")
+    return path
+
+
 def build_record(params: dict) -> dict:
     """The record to store for a present credential; ValueError for a bad option."""
-    token = params["bearer_token"].strip()
-    if not token or any(c.isspace() for c in token):
-        raise ValueError("bearer_token must be a non-empty token without whitespace inside")
+    if params["in_cluster"]:
+        return {"in_cluster": True}
+    if params["bearer_token_file"] is not None:
+        credential: dict[str, t.Any] = {"bearer_token_file": check_token_file(params["bearer_token_file"])}
+    else:
+        token = params["bearer_token"].strip()
+        if not token or any(c.isspace() for c in token):
+            raise ValueError("bearer_token must be a non-empty token without whitespace inside")
+        credential = {"bearer_token": token}
     return {
         "host": check_host(params["host"]),
-        "bearer_token": token,
+        **credential,
         "verify_ssl": params["verify_ssl"],
         "ssl_ca_cert": check_ca_cert(params["ssl_ca_cert"]) if params["ssl_ca_cert"] is not None else None,
     }
@@ -287,6 +343,8 @@ def main() -> None:
         "name": {"type": "str", "required": True},
         "host": {"type": "str"},
         "bearer_token": {"type": "str", "no_log": True},
+        "bearer_token_file": {"type": "path"},
+        "in_cluster": {"type": "bool", "default": False},
         "verify_ssl": {"type": "bool", "default": True},
         "ssl_ca_cert": {"type": "str", "no_log": True},
         "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
@@ -295,7 +353,8 @@ def main() -> None:
     }
     module = AnsibleModule(
         argument_spec=argument_spec,
-        required_if=[("state", "present", ("host", "bearer_token"))],
+        mutually_exclusive=[("bearer_token", "bearer_token_file"), ("in_cluster", "host"), ("in_cluster", "bearer_token"),
+                            ("in_cluster", "bearer_token_file"), ("in_cluster", "ssl_ca_cert")],
         supports_check_mode=True,
     )
     params = module.params
@@ -304,6 +363,12 @@ def main() -> None:
         module.fail_json(msg=f"credential name {name!r} must be non-empty, without surrounding whitespace")
 
     record: dict | None = None
+    if params["state"] == "present" and not params["in_cluster"]:
+        missing = [option for option, given in (("host", params["host"]),
+                                                ("bearer_token or bearer_token_file",
+                                                 params["bearer_token"] or params["bearer_token_file"])) if not given]
+        if missing:
+            module.fail_json(msg=f"state is present but missing: {', '.join(missing)} (or set in_cluster=true)")
     if params["state"] == "present":
         try:
             record = build_record(params)

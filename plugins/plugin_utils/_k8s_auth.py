@@ -61,6 +61,7 @@ class K8sAuth:
 
     host: str | None = None
     api_key: str | None = field(default=None, repr=False)
+    api_key_file: str | None = None  # read for every request, so a rotated token is used
     ca_cert_data: str | None = field(default=None, repr=False)
     ca_cert_file: str | None = None
     validate_certs: bool = True
@@ -89,7 +90,7 @@ class K8sAuth:
         if source == "host":
             ca = "CA from PEM text" if self.ca_cert_data else (f"CA file {self.ca_cert_file}" if self.ca_cert_file else "system CAs")
             tls = ca if self.validate_certs else "certificate NOT verified"
-            token = "bearer token" if self.api_key else "no token"
+            token = f"token file {self.api_key_file}" if self.api_key_file else ("bearer token" if self.api_key else "no token")
             return f"API server {self.host} ({token}, {tls})"
         if source == "kubeconfig":
             where = self.kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
@@ -102,7 +103,13 @@ def looks_like_pem(value: str) -> bool:
 
 
 def auth_from_credential(credential: t.Mapping[str, t.Any]) -> K8sAuth:
-    """The auth of a stored k8s_bearer_credential record (host, bearer_token, verify_ssl, ssl_ca_cert)."""
+    """The auth of a stored k8s_bearer_credential record: host with bearer_token or
+    bearer_token_file, verify_ssl and ssl_ca_cert; or in_cluster."""
+    if credential.get("in_cluster"):
+        if not in_cluster_available():
+            raise K8sClientError("the credential is in_cluster, but this controller does not run in a Pod with a service "
+                                 f"account (no KUBERNETES_SERVICE_HOST, or no {SERVICE_ACCOUNT_DIR}/token)")
+        return K8sAuth(in_cluster=True)
     host = credential.get("host")
     if not isinstance(host, str) or not host.strip():
         raise K8sClientError("the credential has no host (the API server URL)")
@@ -114,10 +121,14 @@ def auth_from_credential(credential: t.Mapping[str, t.Any]) -> K8sAuth:
         raise K8sClientError("the credential's ssl_ca_cert is not a string")
     if ca is not None and ca.strip() and not looks_like_pem(ca):
         raise K8sClientError("the credential's ssl_ca_cert is not PEM text (it must contain '-----BEGIN CERTIFICATE-----')")
+    token_file = credential.get("bearer_token_file")
+    if token_file is not None and not isinstance(token_file, str):
+        raise K8sClientError("the credential's bearer_token_file is not a string")
     verify = credential.get("verify_ssl", True)
     return K8sAuth(
         host=host.strip(),
         api_key=token or None,
+        api_key_file=token_file or None,
         ca_cert_data=ca if ca and ca.strip() else None,
         validate_certs=True if verify is None else bool(verify),
     )
@@ -278,6 +289,7 @@ def get_endpoint(auth: K8sAuth, log: LogFn | None = None) -> ApiEndpoint:
         return ApiEndpoint(
             auth.host or "",
             token=auth.api_key,
+            token_source=_token_file_reader(auth.api_key_file, "the credential's bearer_token_file") if auth.api_key_file else None,
             verify=auth.validate_certs,
             ca_file=os.path.expanduser(auth.ca_cert_file) if auth.ca_cert_file else None,
             ca_data=auth.ca_cert_data,

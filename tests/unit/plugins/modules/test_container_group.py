@@ -102,6 +102,8 @@ def test_info_lists_without_secrets(run_module, state_file):
             "host": "https://k8s.example.com",
             "verify_ssl": True,
             "has_bearer_token": True,
+            "bearer_token_file": None,
+            "in_cluster": False,
             "has_ssl_ca_cert": False,
             "container_groups": ["with-cred"],
         }

@@ -116,6 +116,8 @@ def test_create_then_idempotent(run_module, tmp_path):
         "host": "https://k8s.example.com:6443",
         "verify_ssl": True,
         "has_bearer_token": True,
+        "bearer_token_file": None,
+        "in_cluster": False,
         "has_ssl_ca_cert": True,
         "container_groups": [],
     }
@@ -178,3 +180,38 @@ def test_env_state_file_is_used(run_module, tmp_path):
     del args["state_file"]
     run = run_module(k8s_bearer_credential, args)
     assert run.result["state_file"] == str(tmp_path / "default-state" / "state.yml")
+
+
+def test_a_token_file_is_stored_by_path_and_never_its_token(run_module, tmp_path):
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n")
+    args = base_args(tmp_path, bearer_token_file=str(token_file))
+    del args["bearer_token"]
+    first = run_module(k8s_bearer_credential, args)
+    assert first.result["changed"] is True
+    view = first.result["credential"]
+    assert view["bearer_token_file"] == str(token_file) and view["has_bearer_token"] is False
+    assert TOKEN not in (tmp_path / "s.yml").read_text()
+    assert str(token_file) in (tmp_path / "s.yml").read_text()
+    assert run_module(k8s_bearer_credential, args).result["changed"] is False
+
+
+def test_a_token_file_that_cannot_be_read_is_refused(run_module, tmp_path):
+    args = base_args(tmp_path, bearer_token_file=str(tmp_path / "nope"))
+    del args["bearer_token"]
+    failed = run_module(k8s_bearer_credential, args)
+    assert failed.result["failed"] is True
+    assert "bearer_token_file" in failed.result["msg"] and "cannot be read" in failed.result["msg"]
+
+
+def test_in_cluster_stores_no_host_and_no_secret(run_module, tmp_path):
+    created = run_module(k8s_bearer_credential, {"name": "here", "in_cluster": True, "state_file": str(tmp_path / "s.yml")})
+    assert created.result["credential"]["in_cluster"] is True and created.result["credential"]["host"] is None
+    both = run_module(k8s_bearer_credential, base_args(tmp_path, in_cluster=True))
+    assert both.result["failed"] is True and "mutually exclusive" in both.result["msg"]
+
+
+def test_present_needs_a_host_and_a_token_source(run_module, tmp_path):
+    failed = run_module(k8s_bearer_credential, {"name": "x", "host": "https://k", "state_file": str(tmp_path / "s.yml")})
+    assert failed.result["failed"] is True
+    assert failed.result["msg"] == "state is present but missing: bearer_token or bearer_token_file (or set in_cluster=true)"

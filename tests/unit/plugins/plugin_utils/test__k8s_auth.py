@@ -71,6 +71,29 @@ def test_credential_defaults_to_verifying_without_a_ca():
     assert "system CAs" in auth.describe()
 
 
+def test_a_credential_token_file_is_read_for_every_request(tmp_path):
+    token_file = tmp_path / "token"
+    token_file.write_text("first-token\n")
+    auth = auth_from_credential({"host": "https://k8s", "bearer_token_file": str(token_file)})
+    assert auth.api_key is None and auth.api_key_file == str(token_file)
+    assert f"token file {token_file}" in auth.describe()
+    endpoint = get_endpoint(auth)
+    assert endpoint.authorization() == "Bearer first-token"
+    token_file.write_text("rotated-token\n")
+    assert endpoint.authorization() == "Bearer rotated-token"
+    token_file.unlink()
+    with pytest.raises(K8sClientError, match="cannot read the credential's bearer_token_file"):
+        endpoint.authorization()
+
+
+def test_an_in_cluster_credential_needs_a_pod(monkeypatch):
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    with pytest.raises(K8sClientError, match="does not run in a Pod with a service account"):
+        auth_from_credential({"in_cluster": True})
+    monkeypatch.setattr(_k8s_auth, "in_cluster_available", lambda: True)
+    assert auth_from_credential({"in_cluster": True}) == K8sAuth(in_cluster=True)
+
+
 @pytest.mark.parametrize(
     "record, message",
     [
