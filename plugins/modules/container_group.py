@@ -83,10 +83,30 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  validate:
+    description:
+      - V(client) checks the override here (see the description).
+      - V(server) also asks the API server. Before the group is stored, a job Pod of the group
+        is created with C(dryRun=All) through the group's credential, read from the state file on
+        the controller. Admission (Pod Security, ResourceQuotas, LimitRanges, webhooks), schema
+        and RBAC problems then fail the task with the server's words, and the state file is left
+        unchanged. Nothing is created. The credential needs C(create) on C(pods) in the
+        namespace, as jobs do. Use it in a play on C(localhost), where the state file is.
+    type: str
+    choices: [client, server]
+    default: client
 extends_documentation_fragment:
   - ephemeral.container_groups.state_file
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
+  action:
+    support: full
+    details: The action plugin of the same name makes the server's check of O(validate=server) on the controller.
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
   check_mode:
     support: full
   diff_mode:
@@ -235,6 +255,8 @@ def main() -> None:
         "max_concurrent_jobs": {"type": "int", "default": 0},
         "max_forks": {"type": "int", "default": 0},
         "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+        # The action plugin of the same name does the server's check before this runs.
+        "validate": {"type": "str", "default": "client", "choices": ["client", "server"]},
         **STATE_FILE_ARGSPEC,
     }
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)

@@ -4,7 +4,9 @@
 #   restricted fails naming the level and the fields to set;
 # - RBAC: a namespace the token may not use fails saying which verb is missing;
 # - ResourceQuota: with room for one Pod, a second job says it waits for room, and runs
-#   once the first job's Pod is gone.
+#   once the first job's Pod is gone;
+# - container_group with validate=server: an invalid quantity and a Pod Security violation
+#   are refused in the server's words and not stored; a good group is stored; no Pod is made.
 # No `set -x`: the token must not be echoed.
 set -eu
 config=$(../setup_integration_config/files/integration_config.sh)
@@ -13,6 +15,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export CONTAINER_GROUPS_STATE_FILE="$work/state/container_groups.yml" PYTHONUNBUFFERED=1 ANSIBLE_NOCOLOR=1
 fail() { echo "FAILED: $*" >&2; exit 1; }
+pods_left() { python "$here/../container_group_job/files/pods.py" "$config" count val-ok; }
 run_job() { # group playbook log
   ansible-playbook ephemeral.container_groups.run -e "container_group=$1" -e "playbook=$here/files/project/$2" > "$3" 2>&1
 }
@@ -48,4 +51,8 @@ grep -q "no room for the job's Pod in namespace cg-quota: ResourceQuota \"one-po
   "$work/second.log" || fail "quota: the second job did not say it waits for room"
 [ "$(grep -c 'no room for the job' "$work/second.log")" = 1 ] || fail "quota: the waiting is said more than once"
 grep -q '"msg": "MARKER-HOLDING"' "$work/second.log" || fail "quota: the second job's target did not run"
+echo "== validate=server: the API server's refusals when the group is defined, the state file unchanged"
+ansible-playbook -e "@$config" files/validate.yml > "$work/validate.log" 2>&1 || { cat "$work/validate.log"; fail "validate=server"; }
+cat "$work/validate.log"
+[ "$(pods_left)" = 0 ] || fail "validate=server left a Pod"
 echo "== all admission scenarios passed"

@@ -1,0 +1,65 @@
+# Copyright: contributors to ephemeral.container_groups
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""validate=server: the job Pod is dry-run created through the group's credential first."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible_collections.ephemeral.container_groups.plugins.action import container_group as action_module
+from ansible_collections.ephemeral.container_groups.plugins.module_utils._state import StateStore
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import K8sApiError
+
+
+class _Endpoint:
+    def __init__(self, error: Exception | None = None) -> None:
+        self.error = error
+        self.calls: list[tuple] = []
+
+    def request(self, method, path, *, query=None, body=None, timeout=30.0):
+        self.calls.append((method, path, query, body))
+        if self.error is not None:
+            raise self.error
+        return body
+
+
+@pytest.fixture(name="state_file")
+def _state_file(tmp_path):
+    path = str(tmp_path / "state.yml")
+
+    def fill(state: dict) -> None:
+        state["credentials"]["lab"] = {"host": "https://lab.example:6443", "bearer_token": "t0ken", "verify_ssl": True,
+                                       "ssl_ca_cert": None}
+
+    StateStore(path).update(fill)
+    return path
+
+
+def _args(state_file, **extra):
+    return {"name": "builds", "credential": "lab", "validate": "server", "state_file": state_file,
+            "pod_spec_override": {"metadata": {"namespace": "jobs"}, "spec": {"containers": [{"image": "ee:1"}]}}, **extra}
+
+
+def test_the_job_pod_is_dry_run_created_in_the_groups_namespace(state_file, monkeypatch):
+    endpoint = _Endpoint()
+    monkeypatch.setattr(action_module, "get_endpoint", lambda auth: endpoint)
+    assert action_module._server_problem(_args(state_file)) is None
+    method, path, query, body = endpoint.calls[0]
+    assert (method, path, query) == ("POST", "/api/v1/namespaces/jobs/pods", [("dryRun", "All")])
+    assert body["spec"]["containers"][0]["image"] == "ee:1"
+    assert {volume["name"] for volume in body["spec"]["volumes"]} == {"cg-job", "cg-secrets"}, "the Pod a job makes"
+
+
+def test_a_refusal_is_told_in_the_servers_words(state_file, monkeypatch):
+    refusal = K8sApiError(400, "Bad Request", json.dumps({"message": "quantities must match the regular expression"}))
+    monkeypatch.setattr(action_module, "get_endpoint", lambda auth: _Endpoint(refusal))
+    said = action_module._server_problem(_args(state_file))
+    assert said.startswith("container group 'builds' not stored: the API server would refuse its job Pod")
+    assert "quantities must match the regular expression" in said and "t0ken" not in said
+
+
+def test_no_credential_no_server_check(state_file):
+    assert "needs a credential" in action_module._server_problem(_args(state_file, credential=None))
+    assert action_module._server_problem(_args(state_file, credential="unknown")) is None, "the module says it"
