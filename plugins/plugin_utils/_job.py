@@ -27,18 +27,11 @@ Step errors are JobError with a message for people: the Pod, the namespace, the 
 from __future__ import annotations
 
 import time
-import typing as t
 import uuid
 from dataclasses import dataclass, field
 
-from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import (
-    LABEL_GROUP,
-    LABEL_JOB_ID,
-    LABEL_MANAGED_BY,
-    MANAGED_BY_VALUE,
-    job_pod_definition,
-    pod_name,
-)
+from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import LABEL_GROUP, job_pod_definition, pod_name
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_calls import JobCalls, JobError, NoticeFn
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_events import (
     parse_events,
     stats_of,
@@ -63,21 +56,13 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_ow
     owner_id,
 )
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_api import ApiEndpoint, pod_path
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import (
-    K8sApiError,
-    K8sClientError,
-    explain_api_exception,
-    quota_exceeded,
-)
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import K8sApiError, K8sClientError, quota_exceeded
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_stream import (
     FollowError,
     StreamLost,
     TargetStream,
 )
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._pod_exec import exec_in_pod
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._pod_status import start_problem, waiting_reason
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._pod_watch import pod_states
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._retry import RECOVERY_SECONDS, with_retries
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._stop_guard import Interrupted, StopGuard
 
 # Beyond job_timeout, the Pod's own deadline leaves this much for start-up and clean-up.
@@ -89,15 +74,9 @@ STOP_GRACE_SECONDS = 3.0
 #: Beyond job_timeout, how long the controller follows a target the Pod should have stopped.
 FOLLOW_GRACE_SECONDS = 60.0
 
-NoticeFn = t.Callable[[str, bool], None]
-
 #: What the runner's stop answers, in words.
 _STOPPED = {"stopped": "stopped by SIGTERM", "killed": f"was killed (SIGKILL after {STOP_GRACE_SECONDS:g}s)",
             "not running": "had already ended"}
-
-
-class JobError(Exception):
-    """A job step failed; the message names the Pod and the cause for people."""
 
 
 @dataclass
@@ -120,7 +99,7 @@ class JobOutcome:
     api_requests: int = 0  # HTTP requests and exec connections the job made
 
 
-class ContainerGroupJob:
+class ContainerGroupJob(JobCalls):
     """One job of a container group: call :meth:`run` once.
 
     on_line(line, is_stderr) receives the target's output; notice(message, is_problem) the
@@ -152,10 +131,6 @@ class ContainerGroupJob:
         self._lost_at = float("-inf")  # when the job last lost the API server (a transient failure)
         self.stream: TargetStream | None = None  # made once the Pod (and so its name) is known
         self._stdout = LineSplitter(self.on_line, False, self.output_tail, mask=self.secrets.mask)
-
-    @property
-    def where(self) -> str:
-        return f"Pod {self.namespace}/{self.pod_name}"
 
     # -- the whole job ----------------------------------------------------------------------
 
@@ -235,43 +210,6 @@ class ContainerGroupJob:
             outcome.failure = f"{outcome.failure + '; ' if outcome.failure else ''}and the Pod could not be deleted: {problem}"
         self.notice(f"{self.where} {'deleted' if outcome.pod_deleted else 'NOT deleted'}", not outcome.pod_deleted)
 
-    # -- API helpers ------------------------------------------------------------------------
-
-    def _retried(self, call: t.Callable[[], t.Any], what: str) -> t.Any:
-        """call(), tried again after transient failures within reconnect_timeout, each retry said."""
-
-        def said(exc: K8sClientError, attempt: int, wait: float) -> None:
-            self._lost()
-            self.api_retries += 1
-            self.notice(f"cannot {what} yet ({exc}); trying again in {wait:.1f}s (attempt {attempt + 1})", True)
-
-        return with_retries(call, self.spec.reconnect_timeout, said, self._recovering)
-
-    def _lost(self) -> None:
-        self._lost_at = time.monotonic()
-
-    def _recovering(self) -> bool:
-        return time.monotonic() - self._lost_at < RECOVERY_SECONDS
-
-    def _request(self, method: str, path: str, **kwargs: t.Any) -> t.Any:
-        # No one call may hang for longer than the whole budget (a frozen API server holds it).
-        timeout = min(30.0, float(self.spec.reconnect_timeout))
-        return self._retried(lambda: self.endpoint.request(method, path, timeout=timeout, **kwargs),
-                             f"{method} {path} on the API server")
-
-    def _explain(self, exc: Exception, verb: str, name: str | None = None, resource: str = "pods") -> str:
-        return explain_api_exception(exc, verb=verb, resource=resource, name=name, namespace=self.namespace,
-                                     host=self.endpoint.host)
-
-    def _list_ours(self, extra_selector: str = "") -> list[dict]:
-        selector = f"{LABEL_MANAGED_BY}={MANAGED_BY_VALUE}" + (f",{extra_selector}" if extra_selector else "")
-        try:
-            listing = self._request("GET", pod_path(self.namespace), query=[("labelSelector", selector)])
-        except K8sClientError as exc:
-            raise JobError(f"cannot list Pods in namespace {self.namespace}: {self._explain(exc, 'list')}") from exc
-        items = listing.get("items") if isinstance(listing, dict) else None
-        return [pod for pod in items or [] if isinstance(pod, dict)]
-
     # -- steps ------------------------------------------------------------------------------
 
     def remove_leftovers(self) -> list[str]:
@@ -349,13 +287,6 @@ class ContainerGroupJob:
         time.sleep(SLOT_POLL_SECONDS)
         return since
 
-    def _is_ours(self, name: str) -> bool:
-        try:
-            pod = self._request("GET", pod_path(self.namespace, name))
-        except K8sClientError:
-            return False
-        return ((pod.get("metadata") or {}).get("labels") or {}).get(LABEL_JOB_ID) == self.job_id
-
     def wait_running(self) -> dict:
         """Watch the Pod until it runs; JobError naming the reason when it cannot."""
         started = time.monotonic()
@@ -375,25 +306,6 @@ class ContainerGroupJob:
             f"{self.where} stuck Pending for {time.monotonic() - started:.0f}s "
             f"(pending_timeout {self.spec.pending_timeout}s), last state: {last_reason}"
         )
-
-    def _pod_states(self, until: float) -> t.Iterator[dict | None]:
-        """The Pod now, then each change of it (see _pod_watch), until the monotonic time until."""
-        try:
-            yield from pod_states(self.endpoint, self.namespace, self.pod_name, until, self._read)
-        except K8sClientError as exc:
-            raise JobError(f"cannot watch {self.where}: {self._explain(exc, 'watch', self.pod_name)}") from exc
-
-    def _read(self) -> dict | None:
-        """The job's Pod, None if the API server has no such Pod."""
-        try:
-            pod = self._request("GET", pod_path(self.namespace, self.pod_name))
-        except K8sClientError as exc:
-            if isinstance(exc, K8sApiError) and exc.status == 404:
-                return None
-            raise JobError(f"cannot read {self.where}: {self._explain(exc, 'get', self.pod_name)}") from exc
-        if not isinstance(pod, dict):
-            raise JobError(f"the API server sent something other than a Pod for {self.where}")
-        return pod
 
     def copy_project(self) -> None:
         """One exec, one tar stream: the project, the job's own files and its secrets."""
@@ -455,19 +367,6 @@ class ContainerGroupJob:
             except OSError as exc:
                 self.notice(f"cannot write events_file {self.spec.events_file}: {exc.strerror}", True)
 
-    def _exec_once(self, argv: list[str], stdin: t.Callable[[], t.Any] | None = None, **kwargs: t.Any) -> int:
-        """One exec in the job's container; stdin is a factory, so every try starts it afresh."""
-        kwargs.setdefault("connect_timeout", min(30.0, float(self.spec.reconnect_timeout)))
-        return exec_in_pod(self.endpoint, self.namespace, self.pod_name, self.container, argv,
-                           stdin() if stdin is not None else None, **kwargs)
-
-    def _exec(self, argv: list[str], *, what: str, **kwargs: t.Any) -> int:
-        """An idempotent exec (all of the job's are), tried again after transient failures."""
-        try:
-            return int(self._retried(lambda: self._exec_once(argv, **kwargs), f"{what} {self.where}"))
-        except K8sClientError as exc:
-            raise JobError(f"cannot {what} {self.where}: {exc}") from exc
-
     def delete_pod(self) -> None:
         """Delete the Pod and watch until the API no longer has it."""
         started = time.monotonic()
@@ -478,12 +377,3 @@ class ContainerGroupJob:
                 self.timings["delete"] = time.monotonic() - started
                 return
         raise JobError(f"{self.where} still exists {DELETE_CONFIRM_SECONDS:.0f}s after it was deleted; check the node's kubelet")
-
-    def _delete(self, name: str) -> None:
-        # Grace 0: the job is over (or abandoned); nothing in the Pod needs time to stop.
-        try:
-            self._request("DELETE", pod_path(self.namespace, name), body={"gracePeriodSeconds": 0})
-        except K8sClientError as exc:
-            if isinstance(exc, K8sApiError) and exc.status == 404:
-                return
-            raise JobError(f"cannot delete Pod {self.namespace}/{name}: {self._explain(exc, 'delete', name)}") from exc

@@ -9,6 +9,7 @@ import os
 import socket
 
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils import _job as _job_module
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils import _job_calls
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils import _retry
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import ContainerGroupJob
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_owner import ANNOTATION_OWNER, leftovers, owner_id, owner_is_alive
@@ -72,7 +73,7 @@ class FakeExec:
 
 def _job(endpoint, monkeypatch, tmp_path, fake_exec, group=None, secrets=None, **fields):
     (tmp_path / "site.yml").write_text("- hosts: all\n")
-    monkeypatch.setattr(_job_module, "exec_in_pod", fake_exec)
+    monkeypatch.setattr(_job_calls, "exec_in_pod", fake_exec)
     monkeypatch.setattr(_retry, "FIRST_DELAY_SECONDS", 0.01)
     lines: list[tuple[str, bool]] = []
     notices: list[tuple[str, bool]] = []
@@ -139,7 +140,7 @@ def test_a_pod_that_cannot_start_fails_at_once_with_the_reason(fake_api, monkeyp
 
 
 def job_exec(job) -> FakeExec:
-    return _job_module.exec_in_pod
+    return _job_calls.exec_in_pod
 
 
 def test_an_interrupted_job_stops_the_target_then_deletes_its_pod(fake_api, monkeypatch, tmp_path):
