@@ -45,7 +45,3 @@ JOB_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "reconnect_timeout": {"type": "int", "default": 300},
     "state_file": {"type": "path"},
 }
-
-#: The options whose values are secrets: never in the Pod spec, on a command line, in the
-#: output or the events; they reach the Pod in its memory-backed secrets directory.
-SECRET_OPTIONS = tuple(name for name, spec in JOB_ARGUMENT_SPEC.items() if spec.get("no_log"))

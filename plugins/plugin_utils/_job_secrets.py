@@ -57,10 +57,6 @@ class JobSecrets:
     def __repr__(self) -> str:
         return f"JobSecrets({len(self._masked)} values, not shown)"
 
-    @property
-    def has_private_key(self) -> bool:
-        return self._private_key is not None
-
     def files(self) -> dict[str, bytes]:
         """Name (in the secrets directory) -> content, every one to be written 0600."""
         files = {EXTRA_VARS: json.dumps(self._extra_vars).encode("utf-8")}

@@ -34,7 +34,6 @@ def test_no_secret_no_file_but_the_extra_vars():
     secrets = JobSecrets()
     assert list(secrets.files()) == ["extra_vars.json"]
     assert secrets.playbook_args() == ["-e", "@/tmp/cg-job/secrets/extra_vars.json"]
-    assert not secrets.has_private_key
 
 
 def test_every_secret_is_masked_in_text_and_data_but_short_values():
