@@ -145,32 +145,36 @@ def _start_agent(secrets: str, env: Dict[str, str]) -> Optional["subprocess.Pope
     except OSError:
         raise _StartError("the image has no ssh-agent: a job with private_key_file needs ssh-agent and ssh-add "
                           "(Debian and RHEL package openssh-client(s)) in the execution environment")
-    deadline = time.monotonic() + 10
-    while not os.path.exists(socket_path):
-        if agent.poll() is not None or time.monotonic() > deadline:
-            raise _StartError("ssh-agent did not start in the Pod")
-        time.sleep(POLL_SECONDS)
-    add_env = dict(env, SSH_AUTH_SOCK=socket_path, SSH_ASKPASS_REQUIRE="never")
-    passphrase = os.path.join(secrets, "private_key_passphrase")
-    if os.path.exists(passphrase):
-        # ssh-add asks SSH_ASKPASS for the passphrase: a script that prints the file's content,
-        # so the passphrase is never on a command line, and only once, since ssh-add asks
-        # again after a wrong one for as long as it gets an answer.
-        askpass = os.path.join(secrets, "askpass")
-        with open(os.open(askpass, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o700), "w") as handle:
-            handle.write("#!/bin/sh\ncat '%s' || exit 1\nrm -f '%s'\n" % (passphrase, passphrase))
-        add_env.update(SSH_ASKPASS=askpass, SSH_ASKPASS_REQUIRE="force", DISPLAY=env.get("DISPLAY", "none"))
     try:
-        added = subprocess.run(["ssh-add", "-q", key], env=add_env, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise _StartError("cannot run ssh-add in the Pod (%s): the image needs openssh-client" % exc)
-    finally:
-        _remove(key, passphrase, os.path.join(secrets, "askpass"))
-    if added.returncode != 0:
-        said = added.stdout.decode("utf-8", "replace").strip()
-        raise _StartError("ssh-add refused private_key_file%s (a wrong private_key_passphrase, or not a private key)"
-                          % (": " + said if said else ""))
+        deadline = time.monotonic() + 10
+        while not os.path.exists(socket_path):
+            if agent.poll() is not None or time.monotonic() > deadline:
+                raise _StartError("ssh-agent did not start in the Pod")
+            time.sleep(POLL_SECONDS)
+        add_env = dict(env, SSH_AUTH_SOCK=socket_path, SSH_ASKPASS_REQUIRE="never")
+        passphrase = os.path.join(secrets, "private_key_passphrase")
+        if os.path.exists(passphrase):
+            # ssh-add asks SSH_ASKPASS for the passphrase: a script that prints the file's content,
+            # so the passphrase is never on a command line, and only once, since ssh-add asks
+            # again after a wrong one for as long as it gets an answer.
+            askpass = os.path.join(secrets, "askpass")
+            with open(os.open(askpass, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o700), "w") as handle:
+                handle.write("#!/bin/sh\ncat '%s' || exit 1\nrm -f '%s'\n" % (passphrase, passphrase))
+            add_env.update(SSH_ASKPASS=askpass, SSH_ASKPASS_REQUIRE="force", DISPLAY=env.get("DISPLAY", "none"))
+        try:
+            added = subprocess.run(["ssh-add", "-q", key], env=add_env, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise _StartError("cannot run ssh-add in the Pod (%s): the image needs openssh-client" % exc)
+        finally:
+            _remove(key, passphrase, os.path.join(secrets, "askpass"))
+        if added.returncode != 0:
+            said = added.stdout.decode("utf-8", "replace").strip()
+            raise _StartError("ssh-add refused private_key_file%s (a wrong private_key_passphrase, or not a private key)"
+                              % (": " + said if said else ""))
+    except _StartError:
+        agent.kill()  # no agent is left behind by a start that failed
+        raise
     env["SSH_AUTH_SOCK"] = socket_path
     return agent
 
