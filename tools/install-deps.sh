@@ -8,6 +8,7 @@ packages=(
   iptables conntrack iproute2 ethtool socat     # what kubelet and CNI expect on the host
   gettext-base                                  # envsubst: cluster.sh renders templates/
   rsync git make curl ca-certificates bc        # test tooling and benchmarks
+  openssh-client                                # the SSH test hosts: keys, and ssh to check them
 )
 missing=()
 for p in "${packages[@]}"; do
