@@ -99,9 +99,10 @@ pod=$(pods names job-ok)
 [ -n "$pod" ] || fail "no Pod of job-ok while the job runs"
 "$kubectl" "${admin[@]}" get pod "$pod" -o yaml > "$work/pod.yaml"
 # shellcheck disable=SC2016  # expanded in the Pod
-"$kubectl" "${admin[@]}" exec "$pod" -- sh -c 'for f in /proc/[0-9]*/cmdline; do tr "\0" " " < "$f" 2>/dev/null; echo; done' > "$work/pod-cmdlines.txt"
+"$kubectl" "${admin[@]}" exec "$pod" -- sh -c 'for f in /proc/[0-9]*/cmdline; do { tr "\0" " " < "$f"; } 2>/dev/null; echo; done' > "$work/pod-cmdlines.txt"
 "$kubectl" "${admin[@]}" exec "$pod" -- sh -c 'ls -A /tmp/cg-job/secrets; grep " /tmp/cg-job/secrets " /proc/mounts' > "$work/pod-secrets.txt"
-for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' < "$f" 2>/dev/null; echo; done > "$work/controller-cmdlines.txt"
+# A process may end between the glob and the read: that one is skipped, not an error.
+for f in /proc/[0-9]*/cmdline; do { tr '\0' ' ' < "$f"; } 2>/dev/null || true; echo; done > "$work/controller-cmdlines.txt"
 rc=0
 wait "$job_pid" || rc=$?
 cat "$work/run.log"
