@@ -61,6 +61,15 @@ def _write_atomically(path: str, text: str) -> None:
     os.rename(temp, path)
 
 
+def _stat(pid: int) -> Optional[List[str]]:
+    """The fields of /proc/PID/stat after the command name (state, ppid, pgrp, ...); None if gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -69,11 +78,8 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     # A zombie (ended, not yet reaped by the container's init) counts as gone.
-    try:
-        with open("/proc/%d/stat" % pid) as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
+    fields = _stat(pid)
+    return fields is None or fields[0] != "Z"
 
 
 def _read_int(path: str) -> Optional[int]:
@@ -253,14 +259,8 @@ def _processes() -> Dict[int, Tuple[int, int]]:
     """{pid: (parent pid, process group)} of every live (not zombie) process, from /proc."""
     table = {}
     for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name) as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue  # gone meanwhile
-        if fields[0] != "Z":
+        fields = _stat(int(name)) if name.isdigit() else None
+        if fields is not None and fields[0] != "Z":  # None: not a process, or gone meanwhile
             table[int(name)] = (int(fields[1]), int(fields[2]))
     return table
 
