@@ -62,12 +62,14 @@ def _server_problem(args: t.Mapping[str, t.Any]) -> str | None:
     if credential is None:
         return None  # the module refuses an unknown credential, naming the known ones
     namespace = pod["metadata"]["namespace"]
+    host = None
     try:
         endpoint = get_endpoint(auth_from_credential(credential))
+        host = endpoint.host
         endpoint.request("POST", pod_path(namespace), query=[("dryRun", "All")], body=pod)
     except K8sClientError as exc:
         said = explain_api_exception(exc, verb="create", resource="pods", name=pod["metadata"]["name"],
-                                     namespace=namespace, host=getattr(exc, "host", None))
+                                     namespace=namespace, host=host)
         return (f"container group {name!r} not stored: the API server would refuse its job Pod (a dry-run create "
                 f"with credential {credential_name!r}): {said}")
     return None

@@ -10,10 +10,12 @@ import pytest
 
 from ansible_collections.ephemeral.container_groups.plugins.action import container_group as action_module
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._state import StateStore
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import K8sApiError
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import K8sApiError, K8sConnectionError
 
 
 class _Endpoint:
+    host = "https://lab.example:6443"
+
     def __init__(self, error: Exception | None = None) -> None:
         self.error = error
         self.calls: list[tuple] = []
@@ -63,3 +65,11 @@ def test_a_refusal_is_told_in_the_servers_words(state_file, monkeypatch):
 def test_no_credential_no_server_check(state_file):
     assert "needs a credential" in action_module._server_problem(_args(state_file, credential=None))
     assert action_module._server_problem(_args(state_file, credential="unknown")) is None, "the module says it"
+
+
+def test_an_unreachable_server_is_named(state_file, monkeypatch):
+    refused = K8sConnectionError("connection failed")
+    refused.__cause__ = ConnectionRefusedError(111, "Connection refused")
+    monkeypatch.setattr(action_module, "get_endpoint", lambda auth: _Endpoint(refused))
+    said = action_module._server_problem(_args(state_file))
+    assert "cannot reach the API server at https://lab.example:6443: connection refused" in said
