@@ -3,7 +3,7 @@
 #
 # Internal to ephemeral.container_groups: this file may change or disappear without notice.
 # Do not import it from outside the collection.
-"""The pod definition of a container group: default spec, override merge, forced fields.
+"""The pod definition of a container group: default spec, override merge, filled and forced fields.
 
 Pure functions on plain data. Problems are raised as PodSpecError with a message that says
 where (a path such as ``spec.containers[0].image``) and what is wrong.
@@ -58,6 +58,12 @@ LABEL_VALUE_RE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 _DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _SHORT_ID_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,18}[a-z0-9])?$")
 
+#: The pod-level part of the restricted Pod Security Standard, in the default spec (a mapping,
+#: so an override's securityContext merges into it key by key).
+POD_SECURITY_CONTEXT = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+#: Capabilities that Kubernetes refuses beside ``allowPrivilegeEscalation: false``.
+_ESCALATING_CAPABILITIES = {"SYS_ADMIN", "CAP_SYS_ADMIN"}
+
 
 _T = t.TypeVar("_T")
 
@@ -75,6 +81,7 @@ def default_pod_spec() -> dict:
         "spec": {
             "automountServiceAccountToken": False,
             "restartPolicy": "Never",
+            "securityContext": copy.deepcopy(POD_SECURITY_CONTEXT),
             "containers": [
                 {
                     "name": DEFAULT_CONTAINER_NAME,
@@ -182,12 +189,37 @@ def _fill_container_names(containers: list) -> None:
             taken.add(name)
 
 
+def _fill_container_security(container: dict, where: str) -> None:
+    """The container-level part of the restricted standard, where the container leaves it unset.
+
+    An override's container list replaces the default's whole, so these cannot come from the
+    default spec. A value the user set (``false``, an empty list) is kept;
+    ``allowPrivilegeEscalation`` is left unset beside ``privileged: true`` or an added SYS_ADMIN,
+    which the API server refuses together with ``false``.
+    """
+    if container.get("securityContext") is None:
+        container["securityContext"] = {}
+    context = _expect(container["securityContext"], dict, f"{where}.securityContext")
+    if context.get("capabilities") is None:
+        context["capabilities"] = {}
+    capabilities = _expect(context["capabilities"], dict, f"{where}.securityContext.capabilities")
+    added = capabilities.get("add") or []
+    _expect(added, list, f"{where}.securityContext.capabilities.add")
+    if capabilities.get("drop") is None:
+        capabilities["drop"] = ["ALL"]
+    escalates = context.get("privileged") is True or any(str(name).upper() in _ESCALATING_CAPABILITIES for name in added)
+    if context.get("allowPrivilegeEscalation") is None and not escalates:
+        context["allowPrivilegeEscalation"] = False
+
+
 def group_pod_definition(override: t.Any) -> dict:
     """The pod definition every job of a group starts from: default + override, checked,
-    with the fields that do not depend on the job forced.
+    with the fields that do not depend on the job filled in or forced.
 
-    Forced here: ``spec.restartPolicy: Never``, the managed-by label, a name for each unnamed
-    container; ``metadata.name`` and ``metadata.generateName`` are dropped (each job sets its own).
+    Filled in where unset: each container's and init container's restricted security context
+    (see _fill_container_security). Forced: ``spec.restartPolicy: Never``, the managed-by label,
+    a name for each unnamed container; ``metadata.name`` and ``metadata.generateName`` are
+    dropped (each job sets its own).
     """
     pod: dict = merge(default_pod_spec(), parse_override(override))
 
@@ -228,6 +260,11 @@ def group_pod_definition(override: t.Any) -> dict:
                 for arg_index, arg in enumerate(_expect(container[field], list, f"{where}.{field}")):
                     _expect(arg, str, f"{where}.{field}[{arg_index}]")
     _fill_container_names(containers)
+    for index, container in enumerate(containers):
+        _fill_container_security(container, f"spec.containers[{index}]")
+    if spec.get("initContainers") is not None:
+        for index, container in enumerate(_expect(spec["initContainers"], list, "spec.initContainers")):
+            _fill_container_security(_expect(container, dict, f"spec.initContainers[{index}]"), f"spec.initContainers[{index}]")
     spec["restartPolicy"] = "Never"
     return pod
 

@@ -77,6 +77,9 @@ def no_env_defaults(monkeypatch):
     monkeypatch.delenv(ENV_DEFAULT_NAMESPACE, raising=False)
 
 
+RESTRICTED_CONTAINER = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+
+
 # -- default_pod_spec ----------------------------------------------------------------------
 
 
@@ -88,6 +91,7 @@ def test_default_pod_spec_shape():
         "spec": {
             "automountServiceAccountToken": False,
             "restartPolicy": "Never",
+            "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
             "containers": [
                 {
                     "name": "worker",
@@ -220,9 +224,11 @@ def test_awx_example_gives_a_valid_pod(override):
     assert pod["metadata"] == {"namespace": "my-namespace", "labels": {LABEL_MANAGED_BY: MANAGED_BY_VALUE}}
     assert pod["spec"]["restartPolicy"] == "Never"
     assert pod["spec"]["automountServiceAccountToken"] is False
-    # The override's list replaces the default container: no resources, and the name is ours.
+    # The override's list replaces the default container: no resources; the name and the
+    # restricted security context are filled in.
     assert pod["spec"]["containers"] == [
-        {"name": "worker", "args": ["sleep", "infinity"], "image": "my-custom-image", "stdin": True, "tty": True}
+        {"name": "worker", "args": ["sleep", "infinity"], "image": "my-custom-image", "stdin": True, "tty": True,
+         "securityContext": RESTRICTED_CONTAINER}
     ]
 
 
@@ -241,11 +247,50 @@ def test_awx_example_job_pod():
 # -- group_pod_definition ------------------------------------------------------------------
 
 
-def test_no_override_is_default_plus_forced_fields():
+def test_no_override_is_default_plus_filled_and_forced_fields():
     pod = group_pod_definition(None)
     expected = default_pod_spec()
     expected["metadata"]["labels"] = {LABEL_MANAGED_BY: MANAGED_BY_VALUE}
+    expected["spec"]["containers"][0]["securityContext"] = RESTRICTED_CONTAINER
     assert pod == expected
+
+
+def _contexts(pod, field="containers"):
+    return [c.get("securityContext") for c in pod["spec"][field]]
+
+
+RESTRICTED_CASES = [
+    pytest.param({"spec": {"containers": [{"image": "a"}, {"image": "b"}]}},
+                 lambda p: _contexts(p) == [RESTRICTED_CONTAINER, RESTRICTED_CONTAINER], id="every-container-of-a-new-list"),
+    pytest.param({"spec": {"containers": [{"image": "a", "securityContext": None}]}},
+                 lambda p: _contexts(p) == [RESTRICTED_CONTAINER], id="null-context-filled"),
+    pytest.param({"spec": {"containers": [{"image": "a", "securityContext": {"allowPrivilegeEscalation": True, "runAsUser": 0}}]}},
+                 lambda p: _contexts(p) == [{"allowPrivilegeEscalation": True, "runAsUser": 0, "capabilities": {"drop": ["ALL"]}}],
+                 id="user-values-kept"),
+    pytest.param({"spec": {"containers": [{"image": "a", "securityContext": {"capabilities": {"add": ["NET_BIND_SERVICE"]}}}]}},
+                 lambda p: _contexts(p) == [{"allowPrivilegeEscalation": False,
+                                             "capabilities": {"add": ["NET_BIND_SERVICE"], "drop": ["ALL"]}}],
+                 id="added-capability-drop-filled"),
+    pytest.param({"spec": {"containers": [{"image": "a", "securityContext": {"capabilities": {"drop": []}}}]}},
+                 lambda p: _contexts(p)[0]["capabilities"] == {"drop": []}, id="empty-drop-kept"),
+    pytest.param({"spec": {"containers": [{"image": "a", "securityContext": {"privileged": True}}]}},
+                 lambda p: "allowPrivilegeEscalation" not in _contexts(p)[0], id="privileged-may-escalate"),
+    pytest.param({"spec": {"containers": [{"image": "a", "securityContext": {"capabilities": {"add": ["sys_admin"]}}}]}},
+                 lambda p: "allowPrivilegeEscalation" not in _contexts(p)[0], id="sys-admin-may-escalate"),
+    pytest.param({"spec": {"initContainers": [{"name": "init", "image": "a"}]}},
+                 lambda p: _contexts(p, "initContainers") == [RESTRICTED_CONTAINER], id="init-containers-filled"),
+    pytest.param({"spec": {"securityContext": {"runAsUser": 1000650000, "runAsGroup": 0}}},
+                 lambda p: p["spec"]["securityContext"] == {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"},
+                                                            "runAsUser": 1000650000, "runAsGroup": 0}, id="pod-context-merges"),
+    pytest.param({"spec": {"securityContext": {"runAsNonRoot": False, "seccompProfile": {"type": "Unconfined"}}}},
+                 lambda p: p["spec"]["securityContext"] == {"runAsNonRoot": False, "seccompProfile": {"type": "Unconfined"}},
+                 id="pod-context-user-wins"),
+]
+
+
+@pytest.mark.parametrize(("override", "check"), RESTRICTED_CASES)
+def test_restricted_security_context_filled_where_unset(override, check):
+    assert check(group_pod_definition(override))
 
 
 GROUP_CASES = [
@@ -326,6 +371,13 @@ GROUP_BAD = [
         "spec.containers[1].name: 'x' is used by another container",
         id="name-duplicate",
     ),
+    pytest.param({"spec": {"containers": [{"image": "a", "securityContext": "x"}]}},
+                 "spec.containers[0].securityContext: expected a mapping, got string", id="context-string"),
+    pytest.param({"spec": {"containers": [{"image": "a", "securityContext": {"capabilities": ["ALL"]}}]}},
+                 "spec.containers[0].securityContext.capabilities: expected a mapping, got list", id="capabilities-list"),
+    pytest.param({"spec": {"initContainers": [{"image": "a", "securityContext": {"capabilities": {"add": "X"}}}]}},
+                 "spec.initContainers[0].securityContext.capabilities.add: expected a list, got string", id="init-add-string"),
+    pytest.param({"spec": {"initContainers": {"image": "a"}}}, "spec.initContainers: expected a list, got mapping", id="init-dict"),
     pytest.param(
         {"spec": {"containers": [{"image": "a", "args": "sleep infinity"}]}},
         "spec.containers[0].args: expected a list, got string",
