@@ -100,6 +100,7 @@ def group_view(name: str, record: dict) -> dict:
         "pod_spec_override": record.get("pod_spec_override") or {},
         "max_concurrent_jobs": record.get("max_concurrent_jobs", 0),
         "max_forks": record.get("max_forks", 0),
+        "image_pull_credential": record.get("image_pull_credential"),
     }
     try:
         view["pod_definition"] = group_pod_definition(view["pod_spec_override"])
@@ -120,5 +121,17 @@ def credential_view(name: str, record: dict, state: dict) -> dict:
         "bearer_token_file": record.get("bearer_token_file"),
         "in_cluster": bool(record.get("in_cluster")),
         "has_ssl_ca_cert": bool(record.get("ssl_ca_cert")),
+        "container_groups": users,
+    }
+
+
+def registry_credential_view(name: str, record: dict, state: dict) -> dict:
+    """A registry credential as the modules return it: no password, and the groups that use it."""
+    users = sorted(g for g, group in state["container_groups"].items() if group.get("image_pull_credential") == name)
+    return {
+        "name": name,
+        "host": record.get("host"),
+        "username": record.get("username"),
+        "has_password": bool(record.get("password")),
         "container_groups": users,
     }

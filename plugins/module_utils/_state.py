@@ -48,6 +48,9 @@ DEFAULT_LOCK_TIMEOUT = 60.0
 
 #: Record fields that hold secrets; callers add their values to no_log lists.
 SECRET_CREDENTIAL_FIELDS = ("bearer_token", "ssl_ca_cert")
+SECRET_REGISTRY_FIELDS = ("password",)
+#: The sections of the file, each a mapping of name to record.
+SECTIONS = ("credentials", "registry_credentials", "container_groups")
 
 _HEADER = (
     "# State of ephemeral.container_groups: credentials (with bearer tokens) and container\n"
@@ -72,7 +75,7 @@ class Change(t.NamedTuple):
 
 def empty_state() -> dict:
     """The state of a store that has never been written."""
-    return {"version": STATE_VERSION, "credentials": {}, "container_groups": {}}
+    return {"version": STATE_VERSION, **{section: {} for section in SECTIONS}}
 
 
 def resolve_state_path(option: str | None = None) -> str:
@@ -84,11 +87,12 @@ def resolve_state_path(option: str | None = None) -> str:
 def secret_values(state: dict) -> set[str]:
     """Every secret string in a state, for a caller's no_log list."""
     secrets = set()
-    for record in state.get("credentials", {}).values():
-        for field in SECRET_CREDENTIAL_FIELDS:
-            value = record.get(field)
-            if isinstance(value, str) and value:
-                secrets.add(value)
+    for section, fields in (("credentials", SECRET_CREDENTIAL_FIELDS), ("registry_credentials", SECRET_REGISTRY_FIELDS)):
+        for record in state.get(section, {}).values():
+            for field in fields:
+                value = record.get(field)
+                if isinstance(value, str) and value:
+                    secrets.add(value)
     return secrets
 
 
@@ -106,7 +110,7 @@ def _validate(data: t.Any, path: str) -> dict:
             f"It may come from a newer release of ephemeral.container_groups; upgrade the collection "
             f"or use another file. The file was left untouched."
         )
-    for section in ("credentials", "container_groups"):
+    for section in SECTIONS:
         records = data.get(section)
         if records is None:
             data[section] = {}
@@ -163,7 +167,7 @@ def _sorted(value: t.Any) -> t.Any:
 def dump_state(state: dict) -> str:
     """The text we write for a state: version first, then the sections, keys sorted within."""
     plain = _sorted(_plain(state))
-    first = ("version", "credentials", "container_groups")
+    first = ("version", *SECTIONS)
     ordered = {key: plain[key] for key in first if key in plain}
     ordered.update((key, value) for key, value in plain.items() if key not in first)
     return _HEADER + yaml.dump(ordered, Dumper=_Dumper, default_flow_style=False, sort_keys=False, allow_unicode=True)
@@ -208,7 +212,27 @@ class StateStore:
         StateError, naming this file, when the group is not defined, has no credential
         (kubernetes: false), or names a credential that is not defined.
         """
+        return self._group_and_credential(self.read(), name)
+
+    def job_records(self, name: str) -> tuple[dict, dict, dict | None]:
+        """Read the state once: the group, its credential, and its image pull credential (None
+        when it has none). StateError as group_and_credential, or for a pull credential that
+        is not defined."""
         state = self.read()
+        group, credential = self._group_and_credential(state, name)
+        pull_name = group.get("image_pull_credential")
+        if pull_name is None:
+            return group, credential, None
+        pull = state["registry_credentials"].get(pull_name)
+        if pull is None:
+            raise StateError(
+                f"container group {name!r} uses image_pull_credential {pull_name!r}, which is not defined in state "
+                f"file {self.path}. Define it with ephemeral.container_groups.registry_credential or give the "
+                "group another one."
+            )
+        return group, credential, pull
+
+    def _group_and_credential(self, state: dict, name: str) -> tuple[dict, dict]:
         groups = state["container_groups"]
         if name not in groups:
             known = ", ".join(sorted(groups)) or "none"

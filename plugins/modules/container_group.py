@@ -16,14 +16,26 @@ description:
     Pod built from that definition, deleted after the job.
   - The task describes the whole group; options left out take their defaults.
   - "The default pod definition is C(apiVersion: v1), C(kind: Pod), C(metadata.namespace: default),
-    C(spec.automountServiceAccountToken: false), C(spec.restartPolicy: Never) and one container
-    named C(worker) with image C(quay.io/ansible/awx-ee:latest), C(args: [sleep, infinity]) and
-    requests of C(250m) CPU and C(100Mi) memory. The environment variables
+    C(spec.automountServiceAccountToken: false), C(spec.restartPolicy: Never),
+    C(spec.securityContext) with C(runAsNonRoot: true) and C(seccompProfile.type: RuntimeDefault),
+    and one container named C(worker) with image C(quay.io/ansible/awx-ee:latest),
+    C(args: [sleep, infinity]) and requests of C(250m) CPU and C(100Mi) memory. The environment variables
     E(CONTAINER_GROUPS_DEFAULT_IMAGE) and E(CONTAINER_GROUPS_DEFAULT_NAMESPACE) change the image
     and the namespace (where the module runs, and where each job's Pod is built)."
   - "The override is merged into the default as AWX does: mappings merge key by key, anything
     else in the override (a value, a whole list) replaces the default, and a null keeps the
     default. So a C(spec.containers) list in the override replaces the default container."
+  - "Restricted by default: the job's Pod meets the C(restricted) Pod Security Standard unless the
+    override says otherwise. The pod-level fields come from the default through the merge. The
+    container-level ones cannot, since an override's container list replaces the default's, so
+    after the merge every container and init container gets, where it leaves them unset (or
+    null), C(securityContext.allowPrivilegeEscalation: false) and
+    C(securityContext.capabilities.drop: [ALL]). A value the override sets is never changed.
+    C(allowPrivilegeEscalation) stays unset beside C(privileged: true) or an added C(SYS_ADMIN)
+    capability, which the API server refuses together with C(false). An image that runs as root
+    needs C(spec.securityContext.runAsNonRoot: false) (or a non-root C(runAsUser)); one whose
+    user is a name, not a number, needs a numeric C(runAsUser), since the kubelet cannot check
+    a name."
   - "Some fields are forced after the merge. For every job: C(spec.restartPolicy: Never);
     the label C(app.kubernetes.io/managed-by: ephemeral.container_groups); a name for every
     container without one (C(worker), then C(worker-2), C(worker-3), ...), since Kubernetes
@@ -77,6 +89,19 @@ options:
       - Most forks a job of this group may use; V(0) means no limit.
     type: int
     default: 0
+  image_pull_credential:
+    description:
+      - Name of a registry credential defined with
+        M(ephemeral.container_groups.registry_credential), for images in a private registry; it
+        must exist.
+      - For each job a C(kubernetes.io/dockerconfigjson) Secret is created beside the Pod and added
+        to its C(spec.imagePullSecrets) (after the override's own). The Secret is owned by the Pod
+        (an C(ownerReference)), so Kubernetes removes it with the Pod, and the job deletes it too
+        on every way out.
+      - The group's Kubernetes credential then also needs C(create), C(patch), C(list) and
+        C(delete) on C(secrets) in the namespace (C(list) to remove a Secret a killed job left).
+        Groups without it need no access to Secrets.
+    type: str
   state:
     description:
       - V(present) adds or updates the group; V(absent) removes it.
@@ -118,6 +143,7 @@ notes:
     and a group that uses it in the same check-mode run fails.
 seealso:
   - module: ephemeral.container_groups.k8s_bearer_credential
+  - module: ephemeral.container_groups.registry_credential
   - module: ephemeral.container_groups.container_group_info
 """
 
@@ -184,6 +210,10 @@ container_group:
       description: Most forks per job, V(0) for no limit.
       type: int
       sample: 0
+    image_pull_credential:
+      description: Name of the registry credential the jobs pull images with, null for none.
+      type: str
+      sample: quay-robot
     pod_definition:
       description:
         - The default pod definition merged with the override and the fields forced for every
@@ -198,11 +228,13 @@ container_group:
         spec:
           automountServiceAccountToken: false
           restartPolicy: Never
+          securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
           containers:
             - name: worker
               image: quay.io/ansible/awx-ee:latest
               args: [sleep, infinity]
               resources: {requests: {cpu: 250m, memory: 100Mi}}
+              securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
 state_file:
   description: Path of the state file used.
   returned: always
@@ -239,12 +271,15 @@ def build_record(params: dict) -> dict:
         group_pod_definition(override)  # refuse a bad override now, not when a job starts
     except PodSpecError as exc:
         raise PodSpecError(f"pod_spec_override: {exc}") from None
-    return {
+    record = {
         "credential": params["credential"] or None,
         "pod_spec_override": override,
         "max_concurrent_jobs": params["max_concurrent_jobs"],
         "max_forks": params["max_forks"],
     }
+    if params["image_pull_credential"]:  # left out when unset, so older records stay as they were
+        record["image_pull_credential"] = params["image_pull_credential"]
+    return record
 
 
 def main() -> None:
@@ -254,6 +289,7 @@ def main() -> None:
         "pod_spec_override": {"type": "raw"},
         "max_concurrent_jobs": {"type": "int", "default": 0},
         "max_forks": {"type": "int", "default": 0},
+        "image_pull_credential": {"type": "str"},
         "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
         # The action plugin of the same name does the server's check before this runs.
         "validate": {"type": "str", "default": "client", "choices": ["client", "server"]},
@@ -284,6 +320,13 @@ def main() -> None:
             raise Refused(
                 f"credential {credential!r} is not defined in state file {store.path} (defined: {known}); "
                 "define it first with ephemeral.container_groups.k8s_bearer_credential"
+            )
+        pull = record.get("image_pull_credential")
+        if pull is not None and pull not in state["registry_credentials"]:
+            known = ", ".join(sorted(state["registry_credentials"])) or "none"
+            raise Refused(
+                f"image_pull_credential {pull!r} is not defined in state file {store.path} (defined: {known}); "
+                "define it first with ephemeral.container_groups.registry_credential"
             )
         groups[name] = record
 

@@ -11,15 +11,15 @@ version_added: 0.1.0
 description:
   - Lists the container groups of the state file (see O(state_file)), or one of them, each with
     the pod definition its jobs start from.
-  - Lists the credentials too, without their secrets.
+  - Lists the credentials and registry credentials too, without their secrets.
   - Reads under a shared lock and never writes.
 author:
   - ephemeral.container_groups maintainers (@ephemeral)
 options:
   name:
     description:
-      - Name of one container group. Only that group and its credential are returned; when it
-        does not exist, both lists are empty.
+      - Name of one container group. Only that group, its credential and its registry credential
+        are returned; when it does not exist, the lists are empty.
       - When not set, every group and every credential is returned.
     type: str
 extends_documentation_fragment:
@@ -88,6 +88,10 @@ container_groups:
       description: Most forks per job, V(0) for no limit.
       type: int
       sample: 0
+    image_pull_credential:
+      description: Name of the registry credential the jobs pull images with, null for none.
+      type: str
+      sample: quay-robot
     pod_definition:
       description:
         - The default pod definition merged with the override and the fields forced for every
@@ -103,11 +107,13 @@ container_groups:
         spec:
           automountServiceAccountToken: false
           restartPolicy: Never
+          securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
           containers:
             - name: worker
               image: quay.io/ansible/awx-ee:latest
               args: [sleep, infinity]
               resources: {requests: {cpu: 250m, memory: 100Mi}}
+              securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
     pod_definition_error:
       description: Why RV(container_groups[].pod_definition) is null.
       type: str
@@ -151,6 +157,33 @@ credentials:
       type: list
       elements: str
       sample: [builds]
+registry_credentials:
+  description: The registry credentials (only the group's one with O(name)), sorted by name, without passwords.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Name of the registry credential.
+      type: str
+      sample: quay-robot
+    host:
+      description: The registry it is for.
+      type: str
+      sample: quay.io
+    username:
+      description: The user name it logs in with.
+      type: str
+      sample: myorg+robot
+    has_password:
+      description: Whether a password or token is stored.
+      type: bool
+      sample: true
+    container_groups:
+      description: Names of the container groups that pull with it.
+      type: list
+      elements: str
+      sample: [builds]
 state_file:
   description: Path of the state file used.
   returned: always
@@ -167,6 +200,7 @@ from ansible_collections.ephemeral.container_groups.plugins.module_utils._module
     credential_view,
     group_view,
     read_state,
+    registry_credential_view,
     state_store,
 )
 
@@ -183,19 +217,23 @@ def main() -> None:
     state = read_state(module, store)
 
     groups = state["container_groups"]
-    credentials = state["credentials"]
+    credentials, registries = state["credentials"], state["registry_credentials"]
     if name is None:
         group_names = sorted(groups)
         credential_names = sorted(credentials)
+        registry_names = sorted(registries)
     else:
         group_names = [name] if name in groups else []
         wanted = groups[name].get("credential") if group_names else None
         credential_names = [wanted] if wanted in credentials else []
+        wanted = groups[name].get("image_pull_credential") if group_names else None
+        registry_names = [wanted] if wanted in registries else []
 
     module.exit_json(
         changed=False,
         container_groups=[group_view(g, groups[g]) for g in group_names],
         credentials=[credential_view(c, credentials[c], state) for c in credential_names],
+        registry_credentials=[registry_credential_view(r, registries[r], state) for r in registry_names],
         state_file=store.path,
     )
 

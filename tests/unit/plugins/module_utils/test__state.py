@@ -26,6 +26,7 @@ from ansible_collections.ephemeral.container_groups.plugins.module_utils._state 
 )
 
 TOKEN = "tok-0123456789abcdef"
+REGISTRY_PASSWORD = "registry-pass-0123"
 
 
 def sample_state() -> dict:
@@ -39,9 +40,14 @@ def sample_state() -> dict:
                 "ssl_ca_cert": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
             },
         },
+        "registry_credentials": {
+            "quay": {"host": "quay.example", "username": "robot", "password": REGISTRY_PASSWORD},
+        },
         "container_groups": {
             "builds": {"credential": "prod", "pod_spec_override": {}, "max_concurrent_jobs": 0, "max_forks": 0},
             "local": {"credential": None, "pod_spec_override": {}, "max_concurrent_jobs": 0, "max_forks": 0},
+            "private": {"credential": "prod", "pod_spec_override": {}, "max_concurrent_jobs": 0, "max_forks": 0,
+                        "image_pull_credential": "quay"},
         },
     }
 
@@ -88,7 +94,8 @@ def test_resolve_relative_becomes_absolute(monkeypatch, tmp_path):
 
 
 def test_missing_file_is_empty_state_and_creates_nothing(store_path):
-    assert StateStore(str(store_path)).read() == {"version": STATE_VERSION, "credentials": {}, "container_groups": {}}
+    assert StateStore(str(store_path)).read() == {"version": STATE_VERSION, "credentials": {}, "registry_credentials": {},
+                                                  "container_groups": {}}
     assert not store_path.parent.exists()
 
 
@@ -179,7 +186,8 @@ def test_first_write_creates_private_dir_file_and_lock(store_path):
     assert os.path.dirname(store.lock_path) == str(store_path.parent)
     text = store_path.read_text()
     assert text.startswith("# ")
-    assert yaml.safe_load(text) == {"version": 1, "credentials": {}, "container_groups": {"g": {"credential": None}}}
+    assert yaml.safe_load(text) == {"version": 1, "credentials": {}, "registry_credentials": {},
+                                    "container_groups": {"g": {"credential": None}}}
     assert sorted(p.name for p in store_path.parent.iterdir()) == ["state.yml", "state.yml.lock"]
 
 
@@ -334,7 +342,7 @@ def test_concurrent_writers_lose_nothing(store_path):
 
 
 def test_secret_values():
-    assert secret_values(sample_state()) == {TOKEN, sample_state()["credentials"]["prod"]["ssl_ca_cert"]}
+    assert secret_values(sample_state()) == {TOKEN, sample_state()["credentials"]["prod"]["ssl_ca_cert"], REGISTRY_PASSWORD}
     assert secret_values(empty_state()) == set()
 
 
@@ -350,6 +358,24 @@ def test_group_and_credential(sample_store):
     assert group["credential"] == "prod" and credential["bearer_token"] == TOKEN
 
 
+def test_job_records_bring_the_image_pull_credential(sample_store):
+    group, credential, pull = sample_store.job_records("private")
+    assert credential["bearer_token"] == TOKEN and pull == sample_state()["registry_credentials"]["quay"]
+    assert sample_store.job_records("builds")[2] is None
+
+
+def test_a_dangling_image_pull_credential_is_named(sample_store):
+    sample_store.update(lambda s: s["registry_credentials"].pop("quay"))
+    with pytest.raises(StateError, match="'private' uses image_pull_credential 'quay', which is not defined"):
+        sample_store.job_records("private")
+
+
+def test_an_old_file_without_registry_credentials_reads(store_path):
+    store_path.parent.mkdir(mode=0o700)
+    write_file(store_path, "version: 1\ncredentials: {}\ncontainer_groups: {}\n")
+    assert StateStore(str(store_path)).read()["registry_credentials"] == {}
+
+
 def test_a_group_without_credential_has_no_cluster(sample_store):
     with pytest.raises(StateError) as exc:
         sample_store.group_and_credential("local")
@@ -360,7 +386,7 @@ def test_a_group_without_credential_has_no_cluster(sample_store):
 def test_missing_group_names_group_and_file(sample_store):
     with pytest.raises(StateError) as exc:
         sample_store.group_and_credential("nope")
-    assert "'nope'" in str(exc.value) and sample_store.path in str(exc.value) and "builds, local" in str(exc.value)
+    assert "'nope'" in str(exc.value) and sample_store.path in str(exc.value) and "builds, local, private" in str(exc.value)
 
 
 def test_dangling_credential(sample_store):
