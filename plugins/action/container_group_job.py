@@ -4,7 +4,7 @@
 
 It runs in the worker process on the controller (never on a target). The job itself, its
 steps, the Pod's deletion and the handling of signals are ``plugin_utils/_job.py``'s; here
-the options are checked, the group and its credential are read from the state file, and the
+the options are checked, the group and its credentials are read from the state file, and the
 job's output goes to the controller's display line by line as it arrives.
 """
 
@@ -53,11 +53,12 @@ class ActionModule(ActionBase):
         dummy_validation, args = self.validate_argument_spec(argument_spec=JOB_ARGUMENT_SPEC)
         group_name = args["container_group"]
         try:
-            group, credential = StateStore(resolve_state_path(args["state_file"])).group_and_credential(group_name)
+            group, credential, pull_credential = StateStore(resolve_state_path(args["state_file"])).job_records(group_name)
             spec = job_spec(args, group)
             secrets = self._secrets(args, spec)
             endpoint = get_endpoint(auth_from_credential(credential))
-            job = ContainerGroupJob(spec, group, endpoint, on_line=_say, notice=_say, secrets=secrets)
+            job = ContainerGroupJob(spec, group, endpoint, on_line=_say, notice=_say, secrets=secrets,
+                                    pull_credential=pull_credential)
         except (StateError, JobInputError) as exc:
             raise AnsibleActionFail(str(exc)) from exc
         except (K8sClientError, PodSpecError) as exc:

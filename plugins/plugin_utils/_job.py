@@ -10,7 +10,8 @@ the whole sequence; its caller (the action plugin ``container_group_job``) only 
 arguments into a job and the outcome into a result:
 
 1. remove leftover Pods of ours that no live job owns (terminal ones, and ones whose owning
-   process on this controller is gone);
+   process on this controller is gone); with an image pull credential, create the job's
+   pull Secret (``_job_pull_secret``);
 2. take a slot (``max_concurrent_jobs``): with a limit, Pod names are the group's slot
    names, so the API server's name uniqueness makes admission atomic across controllers;
 3. create the Pod and wait for Running, failing fast on reasons that will not heal;
@@ -19,7 +20,8 @@ arguments into a job and the outcome into a result:
    secret masked; then its job events and per-host stats, which the same stream brings
    (``_job_events``);
 6. delete the Pod and confirm it is gone, whatever happened before: success, failure,
-   SIGINT or SIGTERM (see ``_stop_guard``), with one more try if a signal cuts it short.
+   SIGINT or SIGTERM (see ``_stop_guard``), with one more try if a signal cuts it short;
+   then the pull Secret.
 
 Step errors are JobError with a message for people: the Pod, the namespace, the cause.
 """
@@ -27,6 +29,7 @@ Step errors are JobError with a message for people: the Pod, the namespace, the 
 from __future__ import annotations
 
 import time
+import typing as t
 import uuid
 from dataclasses import dataclass, field
 
@@ -49,6 +52,11 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_fi
     stop_argv,
 )
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_inputs import JobSpec
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_pull_secret import (
+    PullSecret,
+    PullSecretError,
+    pull_secret_manifest,
+)
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_secrets import JobSecrets
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_owner import (
     ANNOTATION_OWNER,
@@ -107,7 +115,8 @@ class ContainerGroupJob(JobCalls):
     """
 
     def __init__(self, spec: JobSpec, group: dict, endpoint: ApiEndpoint, *, on_line: LineFn, notice: NoticeFn,
-                 secrets: JobSecrets | None = None, owner: str | None = None, job_id: str | None = None) -> None:
+                 secrets: JobSecrets | None = None, owner: str | None = None, job_id: str | None = None,
+                 pull_credential: dict | None = None) -> None:
         self.spec = spec
         self.secrets = secrets or JobSecrets(extra_vars=spec.extra_vars)
         self.group = group
@@ -123,6 +132,13 @@ class ContainerGroupJob(JobCalls):
         self.pod_name: str = self.pod["metadata"]["name"]
         self.container: str = self.pod["spec"]["containers"][0]["name"]
         self.created = False
+        self.pod_uid: str | None = None
+        self.pull_secret: PullSecret | None = None
+        if pull_credential is not None:
+            name = f"{self.pod_name}-pull"  # the job's own name: slot names are shared by jobs
+            manifest = pull_secret_manifest(name, self.namespace, spec.group_name, self.job_id, self.owner, pull_credential)
+            self.pull_secret = PullSecret(name, self.namespace, manifest, self._request, self._explain)
+            self.pod["spec"]["imagePullSecrets"] = [*(self.pod["spec"].get("imagePullSecrets") or []), {"name": name}]
         self.output_tail: list[str] = []
         self.timings = {"create_to_running": 0.0, "copy": 0.0, "run": 0.0, "delete": 0.0}
         self.leftovers_removed: list[str] = []
@@ -141,8 +157,10 @@ class ContainerGroupJob(JobCalls):
         with StopGuard() as guard:
             try:
                 self.remove_leftovers()
+                self._pull_secret_step(lambda secret: secret.create())
                 self.create_pod()
                 outcome.changed = True
+                self._own_pull_secret()
                 self.notice(f"{self.where} created for container group {self.spec.group_name!r}; waiting for it to run", False)
                 self.wait_running()
                 self.copy_project()
@@ -191,24 +209,18 @@ class ContainerGroupJob(JobCalls):
             return
 
     def _finish(self, outcome: JobOutcome) -> None:
-        """Delete the Pod; a signal that cuts the first try short gets a second one."""
-        if not self.created:
-            return
-        problem = "interrupted"
-        for _attempt in range(2):
-            try:
-                self.delete_pod()
-                problem = ""
-                break
-            except (Interrupted, KeyboardInterrupt):
-                continue  # the guard ignores every signal after the first, so this retry runs
-            except JobError as exc:
-                problem = str(exc)
-                break
-        outcome.pod_deleted = not problem
-        if problem:
-            outcome.failure = f"{outcome.failure + '; ' if outcome.failure else ''}and the Pod could not be deleted: {problem}"
-        self.notice(f"{self.where} {'deleted' if outcome.pod_deleted else 'NOT deleted'}", not outcome.pod_deleted)
+        """Delete the Pod, then the pull Secret, whatever happened before."""
+        if self.created:
+            problem = _despite_a_signal(self.delete_pod)
+            outcome.pod_deleted = not problem
+            if problem:
+                outcome.failure = f"{outcome.failure + '; ' if outcome.failure else ''}and the Pod could not be deleted: {problem}"
+            self.notice(f"{self.where} {'deleted' if outcome.pod_deleted else 'NOT deleted'}", not outcome.pod_deleted)
+        if self.pull_secret is not None and self.pull_secret.exists:
+            problem = _despite_a_signal(lambda: self._pull_secret_step(lambda secret: secret.delete()))
+            if problem:
+                outcome.failure = (f"{outcome.failure + '; ' if outcome.failure else ''}and the image pull Secret "
+                                   f"{self.namespace}/{self.pull_secret.name} could not be deleted: {problem}")
 
     # -- steps ------------------------------------------------------------------------------
 
@@ -219,8 +231,28 @@ class ContainerGroupJob(JobCalls):
             self.notice(f"removing leftover Pod {self.namespace}/{name} ({why})", False)
             self._delete(name)
             removed.append(name)
+        if self.pull_secret is not None:
+            for name in self._pull_secret_step(lambda secret: secret.remove_leftovers()):
+                self.notice(f"removed leftover image pull Secret {self.namespace}/{name} (its controller process is gone)", False)
         self.leftovers_removed = removed
         return removed
+
+    def _pull_secret_step(self, step: t.Callable[[PullSecret], t.Any]) -> t.Any:
+        """One step of the pull Secret, if the job has one; its failure as a JobError."""
+        if self.pull_secret is None:
+            return []
+        try:
+            return step(self.pull_secret)
+        except PullSecretError as exc:
+            raise JobError(str(exc)) from exc
+
+    def _own_pull_secret(self) -> None:
+        """The Pod becomes the pull Secret's owner, so the Secret goes with it whatever happens."""
+        if self.pull_secret is None:
+            return
+        uid = self.pod_uid or ((self._read() or {}).get("metadata") or {}).get("uid")
+        if uid:
+            self._pull_secret_step(lambda secret: secret.own(self.pod_name, uid))
 
     def create_pod(self) -> None:
         """Create the Pod, waiting for a free slot when the group has max_concurrent_jobs."""
@@ -256,7 +288,8 @@ class ContainerGroupJob(JobCalls):
         full_since: float | None = None
         while True:
             try:
-                self._request("POST", pod_path(self.namespace), body=pod)
+                created = self._request("POST", pod_path(self.namespace), body=pod)
+                self.pod_uid = ((created if isinstance(created, dict) else {}).get("metadata") or {}).get("uid")
                 break
             except K8sApiError as exc:
                 if exc.status == 409 and self.api_retries > retries and self._is_ours(name):
@@ -377,3 +410,16 @@ class ContainerGroupJob(JobCalls):
                 self.timings["delete"] = time.monotonic() - started
                 return
         raise JobError(f"{self.where} still exists {DELETE_CONFIRM_SECONDS:.0f}s after it was deleted; check the node's kubelet")
+
+
+def _despite_a_signal(call: t.Callable[[], None]) -> str:
+    """call(), with one more try if a signal cuts the first short; its JobError's text, or ""."""
+    for _attempt in range(2):
+        try:
+            call()
+            return ""
+        except (Interrupted, KeyboardInterrupt):
+            continue  # the guard ignores every signal after the first, so this retry runs
+        except JobError as exc:
+            return str(exc)
+    return "interrupted"

@@ -43,7 +43,12 @@ LogFn = t.Callable[[str], None]
 
 def pod_path(namespace: str, name: str | None = None, subresource: str | None = None) -> str:
     """The API path of the Pods of a namespace, of one Pod, or of one of its subresources."""
-    path = f"/api/v1/namespaces/{urllib.parse.quote(namespace, safe='')}/pods"
+    return core_path("pods", namespace, name, subresource)
+
+
+def core_path(resource: str, namespace: str, name: str | None = None, subresource: str | None = None) -> str:
+    """The API path of a core (v1) resource of a namespace, of one object, or of a subresource."""
+    path = f"/api/v1/namespaces/{urllib.parse.quote(namespace, safe='')}/{resource}"
     if name:
         path += "/" + urllib.parse.quote(name, safe="")
         if subresource:
@@ -201,7 +206,8 @@ class ApiEndpoint:
         payload = None
         if body is not None:
             payload = json.dumps(body).encode("utf-8")
-            headers["Content-Type"] = "application/json"
+            # A PATCH says how to apply it; a JSON merge patch is the one the job sends.
+            headers["Content-Type"] = "application/merge-patch+json" if method == "PATCH" else "application/json"
         conn = self._http_connection(timeout)
         try:
             conn.request(method, url, body=payload, headers=headers)

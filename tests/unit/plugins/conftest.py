@@ -1,6 +1,6 @@
 # Copyright: contributors to ephemeral.container_groups
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Shared fixtures: an in-memory stand-in for the Pods API, for unit tests of the job's logic.
+"""Shared fixtures: an in-memory stand-in for the Pods (and Secrets) API, for unit tests of the job's logic.
 
 Integration tests use the real local cluster; this only lets the step order, the clean-up
 and the messages be checked in milliseconds.
@@ -17,12 +17,13 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_er
 
 
 class FakeEndpoint:
-    """Pods of one namespace in a dict; every request is recorded as (method, path)."""
+    """Pods and Secrets of one namespace in dicts; every request is recorded as (method, path)."""
 
     host = "https://fake-api:6443"
 
     def __init__(self, phase: str = "Running", status: dict | None = None) -> None:
         self.pods: dict[str, dict] = {}
+        self.secrets: dict[str, dict] = {}
         self.calls: list[tuple[str, str]] = []
         self.requests = 0  # as ApiEndpoint counts them (execs are not counted here)
         self.phase = phase
@@ -36,14 +37,17 @@ class FakeEndpoint:
         self.requests += 1
         if method in self.fail_next:
             raise self.fail_next.pop(method)
-        parts = path.strip("/").split("/")  # api v1 namespaces NS pods [NAME]
+        parts = path.strip("/").split("/")  # api v1 namespaces NS pods|secrets [NAME]
         name = parts[5] if len(parts) > 5 else None
+        if parts[4] == "secrets":
+            return self._secret_request(method, name, body)
         if method == "POST":
             pod = copy.deepcopy(body)
             if pod["metadata"]["name"] in self.pods:
                 raise K8sApiError(409, "Conflict", '{"message": "already exists"}')
             pod["status"] = {"phase": self.phase, **self.status}
             pod["metadata"]["resourceVersion"] = "1"
+            pod["metadata"]["uid"] = f"uid-{pod['metadata']['name']}"
             self.pods[pod["metadata"]["name"]] = pod
             return pod
         if method == "GET" and name is None:
@@ -53,6 +57,22 @@ class FakeEndpoint:
         if method == "DELETE":
             return self.pods.pop(name)
         return self.pods[name]
+
+    def _secret_request(self, method: str, name: str | None, body: t.Any) -> t.Any:
+        if method == "POST":
+            if body["metadata"]["name"] in self.secrets:
+                raise K8sApiError(409, "Conflict", '{"message": "already exists"}')
+            self.secrets[body["metadata"]["name"]] = copy.deepcopy(body)
+            return body
+        if method == "GET" and name is None:
+            return {"items": list(self.secrets.values())}
+        if name not in self.secrets:
+            raise K8sApiError(404, "Not Found", f'{{"message": "secrets \\"{name}\\" not found"}}')
+        if method == "PATCH":
+            self.secrets[name]["metadata"].update(copy.deepcopy(body["metadata"]))
+        if method == "DELETE":
+            return self.secrets.pop(name)
+        return self.secrets[name]
 
     def watch(self, path: str, *, query: list, seconds: int) -> t.Iterator[dict]:
         """The scripted events of the one Pod watched; each changes the stored Pod too."""

@@ -13,6 +13,7 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils import 
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils import _retry
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import ContainerGroupJob
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_owner import ANNOTATION_OWNER, leftovers, owner_id, owner_is_alive
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_pull_secret import pull_secret_manifest
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_inputs import JobSpec
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_secrets import JobSecrets
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import ExecError, K8sApiError, K8sConnectionError
@@ -303,3 +304,92 @@ def test_a_quota_that_stays_full_fails_the_job_at_pending_timeout(fake_api, monk
     outcome = job.run()
     assert "stayed full; try again later or ask for a larger quota" in outcome.failure
     assert outcome.pod_deleted is None, "no Pod was created"
+
+
+# -- the image pull Secret beside the Pod ------------------------------------------------------
+
+PULL_RECORD = {"host": "registry.example:5000", "username": "robot", "password": "pa55-w0rd"}
+
+
+def _pull_job(api, monkeypatch, tmp_path, fake_exec=None):
+    (tmp_path / "site.yml").write_text("- hosts: all\n")
+    monkeypatch.setattr(_job_calls, "exec_in_pod", fake_exec or FakeExec())
+    monkeypatch.setattr(_retry, "FIRST_DELAY_SECONDS", 0.01)
+    notices: list[tuple[str, bool]] = []
+    spec = JobSpec(group_name="g", playbook="site.yml", project_dir=str(tmp_path), extra_vars={}, limit=None, tags=None,
+                   forks=5, verbosity=0, job_timeout=60, pending_timeout=5, reconnect_timeout=2)
+    group = {"pod_spec_override": {"spec": {"imagePullSecrets": [{"name": "theirs"}]}}, "image_pull_credential": "r"}
+    job = ContainerGroupJob(spec, group, api, on_line=lambda line, err: None,
+                            notice=lambda message, problem: notices.append((message, problem)), pull_credential=PULL_RECORD)
+    return job, notices
+
+
+def test_the_secret_comes_before_the_pod_is_owned_by_it_and_goes_after_it(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    seen: dict = {}
+    original = api.request
+
+    def request(method, path, **kwargs):
+        if method == "PATCH":
+            seen["pod_at_patch"] = dict(api.pods)
+        if method == "DELETE" and "/secrets/" in path:
+            seen["pods_at_secret_delete"] = dict(api.pods)
+        return original(method, path, **kwargs)
+
+    api.request = request
+    job, dummy_notices = _pull_job(api, monkeypatch, tmp_path)
+    secret = f"{job.pod_name}-pull"
+    assert job.pod["spec"]["imagePullSecrets"] == [{"name": "theirs"}, {"name": secret}]
+    outcome = job.run()
+    assert outcome.failure is None and outcome.pod_deleted is True
+    calls = [(method, path.rsplit("/", 2)[-2] if path.count("/") > 5 else path.rsplit("/", 1)[-1]) for method, path in api.calls]
+    assert calls.index(("POST", "secrets")) < calls.index(("POST", "pods")) < calls.index(("PATCH", "secrets"))
+    owner = seen["pod_at_patch"][job.pod_name]["metadata"]["uid"]
+    assert owner == f"uid-{job.pod_name}"
+    assert seen["pods_at_secret_delete"] == {}, "the Secret is deleted after the Pod"
+    assert api.secrets == {} and api.pods == {}
+
+
+def test_a_pod_that_cannot_be_created_still_takes_its_secret_away(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    job, dummy_notices = _pull_job(api, monkeypatch, tmp_path)
+    original = api.request
+
+    def request(method, path, **kwargs):
+        if method == "POST" and path.endswith("/pods"):
+            raise K8sApiError(422, "Unprocessable Entity", '{"message": "Pod is invalid"}')
+        return original(method, path, **kwargs)
+
+    api.request = request
+    outcome = job.run()
+    assert "cannot create Pod" in outcome.failure and outcome.pod_deleted is None
+    assert api.secrets == {}
+
+
+def test_a_secret_that_cannot_be_created_says_what_rbac_it_needs_and_no_pod_is_made(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    job, dummy_notices = _pull_job(api, monkeypatch, tmp_path)
+    original = api.request
+
+    def request(method, path, **kwargs):
+        if method == "POST" and path.endswith("/secrets"):
+            raise K8sApiError(403, "Forbidden", json.dumps({"kind": "Status", "reason": "Forbidden", "message":
+                              'secrets is forbidden: User "x" cannot create resource "secrets" in API group "" in the namespace "default"'}))
+        return original(method, path, **kwargs)
+
+    api.request = request
+    outcome = job.run()
+    assert outcome.failure.startswith(f"cannot create the image pull Secret default/{job.pod_name}-pull: ")
+    assert "needs create, patch, list and delete on secrets" in outcome.failure
+    assert not any(method == "POST" and path.endswith("/pods") for method, path in api.calls)
+    assert outcome.pod_deleted is None
+
+
+def test_a_leftover_secret_of_a_dead_job_is_removed(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    dead = pull_secret_manifest("cg-g-old-pull", "default", "g", "old", f"{socket.gethostname()}/999999999/1", PULL_RECORD)
+    api.secrets[dead["metadata"]["name"]] = dead
+    job, notices = _pull_job(api, monkeypatch, tmp_path)
+    assert job.run().failure is None
+    assert api.secrets == {}
+    assert ("removed leftover image pull Secret default/cg-g-old-pull (its controller process is gone)", False) in notices
