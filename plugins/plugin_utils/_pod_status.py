@@ -21,6 +21,28 @@ FATAL_WAITING_REASONS = frozenset({
 })
 
 
+#: (reasons, words in the kubelet's message, the next step) for the fatal reasons a user can fix.
+_HINTS = (
+    (("ErrImagePull", "ImagePullBackOff"), ("401 unauthorized", "403 forbidden", "authorization failed", "pull access denied",
+                                            "unauthorized", "authentication required"),
+     "the registry refused the pull; give the group an image_pull_credential (see "
+     "ephemeral.container_groups.registry_credential) that may read this image"),
+    (("CreateContainerConfigError",), ("runasnonroot and image will run as root",),
+     "the image runs as root, which the default spec's runAsNonRoot: true refuses; set a non-root "
+     "spec.securityContext.runAsUser in the pod spec override, or runAsNonRoot: false to allow root"),
+    (("CreateContainerConfigError",), ("non-numeric user",),
+     "the kubelet cannot tell a user name from root; set a numeric spec.securityContext.runAsUser in the pod spec override"),
+)
+
+
+def _next_step(reason: str, message: str) -> str | None:
+    lowered = message.lower()
+    for reasons, words, step in _HINTS:
+        if reason in reasons and any(word in lowered for word in words):
+            return step
+    return None
+
+
 def _container_statuses(pod: dict) -> list[dict]:
     status = pod.get("status") or {}
     return [c for c in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or [])
@@ -54,7 +76,9 @@ def start_problem(pod: dict) -> str | None:
         reason = waiting.get("reason")
         if reason in FATAL_WAITING_REASONS:
             image = container.get("image") or images.get(container.get("name"))
-            return _joined(f"{reason} for image {image} (container {container.get('name')})", waiting.get("message"))
+            said = _joined(f"{reason} for image {image} (container {container.get('name')})", waiting.get("message"))
+            step = _next_step(reason, str(waiting.get("message") or ""))
+            return f"{said}; {step}" if step else said
     if phase(pod) in ("Failed", "Succeeded"):
         ended = " ".join(str(x) for x in (status.get("reason"), status.get("message")) if x)
         return f"the Pod ended ({phase(pod)}) before the job started" + (f": {ended}" if ended else "")

@@ -135,8 +135,8 @@ def test_a_pod_that_cannot_start_fails_at_once_with_the_reason(fake_api, monkeyp
     api = fake_api(phase="Pending", status=waiting)
     job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec())
     outcome = job.run()
-    assert outcome.failure == (f"Pod default/{job.pod_name} cannot start: ErrImagePull for image my/ee:1 "
-                               "(container worker): pull access denied")
+    assert outcome.failure.startswith(f"Pod default/{job.pod_name} cannot start: ErrImagePull for image my/ee:1 "
+                                      "(container worker): pull access denied; the registry refused the pull")
     assert outcome.rc is None and outcome.pod_deleted is True and api.pods == {}
 
 

@@ -26,7 +26,20 @@ def _waiting(reason, message=""):
         (_pod(), None),
         (_pod(statuses=_waiting("ContainerCreating")), None),
         (_pod(statuses=_waiting("ErrImagePull", "pull access denied")),
-         "ErrImagePull for image my/ee:1 (container worker): pull access denied"),
+         "ErrImagePull for image my/ee:1 (container worker): pull access denied; the registry refused the pull; give the "
+         "group an image_pull_credential (see ephemeral.container_groups.registry_credential) that may read this image"),
+        (_pod(statuses=_waiting("ErrImagePull", "failed to resolve reference: not found")),
+         "ErrImagePull for image my/ee:1 (container worker): failed to resolve reference: not found"),
+        (_pod(statuses=_waiting("CreateContainerConfigError", "container has runAsNonRoot and image will run as root "
+                                                              '(pod: "cg-x", container: worker)')),
+         "CreateContainerConfigError for image my/ee:1 (container worker): container has runAsNonRoot and image will run "
+         'as root (pod: "cg-x", container: worker); the image runs as root, which the default spec\'s runAsNonRoot: true '
+         "refuses; set a non-root spec.securityContext.runAsUser in the pod spec override, or runAsNonRoot: false to allow root"),
+        (_pod(statuses=_waiting("CreateContainerConfigError", "container has runAsNonRoot and image has non-numeric user "
+                                                              "(runner), cannot verify user is non-root")),
+         "CreateContainerConfigError for image my/ee:1 (container worker): container has runAsNonRoot and image has "
+         "non-numeric user (runner), cannot verify user is non-root; the kubelet cannot tell a user name from root; set a "
+         "numeric spec.securityContext.runAsUser in the pod spec override"),
         (_pod(statuses=_waiting("ImagePullBackOff")), "ImagePullBackOff for image my/ee:1 (container worker)"),
         (_pod(statuses=_waiting("CreateContainerConfigError", 'secret "x" not found')),
          'CreateContainerConfigError for image my/ee:1 (container worker): secret "x" not found'),
