@@ -115,7 +115,22 @@ def _target_env(job_dir: str) -> Dict[str, str]:
         # project's callbacks_enabled stays as it is; the path keeps what Ansible would use.
         env["ANSIBLE_CALLBACK_PLUGINS"] = callbacks + ":" + (env.get("ANSIBLE_CALLBACK_PLUGINS") or _configured_callback_path(env))
         env["ANSIBLE_JOB_EVENTS_PATH"] = os.path.join(job_dir, "events.jsonl")
+    env["HOME"] = _writable_home(env.get("HOME", ""), job_dir)
     return env
+
+
+def _writable_home(home: str, job_dir: str) -> str:
+    """home if this user may write there, else a directory of the job's own.
+
+    Ansible keeps its temp and control files under HOME. An arbitrary UID (OpenShift's
+    restricted SCC) in an image that does not prepare for one has HOME=/ or a home it may not
+    write; the job then runs anyway.
+    """
+    if home and os.path.isdir(home) and os.access(home, os.W_OK | os.X_OK):
+        return home
+    fallback = os.path.join(job_dir, "home")
+    os.makedirs(fallback, mode=0o700, exist_ok=True)
+    return fallback
 
 
 def _configured_callback_path(env: Dict[str, str]) -> str:

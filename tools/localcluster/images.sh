@@ -6,9 +6,13 @@
 #            python3-venv, ca-certificates, tar, bash, sudo, procps and openssh-client
 #            (ssh, ssh-agent, ssh-add, for jobs against SSH hosts); ansible-core
 #            $EE_ANSIBLE_CORE_VERSION from PyPI in a venv at /opt/ansible, its ansible*
-#            commands linked into /usr/local/bin; and a non-root user `runner` (uid 1000,
-#            home /home/runner, passwordless sudo) for tests. It runs as root by default.
-#   sshd   - the SSH test hosts: the ee image plus openssh-server (cluster.sh starts them).
+#            commands linked into /usr/local/bin; a user `runner` (uid 1000, home
+#            /home/runner, passwordless sudo for the connection tests), which the image runs
+#            as. Like awx-ee it runs as any UID with gid 0 (OpenShift's restricted SCC):
+#            HOME=/home/runner and /etc/passwd are writable by gid 0, and the entrypoint
+#            (cg-entrypoint) gives a user without a passwd entry one, since ssh needs it.
+#   sshd   - the SSH test hosts: the ee image plus openssh-server, run as root with no
+#            entrypoint (cluster.sh starts them).
 # Each is kept as an OCI layout under $CG_IMAGE_DIR, named after its pinned inputs (pause:
 # the Kubernetes version; ee: the Debian suite, the ansible-core version and
 # EE_IMAGE_REVISION, from versions.env); the Debian packages and ansible-core's dependencies
@@ -58,10 +62,14 @@ build_ee() {
       useradd --uid 1000 --create-home --shell /bin/bash runner
       echo 'runner ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/runner
       chmod 0440 /etc/sudoers.d/runner
+      chgrp 0 /home/runner /etc/passwd
+      chmod 0775 /home/runner
+      chmod 0664 /etc/passwd
       apt-get clean
       rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /tmp/host-ca.crt /root/.cache
     "
   : > "$rootfs/etc/resolv.conf"
+  install -m 0755 "$LC_DIR/images/cg-entrypoint" "$rootfs/usr/local/bin/cg-entrypoint"
   # This directory becomes the image's /, mode included, and a 0700 / locks every non-root
   # container user out of the whole filesystem. debootstrap makes it 0755 (it sets its own
   # umask 022); this makes sure of it whatever made the directory.
@@ -73,9 +81,10 @@ build_ee() {
   mv "$rootfs" "$layout.bundle/rootfs"
   umoci repack --image "$layout:$CG_EE_IMAGE_TAG" "$layout.bundle"
   umoci config --image "$layout:$CG_EE_IMAGE_TAG" --architecture amd64 --os linux \
-    --config.cmd /bin/bash --config.workingdir /root \
+    --config.user 1000 --config.entrypoint /usr/local/bin/cg-entrypoint \
+    --config.cmd /bin/bash --config.workingdir /home/runner \
     --config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    --config.env LANG=C.UTF-8
+    --config.env LANG=C.UTF-8 --config.env HOME=/home/runner
   rm -rf "$layout.bundle"
   umoci gc --layout "$layout"
   touch "$layout/.complete"
@@ -106,6 +115,8 @@ build_sshd() {
     "
   : > "$rootfs/etc/resolv.conf"
   umoci repack --image "$layout:$CG_SSHD_IMAGE_TAG" "$layout.bundle"
+  umoci config --image "$layout:$CG_SSHD_IMAGE_TAG" --config.user 0:0 --clear config.entrypoint \
+    --config.workingdir / --config.env HOME=/root
   rm -rf "$layout.bundle"
   umoci gc --layout "$layout"
   touch "$layout/.complete"

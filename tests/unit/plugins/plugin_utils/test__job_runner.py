@@ -146,6 +146,34 @@ def test_the_target_gets_job_env_and_the_secrets_are_removed_when_it_ends(tmp_pa
     assert os.listdir(secrets) == []
 
 
+def test_a_home_the_user_cannot_use_is_replaced_by_the_jobs_own(tmp_path):
+    # An arbitrary UID in an image not made for one: HOME=/ or a home that is not there.
+    job = str(tmp_path / "job")
+    os.mkdir(job)
+    env = dict(os.environ, HOME=str(tmp_path / "no-such-home"))
+    subprocess.run([sys.executable, RUNNER, "start", job, "60", sys.executable, "-c",
+                    "import os; print(os.environ['HOME']); open(os.path.expanduser('~/probe'), 'w').close()"],
+                   env=env, capture_output=True, timeout=30, check=True)
+    assert wait_for_status(job)["rc"] == 0
+    home = os.path.join(job, "home")
+    assert runner("follow", job, "0").stdout == (home + "\n").encode()
+    assert os.path.exists(os.path.join(home, "probe"))
+    assert os.stat(home).st_mode & 0o777 == 0o700
+
+
+@pytest.mark.parametrize(("make", "kept"), [("dir", True), ("file", False), ("none", False), ("empty", False)])
+def test_writable_home(tmp_path, make, kept):
+    home = tmp_path / "home"
+    if make == "dir":
+        home.mkdir()
+    elif make == "file":
+        home.write_text("")
+    given = "" if make == "empty" else str(home)
+    job = tmp_path / "job"
+    job.mkdir()
+    assert _job_runner._writable_home(given, str(job)) == (str(home) if kept else str(job / "home"))
+
+
 @pytest.mark.skipif(not shutil.which("ssh-agent"), reason="needs openssh-client")
 def test_the_private_key_is_loaded_into_an_agent_and_its_file_removed(tmp_path):
     job = str(tmp_path)

@@ -18,8 +18,8 @@ import time
 import kubernetes
 import yaml
 
-# The Pod has three containers: "main" (the image's default user, root), "runner" (uid 1000),
-# and "done", which exits at once, for the "container not running" case.
+# The Pod has three containers: "main" (root, set here: the image runs as uid 1000), "runner"
+# (uid 1000), and "done", which exits at once, for the "container not running" case.
 RUNNING = ("main", "runner")
 
 
@@ -36,7 +36,8 @@ def pod_manifest(name: str, image: str) -> dict:
             "terminationGracePeriodSeconds": 1,
             "activeDeadlineSeconds": 7200,
             "containers": [
-                {**sleeper, "name": "main"},
+                {**sleeper, "name": "main", "securityContext": {"runAsUser": 0, "runAsGroup": 0},
+                 "env": [{"name": "HOME", "value": "/root"}]},
                 {**sleeper, "name": "runner", "securityContext": {"runAsUser": 1000, "runAsGroup": 1000},
                  "env": [{"name": "HOME", "value": "/home/runner"}]},
                 {"name": "done", "image": image, "command": ["true"], "imagePullPolicy": "IfNotPresent"},
