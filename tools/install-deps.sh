@@ -9,6 +9,7 @@ packages=(
   gettext-base                                  # envsubst: cluster.sh renders templates/
   rsync git make curl ca-certificates bc        # test tooling and benchmarks
   openssh-client                                # the SSH test hosts: keys, and ssh to check them
+  apache2-utils                                 # htpasswd: the local registry that requires a login
 )
 missing=()
 for p in "${packages[@]}"; do

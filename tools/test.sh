@@ -66,6 +66,10 @@ cg_test_restricted_namespace: $CG_TEST_RESTRICTED_NAMESPACE
 cg_test_quota_namespace: $CG_TEST_QUOTA_NAMESPACE
 cg_test_image: $CG_TEST_IMAGE
 cg_test_registry: $CG_TEST_REGISTRY
+cg_test_auth_registry: $CG_TEST_AUTH_REGISTRY
+cg_test_auth_registry_user: $CG_TEST_AUTH_REGISTRY_USER
+cg_test_auth_registry_password: "$CG_TEST_AUTH_REGISTRY_PASSWORD"
+cg_test_pull_namespace: $CG_TEST_PULL_NAMESPACE
 cg_test_kubeconfig: $KUBECONFIG
 cg_cluster_script: $repo/tools/localcluster/cluster.sh
 cg_test_ssh_hosts: "$CG_TEST_SSH_HOSTS"

@@ -13,9 +13,9 @@
 #                      with the command line `up` gives it plus EXTRA-FLAG..., and wait until
 #                      it is healthy again. The extra flags are kept in
 #                      $CG_RUN_DIR/extra-flags/COMPONENT until the next restart of that
-#                      component without `--`, or `down`. COMPONENT: registry, etcd,
-#                      containerd, kube-apiserver, kube-controller-manager, kube-scheduler
-#                      or kubelet.
+#                      component without `--`, or `down`. COMPONENT: registry,
+#                      registry-auth, etcd, containerd, kube-apiserver,
+#                      kube-controller-manager, kube-scheduler or kubelet.
 # `up` and `restart` start a component with the same code (_start_component) and check it
 # with the same code (_component_ok).
 # The config files it writes (kubeconfigs, containerd, CNI, kubelet, registry, env.sh) are
@@ -27,7 +27,7 @@ PIDS="$CG_RUN_DIR/pids"
 LOGS="$CG_CLUSTER_DIR/logs"
 # Extra flags of `restart COMPONENT -- FLAG...`, one argument a line; gone with `down`.
 EXTRA_FLAGS="$CG_RUN_DIR/extra-flags"
-COMPONENTS=(registry etcd containerd kube-apiserver kube-controller-manager kube-scheduler kubelet)
+COMPONENTS=(registry registry-auth etcd containerd kube-apiserver kube-controller-manager kube-scheduler kubelet)
 
 # A zombie (exited, not yet reaped by whoever inherited it) answers kill -0 but runs no more.
 _proc_running() { kill -0 "$1" 2>/dev/null && [[ "$(ps -o stat= -p "$1" 2>/dev/null)" != Z* ]]; }
@@ -125,9 +125,21 @@ _write_configs() {
   chmod 0700 "$CG_CLUSTER_DIR"
   mkdir -p "$CG_CACHE_DIR/registry"
   _render registry.yml.in "$CG_CLUSTER_DIR/registry/config.yml"
+  _write_registry_auth
   _render containerd.toml.in "$CG_CLUSTER_DIR/containerd/config.toml"
   _render cni-bridge.conflist.in "$CG_CLUSTER_DIR/cni/net.d/10-$CG_CNI_NETWORK.conflist"
   _render kubelet-config.yaml.in "$CG_CLUSTER_DIR/kubelet/config.yaml"
+}
+
+# The registry that requires a login (for the image pull credential tests): the same storage
+# as the open one, served on its own port with htpasswd auth. The password is made for this
+# cluster (0600, in its state directory) and reaches htpasswd on stdin, not its command line.
+_write_registry_auth() {
+  local dir="$CG_CLUSTER_DIR/registry"
+  [ -f "$dir/pull_password" ] || (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$dir/pull_password")
+  (umask 077; htpasswd -niB "$CG_REGISTRY_AUTH_USER" < "$dir/pull_password" > "$dir/htpasswd" 2>/dev/null) \
+    || die "htpasswd failed (package apache2-utils)"
+  _render registry-auth.yml.in "$dir/auth-config.yml"
 }
 
 _ensure_node_ip() {
@@ -145,6 +157,8 @@ _start_component() {
   case $1 in
     registry)
       _start registry /usr/bin/docker-registry serve "$CG_CLUSTER_DIR/registry/config.yml" ;;
+    registry-auth)
+      _start registry-auth /usr/bin/docker-registry serve "$CG_CLUSTER_DIR/registry/auth-config.yml" ;;
     etcd)
       _start etcd "$b/etcd" --name cg-etcd --data-dir "$CG_CLUSTER_DIR/etcd" \
         --listen-client-urls "http://127.0.0.1:$CG_ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$CG_ETCD_PORT" \
@@ -198,6 +212,8 @@ _component_ok() {
   local pki="$CG_CLUSTER_DIR/pki"
   case $1 in
     registry) curl -sf "http://$CG_REGISTRY/v2/" ;;
+    # It answers, and asks who is there.
+    registry-auth) [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$CG_REGISTRY_AUTH/v2/")" = 401 ] ;;
     etcd) curl -sf "http://127.0.0.1:$CG_ETCD_PORT/health" ;;
     # The socket file alone outlives a killed containerd: ask the daemon behind it.
     containerd) test -S "$CG_CONTAINERD_SOCK" && /usr/bin/ctr --address "$CG_CONTAINERD_SOCK" --connect-timeout 2s version ;;
@@ -213,6 +229,7 @@ _component_ok() {
 
 _start_all() {
   _start_component registry
+  _start_component registry-auth
   _start_component etcd
   _start_component containerd
   _wait_for "etcd" 60 _component_ok etcd
@@ -265,6 +282,8 @@ _start_ssh_hosts() {
     _kubectl -n "$CG_TEST_NAMESPACE" get pod "$host" -o jsonpath='{.status.podIP}'; echo; done | paste -sd ' ')
   # shellcheck disable=SC2034
   become_password=$(cat "$dir/become_password")
+  # shellcheck disable=SC2034  # read by _render (env.sh.in)
+  pull_password=$(cat "$CG_CLUSTER_DIR/registry/pull_password")
 }
 
 _write_env() {

@@ -14,6 +14,9 @@ CG_IMAGE_DIR="$CG_CACHE_DIR/images"
 CG_CLUSTER_DIR=${CG_CLUSTER_DIR:-/var/lib/cg-localcluster}
 CG_TEST_NAMESPACE=cg-test
 CG_REGISTRY=127.0.0.1:5000
+# The same images behind a login (htpasswd), for the image pull credential tests.
+CG_REGISTRY_AUTH=127.0.0.1:5001
+CG_REGISTRY_AUTH_USER=cg-puller
 CG_EE_IMAGE_NAME=cg/ee
 CG_EE_IMAGE_TAG="ansible-core-$EE_ANSIBLE_CORE_VERSION-r$EE_IMAGE_REVISION"
 # The SSH test hosts: the EE image plus openssh-server (see images.sh).

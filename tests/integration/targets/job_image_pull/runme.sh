@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The EE image behind the local registry's login (htpasswd):
+# - a group with image_pull_credential: the job pulls it (imagePullPolicy Always) through the
+#   Secret it made, a dockerconfigjson owned by the Pod while the job runs; afterwards neither
+#   the Secret nor the Pod remains, and the password is not in the output;
+# - the same group without the credential: the Pod cannot pull, and the job says so;
+# - with the credential where RBAC allows no Secrets: the job fails naming what it needs, and
+#   leaves nothing.
+# No `set -x`: the registry password must not be echoed.
+set -eu
+config=$(../setup_integration_config/files/integration_config.sh)
+setting() { ../setup_integration_config/files/integration_config.sh "$1"; }
+here=$(pwd)
+cluster=$(setting cg_cluster_script)
+kubectl="$("$cluster" env | sed -n 's/^export CG_BIN_DIR=//p')/kubectl"
+admin=(--kubeconfig "$(setting cg_test_kubeconfig)" -n "$(setting cg_test_pull_namespace)")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+chmod 700 "$work"
+export CONTAINER_GROUPS_STATE_FILE="$work/state/container_groups.yml" PYTHONUNBUFFERED=1 ANSIBLE_NOCOLOR=1
+fail() { echo "FAILED: $*" >&2; exit 1; }
+(umask 077; setting cg_test_auth_registry_password > "$work/password")
+run_job() { # group log
+  ansible-playbook ephemeral.container_groups.run -e "container_group=$1" -e "playbook=$here/files/hold.yml" > "$2" 2>&1
+}
+ours=app.kubernetes.io/managed-by=ephemeral.container_groups
+
+ansible-playbook -e "@$config" define.yml > "$work/define.log" 2>&1 || { cat "$work/define.log"; fail "defining the groups failed"; }
+if grep -qF -f "$work/password" "$work/define.log"; then fail "the registry password is in the output"; fi
+
+echo "== pulled through the job's Secret, owned by the Pod; nothing left after"
+run_job pull-ok "$work/ok.log" &
+job=$!
+for _ in $(seq 1 600); do grep -q '"msg": "MARKER-PULLED"' "$work/ok.log" && break; sleep 0.1; done
+"$kubectl" "${admin[@]}" get secrets -l "$ours" -o json > "$work/secrets.json"
+"$kubectl" "${admin[@]}" get pods -l "$ours" -o json > "$work/pods.json"
+rc=0; wait "$job" || rc=$?
+cat "$work/ok.log"
+[ "$rc" = 0 ] || fail "the job with the pull credential failed (rc $rc)"
+grep -q '"msg": "MARKER-PULLED"' "$work/ok.log" || fail "the target did not run"
+python - "$work/secrets.json" "$work/pods.json" "$(setting cg_test_auth_registry)" <<'PY' || fail "the Secret is not the Pod's pull Secret"
+import base64, json, sys
+secrets, pods = (json.load(open(path))["items"] for path in sys.argv[1:3])
+assert len(secrets) == 1 and len(pods) == 1, (len(secrets), len(pods))
+secret, pod = secrets[0], pods[0]
+assert secret["type"] == "kubernetes.io/dockerconfigjson", secret["type"]
+owners = secret["metadata"].get("ownerReferences") or []
+assert [(o["kind"], o["name"], o["uid"]) for o in owners] == [("Pod", pod["metadata"]["name"], pod["metadata"]["uid"])], owners
+assert {"name": secret["metadata"]["name"]} in pod["spec"]["imagePullSecrets"], pod["spec"]["imagePullSecrets"]
+assert sys.argv[3] in json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))["auths"]
+assert pod["spec"]["containers"][0]["image"].startswith(sys.argv[3] + "/")
+print("pull Secret", secret["metadata"]["name"], "owned by Pod", pod["metadata"]["name"])
+PY
+[ -z "$("$kubectl" "${admin[@]}" get secrets,pods -l "$ours" -o name)" ] || fail "a Secret or Pod is left: $("$kubectl" "${admin[@]}" get secrets,pods -l "$ours" -o name)"
+if grep -qF -f "$work/password" "$work/ok.log"; then fail "the registry password is in the job's output"; fi
+
+echo "== without the credential: the Pod cannot pull, and the job says so"
+if run_job pull-anonymous "$work/anonymous.log"; then cat "$work/anonymous.log"; fail "a job pulled the private image without a login"; fi
+cat "$work/anonymous.log"
+grep -q "cannot start: \(ErrImagePull\|ImagePullBackOff\) for image $(setting cg_test_auth_registry)/" "$work/anonymous.log" \
+  || fail "no pull failure message"
+[ -z "$("$kubectl" "${admin[@]}" get secrets,pods -l "$ours" -o name)" ] || fail "the anonymous job left something"
+
+echo "== where RBAC allows no Secrets: a clear failure, nothing left"
+if run_job pull-no-rbac "$work/no-rbac.log"; then cat "$work/no-rbac.log"; fail "a job made a Secret without RBAC for it"; fi
+cat "$work/no-rbac.log"
+# Its first call on Secrets is the list of leftovers.
+grep -q "cannot list the image pull Secrets in namespace $(setting cg_test_namespace): permission denied (403 Forbidden)" "$work/no-rbac.log" \
+  || fail "no RBAC message for the Secrets"
+grep -q "needs create, patch, list and delete on secrets" "$work/no-rbac.log" || fail "the RBAC it needs is not named"
+[ "$(python "$here/../container_group_job/files/pods.py" "$config" count pull-no-rbac)" = 0 ] || fail "the RBAC failure left a Pod"
+echo "== all image pull scenarios passed"
