@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Admission's refusals, each with its own message, and a full quota waited for:
-# - Pod Security: a Pod without the restricted fields in a namespace that enforces
-#   restricted fails naming the level and the fields to set;
+# - Pod Security: a group that sets only the image and the namespace runs in a namespace that
+#   enforces restricted (the job's defaults meet it); one whose container asks for privilege
+#   escalation (kept as set) fails naming the level and the fields to set;
 # - RBAC: a namespace the token may not use fails saying which verb is missing;
 # - ResourceQuota: with room for one Pod, a second job says it waits for room, and runs
 #   once the first job's Pod is gone;
@@ -21,14 +22,18 @@ run_job() { # group playbook log
 }
 ansible-playbook -e "@$config" files/define.yml
 
-echo "== Pod Security: the level and the fields to set"
-if run_job adm-restricted hold.yml "$work/restricted.log"; then cat "$work/restricted.log"; fail "the restricted job ran"; fi
-cat "$work/restricted.log"
+echo "== Pod Security restricted: a group with only the image and the namespace runs"
+run_job adm-restricted hold.yml "$work/restricted.log" || { cat "$work/restricted.log"; fail "the job in the restricted namespace failed"; }
+grep -q '"msg": "MARKER-HOLDING"' "$work/restricted.log" || { cat "$work/restricted.log"; fail "restricted: the target did not run"; }
+
+echo "== Pod Security: a violation the user set, refused naming the level and the fields to set"
+if run_job adm-escalating hold.yml "$work/escalating.log"; then cat "$work/escalating.log"; fail "the escalating job ran"; fi
+cat "$work/escalating.log"
 # The message is in the task's JSON result, its quotes escaped.
-grep -q 'Pod Security admission refused the Pod \\"cg-adm-restricted-[a-z0-9]*\\" in namespace \\"cg-restricted\\": the namespace enforces the \\"restricted\\" level' \
-  "$work/restricted.log" || fail "restricted: no Pod Security message"
-grep -q 'must set .*securityContext.runAsNonRoot=true' "$work/restricted.log" || fail "restricted: the fields to set are not named"
-if grep -q 'RBAC must grant' "$work/restricted.log"; then fail "restricted: told as an RBAC denial"; fi
+grep -q 'Pod Security admission refused the Pod \\"cg-adm-escalating-[a-z0-9]*\\" in namespace \\"cg-restricted\\": the namespace enforces the \\"restricted\\" level' \
+  "$work/escalating.log" || fail "escalating: no Pod Security message"
+grep -q 'must set .*securityContext.allowPrivilegeEscalation=false' "$work/escalating.log" || fail "escalating: the field to set is not named"
+if grep -q 'RBAC must grant' "$work/escalating.log"; then fail "escalating: told as an RBAC denial"; fi
 
 echo "== RBAC: the verb that is missing"
 if run_job adm-forbidden hold.yml "$work/forbidden.log"; then cat "$work/forbidden.log"; fail "the forbidden job ran"; fi
