@@ -25,7 +25,12 @@ description:
     until a slot frees or O(pending_timeout) passes.
   - Fails fast, deleting the Pod, when it cannot start (C(ErrImagePull), C(ImagePullBackOff),
     C(Unschedulable), C(CreateContainerConfigError), ...) or is refused by the API server (403
-    with the RBAC reason).
+    with the RBAC reason, a Pod Security rejection with the fields to set, an admission webhook
+    by name). A full ResourceQuota is waited for, up to O(pending_timeout).
+  - When the group has an C(image_pull_credential), the job creates a C(kubernetes.io/dockerconfigjson)
+    Secret C(<pod name>-pull) before the Pod, adds it to the Pod's C(imagePullSecrets), makes the
+    Pod its owner once the Pod exists, and deletes it after the Pod whatever happened. One that a
+    killed job left without an owner is removed by the next such job in the namespace.
   - On C(SIGINT) or C(SIGTERM) to C(ansible-playbook), or when the controller's main process
     disappears, the playbook's processes in the Pod get C(SIGTERM) (C(SIGKILL) 3 s later if
     they still run), and the Pod is deleted once none is left. That includes processes that
