@@ -57,6 +57,31 @@ class Refused(Exception):
         self.result = result
 
 
+def remove_credential(state: dict, section: str, name: str, *, used_by: t.Callable[[dict], bool],
+                      detach: t.Callable[[dict], None], force: bool, refusal: str) -> list[str]:
+    """Remove record name from a credentials section; the groups that use it are detached
+    (force) or the removal is Refused with refusal, formatted with the record and group names."""
+    if name not in state[section]:
+        return []
+    groups = state["container_groups"]
+    users = sorted(g for g, group in groups.items() if used_by(group))
+    if users and not force:
+        raise Refused(refusal.format(name=name, groups=", ".join(users)), container_groups=users)
+    for group_name in users:
+        detach(groups[group_name])
+    del state[section][name]
+    return users
+
+
+def touched_groups(before: dict, after: dict) -> tuple[dict, dict]:
+    """For a diff: the container groups a credential change altered, before and after (empty if none)."""
+    touched = sorted(g for g, group in before["container_groups"].items() if group != after["container_groups"].get(g))
+    if not touched:
+        return {}, {}
+    return ({"container_groups": {g: before["container_groups"][g] for g in touched}},
+            {"container_groups": {g: after["container_groups"].get(g) for g in touched}})
+
+
 def protect_secrets(module: AnsibleModule, state: dict) -> None:
     """Make Ansible mask every secret read from the state file in anything the module returns."""
     module.no_log_values.update(secret_values(state))

@@ -198,9 +198,10 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._module_common import (
     MASK,
     STATE_FILE_ARGSPEC,
-    Refused,
     credential_view,
+    remove_credential,
     state_store,
+    touched_groups,
     update_state,
 )
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._state import (
@@ -329,12 +330,9 @@ def diff_views(name: str, before: dict, after: dict) -> tuple[dict, dict]:
     """The parts of the state this task changes, with secrets masked."""
     old = before["credentials"].get(name)
     new = after["credentials"].get(name)
-    old_view: dict[str, t.Any] = {"credentials": {name: _masked_record(old)} if old is not None else {}}
-    new_view: dict[str, t.Any] = {"credentials": {name: _masked_record(new, old)} if new is not None else {}}
-    touched = sorted(g for g, group in before["container_groups"].items() if group != after["container_groups"].get(g))
-    if touched:
-        old_view["container_groups"] = {g: before["container_groups"][g] for g in touched}
-        new_view["container_groups"] = {g: after["container_groups"].get(g) for g in touched}
+    old_groups, new_groups = touched_groups(before, after)
+    old_view: dict[str, t.Any] = {"credentials": {name: _masked_record(old)} if old is not None else {}, **old_groups}
+    new_view: dict[str, t.Any] = {"credentials": {name: _masked_record(new, old)} if new is not None else {}, **new_groups}
     return old_view, new_view
 
 
@@ -377,23 +375,14 @@ def main() -> None:
         module.no_log_values.update(secret_values({"credentials": {name: record}}))
 
     def apply(state: dict) -> list[str]:
-        credentials, groups = state["credentials"], state["container_groups"]
         if record is not None:
-            credentials[name] = record
+            state["credentials"][name] = record
             return []
-        if name not in credentials:
-            return []
-        users = sorted(g for g, group in groups.items() if group.get("credential") == name)
-        if users and not params["force"]:
-            raise Refused(
-                f"credential {name!r} is used by container group(s) {', '.join(users)}; give them another credential "
-                "or remove them first, or set force=true to detach them (they then report kubernetes=false)",
-                container_groups=users,
-            )
-        for group_name in users:
-            groups[group_name]["credential"] = None
-        del credentials[name]
-        return users
+        return remove_credential(
+            state, "credentials", name, used_by=lambda group: group.get("credential") == name,
+            detach=lambda group: group.update(credential=None), force=params["force"],
+            refusal="credential {name!r} is used by container group(s) {groups}; give them another credential or remove "
+                    "them first, or set force=true to detach them (they then report kubernetes=false)")
 
     store = state_store(module)
     change = update_state(module, store, apply)

@@ -148,9 +148,10 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._module_common import (
     MASK,
     STATE_FILE_ARGSPEC,
-    Refused,
     registry_credential_view,
+    remove_credential,
     state_store,
+    touched_groups,
     update_state,
 )
 
@@ -200,23 +201,14 @@ def main() -> None:
             module.fail_json(msg=str(exc))
 
     def apply(state: dict) -> list[str]:
-        registries, groups = state["registry_credentials"], state["container_groups"]
         if record is not None:
-            registries[name] = record
+            state["registry_credentials"][name] = record
             return []
-        if name not in registries:
-            return []
-        users = sorted(g for g, group in groups.items() if group.get("image_pull_credential") == name)
-        if users and not params["force"]:
-            raise Refused(
-                f"registry credential {name!r} is used by container group(s) {', '.join(users)}; give them another "
-                "image_pull_credential or remove them first, or set force=true to detach them",
-                container_groups=users,
-            )
-        for group_name in users:
-            del groups[group_name]["image_pull_credential"]
-        del registries[name]
-        return users
+        return remove_credential(
+            state, "registry_credentials", name, used_by=lambda group: group.get("image_pull_credential") == name,
+            detach=lambda group: group.pop("image_pull_credential"), force=params["force"],
+            refusal="registry credential {name!r} is used by container group(s) {groups}; give them another "
+                    "image_pull_credential or remove them first, or set force=true to detach them")
 
     store = state_store(module)
     change = update_state(module, store, apply)
@@ -230,12 +222,10 @@ def main() -> None:
         "state_file": store.path,
     }
     if module._diff:
-        touched = sorted(g for g, group in change.before["container_groups"].items() if group != change.after["container_groups"].get(g))
+        old_groups, new_groups = touched_groups(change.before, change.after)
         result["diff"] = {
-            "before": {"registry_credentials": {name: _masked(before)} if before is not None else {},
-                       **({"container_groups": {g: change.before["container_groups"][g] for g in touched}} if touched else {})},
-            "after": {"registry_credentials": {name: _masked(after, before)} if after is not None else {},
-                      **({"container_groups": {g: change.after["container_groups"].get(g) for g in touched}} if touched else {})},
+            "before": {"registry_credentials": {name: _masked(before)} if before is not None else {}, **old_groups},
+            "after": {"registry_credentials": {name: _masked(after, before)} if after is not None else {}, **new_groups},
         }
     module.exit_json(**result)
 
