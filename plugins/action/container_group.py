@@ -6,6 +6,8 @@ The module stays a pure editor of the state file. Here, on the controller, the g
 Pod is created with ``dryRun=All`` through the group's credential, so admission (Pod
 Security, quotas, LimitRanges, webhooks), schema and RBAC problems show when the group is
 defined, in the server's words, and the module (which would store the group) does not run.
+With an image_pull_credential, the job's pull Secret is created the same way first (the
+credential may need RBAC on Secrets that it lacks).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspe
     parse_override,
 )
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._state import StateError, StateStore, resolve_state_path
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_api import pod_path
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_pull_secret import pull_secret_manifest
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_api import core_path
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_auth import auth_from_credential, get_endpoint
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import K8sClientError, explain_api_exception
 
@@ -48,7 +51,7 @@ class ActionModule(ActionBase):
 
 
 def _server_problem(args: t.Mapping[str, t.Any]) -> str | None:
-    """Why the API server would refuse a job Pod of the group (None if it would not)."""
+    """Why the API server would refuse a job Pod of the group, or its pull Secret (None if it would not)."""
     name, credential_name = args.get("name"), args.get("credential")
     if not credential_name:
         return f"container group {name!r}: validate=server needs a credential to ask the API server with"
@@ -62,14 +65,24 @@ def _server_problem(args: t.Mapping[str, t.Any]) -> str | None:
     if credential is None:
         return None  # the module refuses an unknown credential, naming the known ones
     namespace = pod["metadata"]["namespace"]
-    host = None
-    try:
-        endpoint = get_endpoint(auth_from_credential(credential))
-        host = endpoint.host
-        endpoint.request("POST", pod_path(namespace), query=[("dryRun", "All")], body=pod)
-    except K8sClientError as exc:
-        said = explain_api_exception(exc, verb="create", resource="pods", name=pod["metadata"]["name"],
-                                     namespace=namespace, host=host)
-        return (f"container group {name!r} not stored: the API server would refuse its job Pod (a dry-run create "
-                f"with credential {credential_name!r}): {said}")
+    pull = state["registry_credentials"].get(args.get("image_pull_credential") or "")
+    # (what, resource, object): the pull Secret before the Pod, as a job creates them.
+    steps = []
+    if pull is not None:
+        secret_name = f"{pod['metadata']['name']}-pull"
+        steps.append(("image pull Secret", "secrets",
+                      pull_secret_manifest(secret_name, namespace, str(name), _DRY_RUN_JOB_ID, "validate", pull)))
+        pod["spec"]["imagePullSecrets"] = [*(pod["spec"].get("imagePullSecrets") or []), {"name": secret_name}]
+    steps.append(("job Pod", "pods", pod))
+    host, endpoint = None, None
+    for what, resource, body in steps:
+        try:
+            endpoint = endpoint or get_endpoint(auth_from_credential(credential))
+            host = endpoint.host
+            endpoint.request("POST", core_path(resource, namespace), query=[("dryRun", "All")], body=body)
+        except K8sClientError as exc:
+            said = explain_api_exception(exc, verb="create", resource=resource, name=body["metadata"]["name"],
+                                         namespace=namespace, host=host)
+            return (f"container group {name!r} not stored: the API server would refuse its {what} (a dry-run create "
+                    f"with credential {credential_name!r}): {said}")
     return None

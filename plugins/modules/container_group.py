@@ -117,6 +117,8 @@ options:
         and RBAC problems then fail the task with the server's words, and the state file is left
         unchanged. Nothing is created. The credential needs C(create) on C(pods) in the
         namespace, as jobs do. Use it in a play on C(localhost), where the state file is.
+      - With O(image_pull_credential), the job's pull Secret is created the same way first, so a
+        credential without RBAC on C(secrets) in the namespace is refused here too.
     type: str
     choices: [client, server]
     default: client

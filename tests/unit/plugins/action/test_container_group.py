@@ -73,3 +73,28 @@ def test_an_unreachable_server_is_named(state_file, monkeypatch):
     monkeypatch.setattr(action_module, "get_endpoint", lambda auth: _Endpoint(refused))
     said = action_module._server_problem(_args(state_file))
     assert "cannot reach the API server at https://lab.example:6443: connection refused" in said
+
+
+def test_with_an_image_pull_credential_the_pull_secret_is_dry_run_created_first(state_file, monkeypatch):
+    StateStore(state_file).update(lambda state: state["registry_credentials"].update(
+        quay={"host": "quay.example", "username": "robot", "password": "pa55"}))
+    endpoint = _Endpoint()
+    monkeypatch.setattr(action_module, "get_endpoint", lambda auth: endpoint)
+    assert action_module._server_problem(_args(state_file, image_pull_credential="quay")) is None
+    (secret_call, pod_call) = endpoint.calls
+    assert secret_call[:3] == ("POST", "/api/v1/namespaces/jobs/secrets", [("dryRun", "All")])
+    assert secret_call[3]["type"] == "kubernetes.io/dockerconfigjson"
+    assert pod_call[3]["spec"]["imagePullSecrets"] == [{"name": secret_call[3]["metadata"]["name"]}]
+
+
+def test_a_secret_the_credential_may_not_create_is_told_as_such(state_file, monkeypatch):
+    StateStore(state_file).update(lambda state: state["registry_credentials"].update(
+        quay={"host": "quay.example", "username": "robot", "password": "pa55"}))
+    denied = K8sApiError(403, "Forbidden", json.dumps({"kind": "Status", "reason": "Forbidden", "message":
+                         'secrets is forbidden: User "x" cannot create resource "secrets" in API group "" in the namespace "jobs"'}))
+    endpoint = _Endpoint(denied)
+    monkeypatch.setattr(action_module, "get_endpoint", lambda auth: endpoint)
+    said = action_module._server_problem(_args(state_file, image_pull_credential="quay"))
+    assert said.startswith("container group 'builds' not stored: the API server would refuse its image pull Secret")
+    assert "may not create secrets in namespace \"jobs\"" in said and "pa55" not in said
+    assert len(endpoint.calls) == 1, "no Pod is tried after the Secret is refused"
