@@ -70,7 +70,11 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_st
     StreamLost,
     TargetStream,
 )
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._pod_status import start_problem, waiting_reason
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._pod_status import (
+    registry_refused,
+    start_problem,
+    waiting_reason,
+)
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._stop_guard import Interrupted, StopGuard
 
 # Beyond job_timeout, the Pod's own deadline leaves this much for start-up and clean-up.
@@ -81,6 +85,9 @@ DELETE_CONFIRM_SECONDS = 60.0
 STOP_GRACE_SECONDS = 3.0
 #: Beyond job_timeout, how long the controller follows a target the Pod should have stopped.
 FOLLOW_GRACE_SECONDS = 60.0
+#: How long a registry's refusal is not yet final for a job with a pull Secret (the kubelet
+#: pulls again after 10 s of backoff; see ContainerGroupJob._pull_secret_may_be_late).
+PULL_SECRET_GRACE_SECONDS = 30.0
 
 #: What the runner's stop answers, in words.
 _STOPPED = {"stopped": "stopped by SIGTERM", "killed": f"was killed (SIGKILL after {STOP_GRACE_SECONDS:g}s)",
@@ -134,6 +141,7 @@ class ContainerGroupJob(JobCalls):
         self.created = False
         self.pod_uid: str | None = None
         self.pull_secret: PullSecret | None = None
+        self._said_pull_retry = False
         if pull_credential is not None:
             name = f"{self.pod_name}-pull"  # the job's own name: slot names are shared by jobs
             manifest = pull_secret_manifest(name, self.namespace, spec.group_name, self.job_id, self.owner, pull_credential)
@@ -332,6 +340,8 @@ class ContainerGroupJob(JobCalls):
                 self.timings["create_to_running"] = time.monotonic() - started
                 return pod
             problem = start_problem(pod)
+            if problem and self._pull_secret_may_be_late(pod, started):
+                continue
             if problem:
                 raise JobError(f"{self.where} cannot start: {problem}")
             last_reason = waiting_reason(pod) or last_reason
@@ -339,6 +349,21 @@ class ContainerGroupJob(JobCalls):
             f"{self.where} stuck Pending for {time.monotonic() - started:.0f}s "
             f"(pending_timeout {self.spec.pending_timeout}s), last state: {last_reason}"
         )
+
+    def _pull_secret_may_be_late(self, pod: dict, started: float) -> bool:
+        """Whether a refused pull may be the kubelet's, before it could read the pull Secret.
+
+        The kubelet may read a Secret only once the API server's node authorizer has linked it
+        to a Pod on that node, and that link can come after the kubelet's first pull, which
+        then goes without the login. The kubelet pulls again about 10 s later.
+        """
+        if self.pull_secret is None or not registry_refused(pod) or time.monotonic() - started > PULL_SECRET_GRACE_SECONDS:
+            return False
+        if not self._said_pull_retry:
+            self.notice(f"the registry refused the first pull for {self.where}; the kubelet may not have had its pull "
+                        f"Secret yet, so the job waits up to {PULL_SECRET_GRACE_SECONDS:.0f}s for its next pull", True)
+            self._said_pull_retry = True
+        return True
 
     def copy_project(self) -> None:
         """One exec, one tar stream: the project, the job's own files and its secrets."""

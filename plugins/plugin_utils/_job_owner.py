@@ -25,12 +25,18 @@ def owner_id(pid: int | None = None) -> str:
 
 
 def _process_start_ticks(pid: int) -> str:
+    """Field 22 of /proc/PID/stat (its start time), "0" if there is no such process, "dead" for
+    one that has exited and waits to be reaped (a zombie owns nothing any more)."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            # Field 22 (starttime) follows the parenthesised command, which may hold spaces.
-            return handle.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
+            # The fields after the parenthesised command, which may hold spaces: state is the
+            # first (field 3), starttime the 20th (field 22).
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
         return "0"
+    if len(fields) < 20:
+        return "0"
+    return "dead" if fields[0] in ("Z", "X") else fields[19]
 
 
 def owner_is_alive(owner: str) -> bool | None:
@@ -42,7 +48,8 @@ def owner_is_alive(owner: str) -> bool | None:
         return None
     if host != socket.gethostname():
         return None
-    return os.path.exists(f"/proc/{pid_number}") and _process_start_ticks(pid_number) == ticks
+    now = _process_start_ticks(pid_number)
+    return now not in ("0", "dead") and now == ticks
 
 
 def leftovers(pods: t.Iterable[dict]) -> list[tuple[str, str]]:

@@ -21,10 +21,13 @@ FATAL_WAITING_REASONS = frozenset({
 })
 
 
+_PULL_REASONS = ("ErrImagePull", "ImagePullBackOff")
+#: What a registry that wants a login (or a better one) makes the kubelet say.
+_REFUSED_PULL_WORDS = ("401 unauthorized", "403 forbidden", "authorization failed", "pull access denied", "unauthorized",
+                       "authentication required")
 #: (reasons, words in the kubelet's message, the next step) for the fatal reasons a user can fix.
 _HINTS = (
-    (("ErrImagePull", "ImagePullBackOff"), ("401 unauthorized", "403 forbidden", "authorization failed", "pull access denied",
-                                            "unauthorized", "authentication required"),
+    (_PULL_REASONS, _REFUSED_PULL_WORDS,
      "the registry refused the pull; give the group an image_pull_credential (see "
      "ephemeral.container_groups.registry_credential) that may read this image"),
     (("CreateContainerConfigError",), ("runasnonroot and image will run as root",),
@@ -41,6 +44,16 @@ def _next_step(reason: str, message: str) -> str | None:
         if reason in reasons and any(word in lowered for word in words):
             return step
     return None
+
+
+def registry_refused(pod: dict) -> bool:
+    """Whether a container of the Pod waits because a registry refused to hand out its image."""
+    for container in _container_statuses(pod):
+        waiting = (container.get("state") or {}).get("waiting") or {}
+        message = str(waiting.get("message") or "").lower()
+        if waiting.get("reason") in _PULL_REASONS and any(word in message for word in _REFUSED_PULL_WORDS):
+            return True
+    return False
 
 
 def _container_statuses(pod: dict) -> list[dict]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import time
 
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils import _job as _job_module
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils import _job_calls
@@ -27,6 +29,23 @@ def test_owner_of_this_process_is_alive_and_a_dead_one_is_not():
     assert owner_is_alive(f"{host}/999999999/5") is False
     assert owner_is_alive("another-host/1/1") is None
     assert owner_is_alive("garbage") is None
+
+
+def test_a_killed_owner_waiting_to_be_reaped_is_not_alive():
+    # A zombie keeps its /proc entry and start time until its parent reaps it.
+    child = subprocess.Popen(["sh", "-c", "exit 0"])  # pylint: disable=consider-using-with
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with open(f"/proc/{child.pid}/stat", encoding="ascii") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            if fields[0] == "Z":
+                break
+            assert time.monotonic() < deadline, "the child did not exit"
+            time.sleep(0.01)
+        assert owner_is_alive(f"{socket.gethostname()}/{child.pid}/{fields[19]}") is False
+    finally:
+        child.wait()
 
 
 # -- the whole job against an in-memory Pods API ---------------------------------------------
@@ -393,3 +412,31 @@ def test_a_leftover_secret_of_a_dead_job_is_removed(fake_api, monkeypatch, tmp_p
     assert job.run().failure is None
     assert api.secrets == {}
     assert ("removed leftover image pull Secret default/cg-g-old-pull (its controller process is gone)", False) in notices
+
+
+REFUSED_PULL = {"phase": "Pending", "containerStatuses": [{"name": "worker", "image": "registry.example:5000/ee:1", "state": {
+    "waiting": {"reason": "ErrImagePull", "message": "failed to resolve reference: 401 Unauthorized"}}}]}
+
+
+def test_a_refused_first_pull_is_waited_out_when_the_job_brought_a_pull_secret(fake_api, monkeypatch, tmp_path):
+    # The kubelet's first pull may come before the node authorizer lets it read the new Secret.
+    api = fake_api(phase="Pending")
+    job, notices = _pull_job(api, monkeypatch, tmp_path)
+    api.watch_events = lambda pod: [{"type": "MODIFIED", "object": {**pod, "status": REFUSED_PULL}},
+                                    {"type": "MODIFIED", "object": {**pod, "status": {"phase": "Running"}}}]
+    outcome = job.run()
+    assert outcome.failure is None and outcome.rc == 0
+    assert [message for message, problem in notices if problem] == [
+        f"the registry refused the first pull for Pod default/{job.pod_name}; the kubelet may not have had its pull "
+        "Secret yet, so the job waits up to 30s for its next pull"]
+
+
+def test_a_refused_pull_stays_fatal_after_the_grace(fake_api, monkeypatch, tmp_path):
+    api = fake_api(phase="Pending")
+    job, dummy_notices = _pull_job(api, monkeypatch, tmp_path)
+    monkeypatch.setattr(_job_module, "PULL_SECRET_GRACE_SECONDS", 0.0)
+    api.watch_events = lambda pod: [{"type": "MODIFIED", "object": {**pod, "status": REFUSED_PULL}}]
+    outcome = job.run()
+    assert outcome.failure.startswith(f"Pod default/{job.pod_name} cannot start: ErrImagePull for image registry.example:5000/ee:1")
+    assert "401 Unauthorized; the registry refused the pull" in outcome.failure
+    assert api.secrets == {} and api.pods == {}

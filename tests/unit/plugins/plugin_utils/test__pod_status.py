@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._pod_status import container_problem, start_problem, waiting_reason
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._pod_status import (
+    container_problem,
+    registry_refused,
+    start_problem,
+    waiting_reason,
+)
 
 
 def _pod(phase="Pending", conditions=None, statuses=None):
@@ -74,3 +79,14 @@ def test_waiting_reason_is_the_last_one_given():
 )
 def test_container_problem(pod, container, expected):
     assert container_problem(pod, container) == expected
+
+
+@pytest.mark.parametrize(("statuses", "refused"), [
+    (_waiting("ErrImagePull", "pulling from host r failed with status code [manifests 1]: 401 Unauthorized"), True),
+    (_waiting("ImagePullBackOff", 'Back-off pulling image "r/ee:1": pull access denied'), True),
+    (_waiting("ErrImagePull", "failed to resolve reference: not found"), False),
+    (_waiting("CreateContainerConfigError", "401 Unauthorized"), False),
+    (_waiting("ContainerCreating"), False),
+])
+def test_registry_refused(statuses, refused):
+    assert registry_refused(_pod(statuses=statuses)) is refused
