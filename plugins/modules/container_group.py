@@ -35,9 +35,11 @@ description:
     capability, which the API server refuses together with C(false). An image that runs as root
     needs C(spec.securityContext.runAsNonRoot: false) (or a non-root C(runAsUser)); one whose
     user is a name, not a number, needs a numeric C(runAsUser), since the kubelet cannot check
-    a name. With these defaults C(become) (sudo, su) cannot work inside the job's Pod; a
-    playbook that needs it there sets C(allowPrivilegeEscalation: true) in its container (the
-    hosts it reaches over SSH are not affected)."
+    a name. With these defaults C(become) (sudo, su) cannot work inside the job's Pod (sudo
+    says the "no new privileges" flag is set); a playbook that needs it there sets
+    C(allowPrivilegeEscalation: true) and C(capabilities: {drop: []}) in its container's
+    C(securityContext), in a namespace that allows them. The hosts it reaches over SSH are not
+    affected."
   - "Some fields are forced after the merge. For every job: C(spec.restartPolicy: Never);
     the label C(app.kubernetes.io/managed-by: ephemeral.container_groups); a name for every
     container without one (C(worker), then C(worker-2), C(worker-3), ...), since Kubernetes

@@ -3,6 +3,8 @@
 # - Pod Security: a group that sets only the image and the namespace runs in a namespace that
 #   enforces restricted (the job's defaults meet it); one whose container asks for privilege
 #   escalation (kept as set) fails naming the level and the fields to set;
+# - become inside the Pod: refused by the defaults (sudo: "no new privileges"), and works once
+#   the override allows escalation and keeps the capabilities;
 # - RBAC: a namespace the token may not use fails saying which verb is missing;
 # - ResourceQuota: with room for one Pod, a second job says it waits for room, and runs
 #   once the first job's Pod is gone;
@@ -34,6 +36,12 @@ grep -q 'Pod Security admission refused the Pod \\"cg-adm-escalating-[a-z0-9]*\\
   "$work/escalating.log" || fail "escalating: no Pod Security message"
 grep -q 'must set .*securityContext.allowPrivilegeEscalation=false' "$work/escalating.log" || fail "escalating: the field to set is not named"
 if grep -q 'RBAC must grant' "$work/escalating.log"; then fail "escalating: told as an RBAC denial"; fi
+
+echo "== become inside the Pod: refused by the restricted defaults, allowed by the override"
+if run_job adm-become-default become.yml "$work/become-default.log"; then cat "$work/become-default.log"; fail "become worked under the defaults"; fi
+grep -q 'sudo: The "no new privileges" flag is set' "$work/become-default.log" || { cat "$work/become-default.log"; fail "become: not refused for no_new_privs"; }
+run_job adm-become-allowed become.yml "$work/become-allowed.log" || { cat "$work/become-allowed.log"; fail "become failed with escalation allowed"; }
+grep -q '"msg": "MARKER-BECAME 0"' "$work/become-allowed.log" || { cat "$work/become-allowed.log"; fail "become did not make the task root"; }
 
 echo "== RBAC: the verb that is missing"
 if run_job adm-forbidden hold.yml "$work/forbidden.log"; then cat "$work/forbidden.log"; fail "the forbidden job ran"; fi
