@@ -323,7 +323,7 @@ _healthy() {
 
 cmd_up() {
   [ "$(id -u)" = 0 ] || die "the local cluster needs root (it runs containerd and the kubelet)"
-  mkdir -p "$PIDS"
+  # No mkdir here: a directory that exists is the sign of an earlier cluster (below).
   if _healthy; then log "cluster already up"; return 0; fi
   # A cluster that is half up, or whose processes were killed (a session that ended, a
   # reboot), leaves mounts, netns and rules behind: start from a clean slate instead.
