@@ -173,10 +173,15 @@ class ContainerGroupJob(JobCalls):
                 self.wait_running()
                 self.copy_project()
                 self.notice(f"{self.where} running; project copied; running {self.spec.playbook}", False)
-                outcome.rc = self.run_playbook()
-                self.read_events(outcome)
-                if outcome.rc != 0:
-                    outcome.failure = f"the playbook {self.spec.playbook} failed in {self.where} (exit status {outcome.rc})"
+                rc, timed_out = self.run_playbook()
+                self.read_events(outcome)  # after job_timeout too: the events of what ran until then
+                if timed_out:
+                    outcome.failure = (f"the playbook in {self.where} ran past job_timeout ({self.spec.job_timeout}s) "
+                                       "and was stopped")
+                else:
+                    outcome.rc = rc
+                    if rc != 0:
+                        outcome.failure = f"the playbook {self.spec.playbook} failed in {self.where} (exit status {rc})"
             except JobError as exc:
                 outcome.failure = str(exc)
             except (Interrupted, KeyboardInterrupt):
@@ -381,8 +386,9 @@ class ContainerGroupJob(JobCalls):
             )
         self.timings["copy"] = time.monotonic() - started
 
-    def run_playbook(self) -> int:
-        """Start the playbook detached in the Pod, follow its output to the end; its exit status."""
+    def run_playbook(self) -> tuple[int, bool]:
+        """Start the playbook detached in the Pod, follow its output to the end; its exit status,
+        and whether it was stopped at job_timeout."""
         started = time.monotonic()
         errors: list[bytes] = []
         rc = self._exec(start_argv(self.spec, self.secrets), on_stderr=errors.append, what="start the playbook in")
@@ -407,9 +413,7 @@ class ContainerGroupJob(JobCalls):
         finally:
             self._stdout.flush()
             self.timings["run"] = time.monotonic() - started
-        if timed_out:
-            raise JobError(f"the playbook in {self.where} ran past job_timeout ({self.spec.job_timeout}s) and was stopped")
-        return rc
+        return rc, timed_out
 
     def read_events(self, outcome: JobOutcome) -> None:
         """The job events the output stream brought: the per-host stats, and events_file."""

@@ -15,9 +15,9 @@ job_args() { # group playbook [more ansible-playbook args] -> the command in arr
        -e "playbook=$here/files/project/$playbook" "$@")
 }
 run_job() { job_args "$@"; "${JOB[@]}"; }
-expect_job_failure() { # group playbook log: the job must fail and leave no Pod of the group
-  local group=$1 playbook=$2 log=$3
-  if run_job "$group" "$playbook" > "$log" 2>&1; then cat "$log"; fail "the wrapper succeeded for $group"; fi
+expect_job_failure() { # group playbook log [more args]: the job must fail and leave no Pod of the group
+  local group=$1 playbook=$2 log=$3; shift 3
+  if run_job "$group" "$playbook" "$@" > "$log" 2>&1; then cat "$log"; fail "the wrapper succeeded for $group"; fi
   cat "$log"
   [ "$(pods count "$group")" = 0 ] || fail "a Pod of $group is left after the failure"
 }
@@ -55,6 +55,14 @@ scenario_failure() {
   expect_job_failure job-ok fail.yml "$work/fail.log"
   grep -q 'MARKER-FAILING' "$work/fail.log" || fail "the target's failure was not shown"
   grep -q '(exit status 2)' "$work/fail.log" || fail "the target's exit status is not in the message"
+}
+
+scenario_timeout() {
+  echo "== past job_timeout: the target is stopped in the Pod, the job says so, the events up to then are kept"
+  expect_job_failure job-ok ok.yml "$work/timeout.log" -e job_timeout=8 -e "events_file=$work/timeout-events.jsonl" \
+    -e '{"extra_vars": {"sleep_seconds": 120}}'
+  grep -q 'ran past job_timeout (8s) and was stopped' "$work/timeout.log" || fail "timeout: no job_timeout message"
+  grep -q '"event": "runner_on_start"' "$work/timeout-events.jsonl" || fail "timeout: the events of what ran are not kept"
 }
 
 scenario_signals() {
@@ -153,7 +161,7 @@ scenario_limit() {
 export PYTHONUNBUFFERED=1
 # CG_JOB_SCENARIOS="noimage limit" runs a subset when runme.sh is run by hand (ansible-test
 # does not pass the variable through); all by default.
-for scenario in ${CG_JOB_SCENARIOS:-success failure signals sigkill noimage unschedulable forbidden limit}; do
+for scenario in ${CG_JOB_SCENARIOS:-success failure timeout signals sigkill noimage unschedulable forbidden limit}; do
   "scenario_$scenario"
 done
 echo "all wrapper scenarios passed"

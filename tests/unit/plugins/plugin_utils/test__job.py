@@ -61,8 +61,10 @@ class FakeExec:
               b'{"counter": 2, "event": "playbook_on_stats", "event_data": {"ok": {"localhost": 1}, "changed": {},'
               b' "processed": {"localhost": 1}}}\n')
 
-    def __init__(self, rc: int = 0, raises: BaseException | None = None, cuts: tuple[int, ...] = ()) -> None:
+    def __init__(self, rc: int = 0, raises: BaseException | None = None, cuts: tuple[int, ...] = (),
+                 timed_out: bool = False) -> None:
         self.rc = rc
+        self.timed_out = timed_out
         self.raises = raises
         self.cuts = list(cuts)
         self.commands: list[list[str]] = []
@@ -87,7 +89,7 @@ class FakeExec:
             raise ExecError("the exec stream broke: connection reset")
         kwargs["on_stdout"](self.OUTPUT[offset:])
         events = b"".join(b"CG-EVENT " + line + b"\n" for line in self.EVENTS.split(b"\n") if line.endswith(b"}"))
-        kwargs["on_stderr"](b"\n" + events + b"CG-DONE %d %d 0\n" % (len(self.OUTPUT), self.rc))
+        kwargs["on_stderr"](b"\n" + events + b"CG-DONE %d %d %d\n" % (len(self.OUTPUT), self.rc, self.timed_out))
         return 0
 
 
@@ -138,6 +140,17 @@ def test_the_job_reads_back_its_events_and_stats_with_every_secret_masked(fake_a
     assert ('ok: [localhost] => {"msg": "********"}', False) in lines
     assert "s3cret-value" not in events_file.read_text() + repr(lines) + repr(outcome)
     assert "s3cret-value" not in repr(fake.commands)
+
+
+def test_a_playbook_stopped_at_job_timeout_fails_the_job_and_its_events_are_kept(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    events_file = tmp_path / "events.jsonl"
+    job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec(rc=143, timed_out=True),
+                                           events_file=str(events_file))
+    outcome = job.run()
+    assert outcome.failure == f"the playbook in Pod default/{job.pod_name} ran past job_timeout (60s) and was stopped"
+    assert outcome.rc is None and outcome.pod_deleted is True
+    assert outcome.events == 2 and len(events_file.read_text().splitlines()) == 2, "what ran before the timeout is kept"
 
 
 def test_a_failing_playbook_fails_the_job_and_still_deletes_the_pod(fake_api, monkeypatch, tmp_path):
