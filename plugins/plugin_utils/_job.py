@@ -53,8 +53,8 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_fi
 )
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_inputs import JobSpec
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_pull_secret import (
+    GRACE_SECONDS,
     PullSecret,
-    PullSecretError,
     pull_secret_manifest,
 )
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_secrets import JobSecrets
@@ -70,11 +70,7 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_st
     StreamLost,
     TargetStream,
 )
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._pod_status import (
-    registry_refused,
-    start_problem,
-    waiting_reason,
-)
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._pod_status import start_problem, waiting_reason
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._stop_guard import Interrupted, StopGuard
 
 # Beyond job_timeout, the Pod's own deadline leaves this much for start-up and clean-up.
@@ -85,9 +81,6 @@ DELETE_CONFIRM_SECONDS = 60.0
 STOP_GRACE_SECONDS = 3.0
 #: Beyond job_timeout, how long the controller follows a target the Pod should have stopped.
 FOLLOW_GRACE_SECONDS = 60.0
-#: How long a registry's refusal is not yet final for a job with a pull Secret (the kubelet
-#: pulls again after 10 s of backoff; see ContainerGroupJob._pull_secret_may_be_late).
-PULL_SECRET_GRACE_SECONDS = 30.0
 
 #: What the runner's stop answers, in words.
 _STOPPED = {"stopped": "stopped by SIGTERM", "killed": f"was killed (SIGKILL after {STOP_GRACE_SECONDS:g}s)",
@@ -141,7 +134,6 @@ class ContainerGroupJob(JobCalls):
         self.created = False
         self.pod_uid: str | None = None
         self.pull_secret: PullSecret | None = None
-        self._said_pull_retry = False
         if pull_credential is not None:
             name = f"{self.pod_name}-pull"  # the job's own name: slot names are shared by jobs
             manifest = pull_secret_manifest(name, self.namespace, spec.group_name, self.job_id, self.owner, pull_credential)
@@ -165,7 +157,8 @@ class ContainerGroupJob(JobCalls):
         with StopGuard() as guard:
             try:
                 self.remove_leftovers()
-                self._pull_secret_step(lambda secret: secret.create())
+                if self.pull_secret is not None:
+                    self.pull_secret.create()
                 self.create_pod()
                 outcome.changed = True
                 self._own_pull_secret()
@@ -230,7 +223,7 @@ class ContainerGroupJob(JobCalls):
                 outcome.failure = f"{outcome.failure + '; ' if outcome.failure else ''}and the Pod could not be deleted: {problem}"
             self.notice(f"{self.where} {'deleted' if outcome.pod_deleted else 'NOT deleted'}", not outcome.pod_deleted)
         if self.pull_secret is not None and self.pull_secret.exists:
-            problem = _despite_a_signal(lambda: self._pull_secret_step(lambda secret: secret.delete()))
+            problem = _despite_a_signal(self.pull_secret.delete)
             if problem:
                 outcome.failure = (f"{outcome.failure + '; ' if outcome.failure else ''}and the image pull Secret "
                                    f"{self.namespace}/{self.pull_secret.name} could not be deleted: {problem}")
@@ -245,19 +238,10 @@ class ContainerGroupJob(JobCalls):
             self._delete(name)
             removed.append(name)
         if self.pull_secret is not None:
-            for name in self._pull_secret_step(lambda secret: secret.remove_leftovers()):
+            for name in self.pull_secret.remove_leftovers():
                 self.notice(f"removed leftover image pull Secret {self.namespace}/{name} (its controller process is gone)", False)
         self.leftovers_removed = removed
         return removed
-
-    def _pull_secret_step(self, step: t.Callable[[PullSecret], t.Any]) -> t.Any:
-        """One step of the pull Secret, if the job has one; its failure as a JobError."""
-        if self.pull_secret is None:
-            return []
-        try:
-            return step(self.pull_secret)
-        except PullSecretError as exc:
-            raise JobError(str(exc)) from exc
 
     def _own_pull_secret(self) -> None:
         """The Pod becomes the pull Secret's owner, so the Secret goes with it whatever happens."""
@@ -265,7 +249,7 @@ class ContainerGroupJob(JobCalls):
             return
         uid = self.pod_uid or ((self._read() or {}).get("metadata") or {}).get("uid")
         if uid:
-            self._pull_secret_step(lambda secret: secret.own(self.pod_name, uid))
+            self.pull_secret.own(self.pod_name, uid)
 
     def create_pod(self) -> None:
         """Create the Pod, waiting for a free slot when the group has max_concurrent_jobs."""
@@ -338,6 +322,7 @@ class ContainerGroupJob(JobCalls):
         started = time.monotonic()
         deadline = started + self.spec.pending_timeout
         last_reason = "Pending"
+        said_pull_retry = False
         for pod in self._pod_states(deadline):
             if pod is None:
                 raise JobError(f"{self.where} was deleted before it ran")
@@ -345,7 +330,11 @@ class ContainerGroupJob(JobCalls):
                 self.timings["create_to_running"] = time.monotonic() - started
                 return pod
             problem = start_problem(pod)
-            if problem and self._pull_secret_may_be_late(pod, started):
+            if problem and self.pull_secret is not None and self.pull_secret.refusal_may_be_early(pod, time.monotonic() - started):
+                if not said_pull_retry:
+                    self.notice(f"the registry refused the first pull for {self.where}; the kubelet may not have had its "
+                                f"pull Secret yet, so the job waits up to {GRACE_SECONDS:.0f}s for its next pull", True)
+                    said_pull_retry = True
                 continue
             if problem:
                 raise JobError(f"{self.where} cannot start: {problem}")
@@ -354,21 +343,6 @@ class ContainerGroupJob(JobCalls):
             f"{self.where} stuck Pending for {time.monotonic() - started:.0f}s "
             f"(pending_timeout {self.spec.pending_timeout}s), last state: {last_reason}"
         )
-
-    def _pull_secret_may_be_late(self, pod: dict, started: float) -> bool:
-        """Whether a refused pull may be the kubelet's, before it could read the pull Secret.
-
-        The kubelet may read a Secret only once the API server's node authorizer has linked it
-        to a Pod on that node, and that link can come after the kubelet's first pull, which
-        then goes without the login. The kubelet pulls again about 10 s later.
-        """
-        if self.pull_secret is None or not registry_refused(pod) or time.monotonic() - started > PULL_SECRET_GRACE_SECONDS:
-            return False
-        if not self._said_pull_retry:
-            self.notice(f"the registry refused the first pull for {self.where}; the kubelet may not have had its pull "
-                        f"Secret yet, so the job waits up to {PULL_SECRET_GRACE_SECONDS:.0f}s for its next pull", True)
-            self._said_pull_retry = True
-        return True
 
     def copy_project(self) -> None:
         """One exec, one tar stream: the project, the job's own files and its secrets."""

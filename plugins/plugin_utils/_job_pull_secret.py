@@ -25,11 +25,16 @@ from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspe
     LABEL_MANAGED_BY,
     MANAGED_BY_VALUE,
 )
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_calls import JobError
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_owner import ANNOTATION_OWNER, owner_is_alive
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_api import core_path
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import K8sApiError, K8sClientError
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._pod_status import registry_refused
 
 SECRET_TYPE = "kubernetes.io/dockerconfigjson"
+#: How long a registry's refusal is not yet final for a Pod with a new pull Secret (the kubelet
+#: pulls again after 10 s of backoff; see PullSecret.refusal_may_be_early).
+GRACE_SECONDS = 30.0
 
 
 def docker_config_json(record: dict) -> bytes:
@@ -74,16 +79,15 @@ def leftover_secrets(secrets: t.Iterable[dict]) -> list[str]:
     return found
 
 
-class PullSecretError(Exception):
-    """A step of the pull Secret failed; the message names the Secret and the cause."""
-
-
 RequestFn = t.Callable[..., t.Any]
 ExplainFn = t.Callable[..., str]
 
 
 class PullSecret:
-    """The pull Secret of one job: create, own, delete, and sweep what killed jobs left."""
+    """The pull Secret of one job: create, own, delete, and sweep what killed jobs left.
+
+    A step that fails raises JobError naming the Secret, the cause and the RBAC it needs.
+    """
 
     def __init__(self, name: str, namespace: str, manifest: dict, request: RequestFn, explain: ExplainFn) -> None:
         self.name = name
@@ -93,12 +97,12 @@ class PullSecret:
         self._explain = explain
         self.exists = False
 
-    def _fail(self, verb: str, exc: K8sClientError, name: str | None = None) -> PullSecretError:
+    def _fail(self, verb: str, exc: K8sClientError, name: str | None = None) -> JobError:
         """name None: the call was about the namespace's Secrets (list), not one of them."""
         detail = self._explain(exc, verb, name, resource="secrets")
         what = f"the image pull Secret {self.namespace}/{name}" if name else f"the image pull Secrets in namespace {self.namespace}"
-        return PullSecretError(f"cannot {verb} {what}: {detail}; a group with image_pull_credential needs create, "
-                               "patch, list and delete on secrets")
+        return JobError(f"cannot {verb} {what}: {detail}; a group with image_pull_credential needs create, "
+                        "patch, list and delete on secrets")
 
     def create(self) -> None:
         try:
@@ -126,6 +130,17 @@ class PullSecret:
         except K8sClientError as exc:
             if not (isinstance(exc, K8sApiError) and exc.status == 404):
                 raise self._fail("delete", exc, name) from exc
+
+    @staticmethod
+    def refusal_may_be_early(pod: dict, waited: float) -> bool:
+        """Whether a registry's refusal to the Pod may come from before the kubelet could read this Secret.
+
+        The kubelet may read a Secret only once the API server's node authorizer has linked it
+        to a Pod on that node, and that link can come after the kubelet's first pull, which
+        then goes without the login ("no relationship found between node and this object",
+        then 401). The kubelet pulls again about 10 s later.
+        """
+        return waited <= GRACE_SECONDS and registry_refused(pod)
 
     def remove_leftovers(self) -> list[str]:
         """Delete the pull Secrets of ours whose job died before its Pod owned them; their names."""

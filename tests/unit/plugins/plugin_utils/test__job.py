@@ -12,6 +12,7 @@ import time
 
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils import _job as _job_module
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils import _job_calls
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils import _job_pull_secret
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils import _retry
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import ContainerGroupJob
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_owner import ANNOTATION_OWNER, leftovers, owner_id, owner_is_alive
@@ -447,7 +448,7 @@ def test_a_refused_first_pull_is_waited_out_when_the_job_brought_a_pull_secret(f
 def test_a_refused_pull_stays_fatal_after_the_grace(fake_api, monkeypatch, tmp_path):
     api = fake_api(phase="Pending")
     job, dummy_notices = _pull_job(api, monkeypatch, tmp_path)
-    monkeypatch.setattr(_job_module, "PULL_SECRET_GRACE_SECONDS", 0.0)
+    monkeypatch.setattr(_job_pull_secret, "GRACE_SECONDS", 0.0)
     api.watch_events = lambda pod: [{"type": "MODIFIED", "object": {**pod, "status": REFUSED_PULL}}]
     outcome = job.run()
     assert outcome.failure.startswith(f"Pod default/{job.pod_name} cannot start: ErrImagePull for image registry.example:5000/ee:1")
