@@ -36,7 +36,7 @@ description:
     needs C(spec.securityContext.runAsNonRoot: false) (or a non-root C(runAsUser)); one whose
     user is a name, not a number, needs a numeric C(runAsUser), since the kubelet cannot check
     a name. With these defaults C(become) (sudo, su) cannot work inside the job's Pod (sudo
-    says the "no new privileges" flag is set); a playbook that needs it there sets
+    stops at the C(no new privileges) flag); a playbook that needs it there sets
     C(allowPrivilegeEscalation: true) and C(capabilities: {drop: []}) in its container's
     C(securityContext), in a namespace that allows them. The hosts it reaches over SSH are not
     affected."

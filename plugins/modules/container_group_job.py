@@ -182,7 +182,7 @@ options:
       - A file on the controller that receives the target's job events, one JSON object per line,
         in order, with ansible-runner's event names (see the callback
         C(ephemeral.container_groups.job_events)). It is replaced whole (mode 0600) when the job
-        has read the events back: after the run ends, fails, or is stopped at O(job_timeout)
+        has read the events back, which is after the run ends, fails, or is stopped at O(job_timeout)
         (then with the events of what ran until then). A job that is interrupted, or loses the
         API server for longer than O(reconnect_timeout), writes none.
     type: path
