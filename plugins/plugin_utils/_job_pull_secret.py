@@ -146,7 +146,8 @@ class PullSecret:
         """Delete the pull Secrets of ours whose job died before its Pod owned them; their names."""
         selector = f"{LABEL_MANAGED_BY}={MANAGED_BY_VALUE}"
         try:
-            listing = self._request("GET", core_path("secrets", self.namespace), query=[("labelSelector", selector)])
+            listing = self._request("GET", core_path("secrets", self.namespace), query=[("labelSelector", selector)],
+                                    metadata_only=True)
         except K8sClientError as exc:
             raise self._fail("list", exc) from exc
         items = listing.get("items") if isinstance(listing, dict) else None

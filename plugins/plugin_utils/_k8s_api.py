@@ -41,6 +41,10 @@ DEFAULT_NAMESPACE = "default"
 LogFn = t.Callable[[str], None]
 
 
+#: The Accept header of a metadata-only list (a full list where the server cannot give one).
+_METADATA_ONLY = "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json"
+
+
 def pod_path(namespace: str, name: str | None = None, subresource: str | None = None) -> str:
     """The API path of the Pods of a namespace, of one Pod, or of one of its subresources."""
     return core_path("pods", namespace, name, subresource)
@@ -191,7 +195,7 @@ class ApiEndpoint:
         return parsed.hostname, parsed.port or 80
 
     def _send(self, method: str, path: str, query: t.Sequence[tuple[str, str]] | None, body: t.Any,
-              timeout: float) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+              timeout: float, accept: str = "application/json") -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
         """Send one request; the open connection and its response (headers read)."""
         import http.client  # pylint: disable=import-outside-toplevel,redefined-outer-name
 
@@ -199,7 +203,7 @@ class ApiEndpoint:
         url = self.base_path + path
         if query:
             url += "?" + urllib.parse.urlencode(list(query))
-        headers = {"Accept": "application/json", "User-Agent": "ephemeral.container_groups"}
+        headers = {"Accept": accept, "User-Agent": "ephemeral.container_groups"}
         auth = self.authorization()
         if auth:
             headers["Authorization"] = auth
@@ -231,11 +235,16 @@ class ApiEndpoint:
         query: t.Sequence[tuple[str, str]] | None = None,
         body: t.Any = None,
         timeout: float = 30.0,
+        metadata_only: bool = False,
     ) -> t.Any:
-        """One JSON API call; raises K8sApiError for an error status, K8sConnectionError if unreachable."""
+        """One JSON API call; raises K8sApiError for an error status, K8sConnectionError if unreachable.
+
+        metadata_only asks a list for its items' metadata alone (a PartialObjectMetadataList), so
+        listing Secrets does not bring their data to the controller.
+        """
         import http.client  # pylint: disable=import-outside-toplevel,redefined-outer-name
 
-        conn, response = self._send(method, path, query, body, timeout)
+        conn, response = self._send(method, path, query, body, timeout, _METADATA_ONLY if metadata_only else "application/json")
         try:
             data = response.read()
         except (OSError, http.client.HTTPException) as exc:

@@ -24,6 +24,7 @@ class FakeEndpoint:
     def __init__(self, phase: str = "Running", status: dict | None = None) -> None:
         self.pods: dict[str, dict] = {}
         self.secrets: dict[str, dict] = {}
+        self.secret_lists: list[bool] = []  # metadata_only of each list of Secrets
         self.calls: list[tuple[str, str]] = []
         self.requests = 0  # as ApiEndpoint counts them (execs are not counted here)
         self.phase = phase
@@ -32,7 +33,8 @@ class FakeEndpoint:
         self.watch_events: t.Callable[[dict], list[dict]] | None = None  # the events a watch of a Pod brings
         self.watch_queries: list[list] = []
 
-    def request(self, method: str, path: str, *, query: t.Any = None, body: t.Any = None, timeout: float = 30.0) -> t.Any:
+    def request(self, method: str, path: str, *, query: t.Any = None, body: t.Any = None, timeout: float = 30.0,
+                metadata_only: bool = False) -> t.Any:
         self.calls.append((method, path))
         self.requests += 1
         if method in self.fail_next:
@@ -40,7 +42,7 @@ class FakeEndpoint:
         parts = path.strip("/").split("/")  # api v1 namespaces NS pods|secrets [NAME]
         name = parts[5] if len(parts) > 5 else None
         if parts[4] == "secrets":
-            return self._secret_request(method, name, body)
+            return self._secret_request(method, name, body, metadata_only)
         if method == "POST":
             pod = copy.deepcopy(body)
             if pod["metadata"]["name"] in self.pods:
@@ -58,13 +60,16 @@ class FakeEndpoint:
             return self.pods.pop(name)
         return self.pods[name]
 
-    def _secret_request(self, method: str, name: str | None, body: t.Any) -> t.Any:
+    def _secret_request(self, method: str, name: str | None, body: t.Any, metadata_only: bool) -> t.Any:
         if method == "POST":
             if body["metadata"]["name"] in self.secrets:
                 raise K8sApiError(409, "Conflict", '{"message": "already exists"}')
             self.secrets[body["metadata"]["name"]] = copy.deepcopy(body)
             return body
         if method == "GET" and name is None:
+            self.secret_lists.append(metadata_only)
+            if metadata_only:
+                return {"kind": "PartialObjectMetadataList", "items": [{"metadata": s["metadata"]} for s in self.secrets.values()]}
             return {"items": list(self.secrets.values())}
         if name not in self.secrets:
             raise K8sApiError(404, "Not Found", f'{{"message": "secrets \\"{name}\\" not found"}}')

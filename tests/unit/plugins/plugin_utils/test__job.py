@@ -426,6 +426,7 @@ def test_a_leftover_secret_of_a_dead_job_is_removed(fake_api, monkeypatch, tmp_p
     assert job.run().failure is None
     assert api.secrets == {}
     assert ("removed leftover image pull Secret default/cg-g-old-pull (its controller process is gone)", False) in notices
+    assert api.secret_lists == [True], "the list brings no Secret's data"
 
 
 REFUSED_PULL = {"phase": "Pending", "containerStatuses": [{"name": "worker", "image": "registry.example:5000/ee:1", "state": {

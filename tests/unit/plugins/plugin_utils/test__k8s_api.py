@@ -20,6 +20,7 @@ TOKEN = "t0ken-SECRET-value"
 class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         self.server.seen.append((self.path, self.headers.get("Authorization")))  # type: ignore[attr-defined]
+        self.server.accepts.append(self.headers.get("Accept"))  # type: ignore[attr-defined]
         if "watch=1" in self.path:
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -50,6 +51,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 def http_server():
     server = http.server.HTTPServer(("127.0.0.1", 0), _Handler)
     server.seen = []  # type: ignore[attr-defined]
+    server.accepts = []  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -65,6 +67,15 @@ def test_endpoint_request_returns_json_and_raises_api_errors(http_server, monkey
     with pytest.raises(K8sApiError) as info:
         endpoint.request("GET", "/api/v1/namespaces/ns/pods/missing")
     assert info.value.status == 404 and 'pods "missing" not found' in str(info.value)
+
+
+def test_a_metadata_only_list_asks_for_partial_object_metadata(http_server, monkeypatch):
+    monkeypatch.setenv("no_proxy", "*")
+    endpoint = ApiEndpoint(f"http://127.0.0.1:{http_server.server_port}", token=TOKEN)
+    endpoint.request("GET", "/api/v1/namespaces/ns/secrets", metadata_only=True)
+    endpoint.request("GET", "/api/v1/namespaces/ns/secrets")
+    assert http_server.accepts == ["application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json",
+                                   "application/json"]
 
 
 def test_endpoint_request_to_a_closed_port_says_connection_refused():
