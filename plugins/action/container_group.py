@@ -22,7 +22,7 @@ from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspe
     parse_override,
 )
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._state import StateError, StateStore, resolve_state_path
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_pull_secret import pull_secret_manifest
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_pull_secret import attach_pull_secret
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_api import core_path
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_auth import auth_from_credential, get_endpoint
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import K8sClientError, explain_api_exception
@@ -69,10 +69,7 @@ def _server_problem(args: t.Mapping[str, t.Any]) -> str | None:
     # (what, resource, object): the pull Secret before the Pod, as a job creates them.
     steps = []
     if pull is not None:
-        secret_name = f"{pod['metadata']['name']}-pull"
-        steps.append(("image pull Secret", "secrets",
-                      pull_secret_manifest(secret_name, namespace, str(name), _DRY_RUN_JOB_ID, "validate", pull)))
-        pod["spec"]["imagePullSecrets"] = [*(pod["spec"].get("imagePullSecrets") or []), {"name": secret_name}]
+        steps.append(("image pull Secret", "secrets", attach_pull_secret(pod, str(name), _DRY_RUN_JOB_ID, "validate", pull)))
     steps.append(("job Pod", "pods", pod))
     host, endpoint = None, None
     for what, resource, body in steps:

@@ -55,7 +55,7 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_in
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_pull_secret import (
     GRACE_SECONDS,
     PullSecret,
-    pull_secret_manifest,
+    attach_pull_secret,
 )
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_secrets import JobSecrets
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_owner import (
@@ -135,10 +135,8 @@ class ContainerGroupJob(JobCalls):
         self.pod_uid: str | None = None
         self.pull_secret: PullSecret | None = None
         if pull_credential is not None:
-            name = f"{self.pod_name}-pull"  # the job's own name: slot names are shared by jobs
-            manifest = pull_secret_manifest(name, self.namespace, spec.group_name, self.job_id, self.owner, pull_credential)
-            self.pull_secret = PullSecret(name, self.namespace, manifest, self._request, self._explain)
-            self.pod["spec"]["imagePullSecrets"] = [*(self.pod["spec"].get("imagePullSecrets") or []), {"name": name}]
+            manifest = attach_pull_secret(self.pod, spec.group_name, self.job_id, self.owner, pull_credential)
+            self.pull_secret = PullSecret(manifest, self._request, self._explain)
         self.output_tail: list[str] = []
         self.timings = {"create_to_running": 0.0, "copy": 0.0, "run": 0.0, "delete": 0.0}
         self.leftovers_removed: list[str] = []

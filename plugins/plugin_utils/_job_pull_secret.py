@@ -60,6 +60,17 @@ def pull_secret_manifest(name: str, namespace: str, group: str, job_id: str, own
     }
 
 
+def attach_pull_secret(pod: dict, group: str, job_id: str, owner: str, record: dict) -> dict:
+    """The pull Secret of a job Pod, added to the Pod's imagePullSecrets after the override's own.
+
+    It is named after the Pod's name as the job first makes it (from the job id): the slot
+    names of max_concurrent_jobs are shared by jobs, this name is not.
+    """
+    name = f"{pod['metadata']['name']}-pull"
+    pod["spec"]["imagePullSecrets"] = [*(pod["spec"].get("imagePullSecrets") or []), {"name": name}]
+    return pull_secret_manifest(name, pod["metadata"]["namespace"], group, job_id, owner, record)
+
+
 def owner_patch(pod_name: str, pod_uid: str) -> dict:
     """The merge patch that makes the Pod the Secret's owner."""
     return {"metadata": {"ownerReferences": [{"apiVersion": "v1", "kind": "Pod", "name": pod_name, "uid": pod_uid}]}}
@@ -89,9 +100,9 @@ class PullSecret:
     A step that fails raises JobError naming the Secret, the cause and the RBAC it needs.
     """
 
-    def __init__(self, name: str, namespace: str, manifest: dict, request: RequestFn, explain: ExplainFn) -> None:
-        self.name = name
-        self.namespace = namespace
+    def __init__(self, manifest: dict, request: RequestFn, explain: ExplainFn) -> None:
+        self.name: str = manifest["metadata"]["name"]
+        self.namespace: str = manifest["metadata"]["namespace"]
         self.manifest = manifest
         self._request = request
         self._explain = explain

@@ -23,8 +23,7 @@ FATAL_WAITING_REASONS = frozenset({
 
 _PULL_REASONS = ("ErrImagePull", "ImagePullBackOff")
 #: What a registry that wants a login (or a better one) makes the kubelet say.
-_REFUSED_PULL_WORDS = ("401 unauthorized", "403 forbidden", "authorization failed", "pull access denied", "unauthorized",
-                       "authentication required")
+_REFUSED_PULL_WORDS = ("unauthorized", "403 forbidden", "authorization failed", "pull access denied", "authentication required")
 #: (reasons, words in the kubelet's message, the next step) for the fatal reasons a user can fix.
 _HINTS = (
     (_PULL_REASONS, _REFUSED_PULL_WORDS,

@@ -11,6 +11,7 @@ import socket
 
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_owner import ANNOTATION_OWNER
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_pull_secret import (
+    attach_pull_secret,
     docker_config_json,
     leftover_secrets,
     pull_secret_manifest,
@@ -43,3 +44,10 @@ def test_leftovers_are_the_unowned_secrets_of_dead_controllers():
     secrets = [secret("dead", f"{host}/999999999/1"), secret("owned", f"{host}/999999999/1", ownerReferences=[{"uid": "u"}]),
                secret("elsewhere", "other-host/1/1"), secret("going", f"{host}/999999999/1", deletionTimestamp="t")]
     assert leftover_secrets(secrets) == ["dead"]
+
+
+def test_the_secret_is_named_after_the_pod_and_follows_the_overrides_pull_secrets():
+    pod = {"metadata": {"name": "cg-g-abc", "namespace": "ns"}, "spec": {"imagePullSecrets": [{"name": "theirs"}]}}
+    secret = attach_pull_secret(pod, "g", "abc", "host/1/2", RECORD)
+    assert secret["metadata"]["name"] == "cg-g-abc-pull" and secret["metadata"]["namespace"] == "ns"
+    assert pod["spec"]["imagePullSecrets"] == [{"name": "theirs"}, {"name": "cg-g-abc-pull"}]
