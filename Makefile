@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 LC := tools/localcluster
 
-.PHONY: help deps venv cluster-up cluster-down cluster-env cluster-status demo \
+.PHONY: help deps venv lock cluster-up cluster-down cluster-env cluster-status demo \
         test test-sanity test-units test-lint test-integration test-molecule test-typecheck bench
 
 help:
@@ -11,6 +11,7 @@ help:
 	@echo "make test          every test: sanity and units (oldest and newest ansible-core), lint, integration"
 	@echo "make cluster-up | cluster-down | cluster-env | cluster-status"
 	@echo "make test-sanity | test-units | test-lint | test-typecheck | test-integration | test-molecule | bench"
+	@echo "make lock          rewrite tools/requirements/*.txt from *.in (after editing a pin)"
 
 deps:
 	@tools/install-deps.sh
@@ -18,6 +19,10 @@ deps:
 venv: deps
 	@tools/venv.sh newest >/dev/null
 	@tools/venv.sh oldest >/dev/null
+
+# Every Python environment installs from a lock; this rewrites them all from their inputs.
+lock:
+	@python3 tools/lock.py compile "$$(tools/venv.sh lock)/bin/uv"
 
 cluster-up: deps
 	@$(LC)/cluster.sh up

@@ -6,6 +6,7 @@
 #   typecheck    mypy on plugins/ (tools/mypy.sh)
 #   integration  ansible-test integration against the running local cluster (newest core)
 #   molecule     the molecule scenario (extensions/molecule) against the local cluster
+#   locks        every Python environment's lock fits its input (tools/lock.py and its tests)
 # ansible-test needs .../ansible_collections/ephemeral/container_groups, so every step runs
 # in a copy made by tools/collection-tree.sh.
 set -euo pipefail
@@ -92,6 +93,17 @@ integration() {
   _step "integration (newest ansible-core, Python ${PYTHON[newest]})" _integration "$@"
 }
 
+_locks() {
+  local venv
+  venv=$("$repo/tools/venv.sh" newest)
+  python3 "$repo/tools/lock.py" check && echo "every lock fits its input" &&
+    "$venv/bin/python" -m pytest -q -p no:cacheprovider "$repo/tools/tests"
+}
+
+locks() {
+  _step "locks (tools/requirements)" _locks
+}
+
 typecheck() {
   _step "mypy" "$repo/tools/mypy.sh"
 }
@@ -102,12 +114,13 @@ molecule() {
 
 case "${1:-all}" in
   sanity|units) _on_both "$1" ;;
+  locks) locks ;;
   typecheck) typecheck ;;
   lint) lint ;;
   integration) shift; integration "$@" ;;
   molecule) molecule ;;
-  all) _on_both sanity; _on_both units; lint; typecheck; integration; molecule ;;
-  *) echo "usage: tools/test.sh all|sanity|units|lint|typecheck|integration [targets]|molecule" >&2; exit 2 ;;
+  all) locks; _on_both sanity; _on_both units; lint; typecheck; integration; molecule ;;
+  *) echo "usage: tools/test.sh all|locks|sanity|units|lint|typecheck|integration [targets]|molecule" >&2; exit 2 ;;
 esac
 
 if [ ${#failed[@]} -gt 0 ]; then

@@ -16,7 +16,7 @@
 #  - seconds to put and to fetch a 200 MB file through each plugin's put_file/fetch_file (the
 #    best of RUNS, the plugins alternating).
 # kubernetes.core comes from the `ansible` package in the bench venv (tools/venv.sh bench,
-# pinned in tools/requirements-bench.txt).
+# locked in tools/requirements/bench.txt).
 # No `set -x`: the environment holds the cluster's bearer token.
 set -euo pipefail
 runs=${1:-3}
