@@ -447,6 +447,11 @@ cmd_status() {
     if _pid_alive "$c"; then echo "$c: running (pid $(cat "$PIDS/$c.pid")$flags)"; else echo "$c: stopped${flags:+ (${flags#; })}"; fi
   done
   _node_ready && echo "node $CG_NODE_NAME: Ready" || echo "node $CG_NODE_NAME: not Ready"
+  local pkg installed
+  for pkg in $DEBIAN_PACKAGES_TESTED; do
+    installed=$(dpkg-query -W -f='${Version}' "${pkg%%=*}" 2>/dev/null) || installed="not installed"
+    echo "${pkg%%=*}: $installed (tested with ${pkg#*=})"
+  done
 }
 
 # How long `restart` waits for each component to be healthy again: what `up` allows it, or

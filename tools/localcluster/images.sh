@@ -4,9 +4,10 @@
 #            k8s.io/kubernetes' build/pause/linux/pause.c, run as 65535:65535
 #   ee     - the execution environment: Debian $EE_DEBIAN_SUITE minbase with python3,
 #            python3-venv, ca-certificates, tar, bash, sudo, procps and openssh-client
-#            (ssh, ssh-agent, ssh-add, for jobs against SSH hosts); ansible-core
-#            $EE_ANSIBLE_CORE_VERSION from PyPI in a venv at /opt/ansible, its ansible*
-#            commands linked into /usr/local/bin; a user `runner` (uid 1000, home
+#            (ssh, ssh-agent, ssh-add, for jobs against SSH hosts); ansible-core and its
+#            dependencies from PyPI, exactly as locked in tools/requirements/ee.txt (hashes
+#            checked), in a venv at /opt/ansible, its ansible* commands linked into
+#            /usr/local/bin; a user `runner` (uid 1000, home
 #            /home/runner, passwordless sudo for the connection tests), which the image runs
 #            as. Like awx-ee it runs as any UID with gid 0 (OpenShift's restricted SCC):
 #            HOME=/home/runner and /etc/passwd are writable by gid 0, and the entrypoint
@@ -14,9 +15,9 @@
 #   sshd   - the SSH test hosts: the ee image plus openssh-server, run as root with no
 #            entrypoint (cluster.sh starts them).
 # Each is kept as an OCI layout under $CG_IMAGE_DIR, named after its pinned inputs (pause:
-# the Kubernetes version; ee: the Debian suite, the ansible-core version and
-# EE_IMAGE_REVISION, from versions.env); the Debian packages and ansible-core's dependencies
-# are whatever the suite and PyPI hold on the day of the build. cluster.sh (_push_images)
+# the Kubernetes version; ee: the Debian suite and EE_IMAGE_REVISION from versions.env,
+# ansible-core's version and the hash of the lock); the Debian packages are whatever the
+# suite holds on the day of the build. cluster.sh (_push_images)
 # copies the layouts into the local registry.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -43,7 +44,8 @@ build_ee() {
   local layout="$CG_IMAGE_DIR/ee-$EE_DEBIAN_SUITE-$CG_EE_IMAGE_TAG"
   [ -f "$layout/.complete" ] && return 0
   local rootfs="$CG_IMAGE_DIR/ee-rootfs.tmp"
-  log "building EE image: debootstrap $EE_DEBIAN_SUITE + ansible-core $EE_ANSIBLE_CORE_VERSION (a few minutes)"
+  python3 "$LC_DIR/../lock.py" check ee || die "the EE's lock is not fit to build from"
+  log "building EE image: debootstrap $EE_DEBIAN_SUITE + ansible-core $EE_ANSIBLE_CORE_VERSION, lock $CG_EE_LOCK_KEY (a few minutes)"
   rm -rf "$rootfs" "$layout" "$layout.bundle"
   debootstrap --variant=minbase \
     --include=python3,python3-venv,ca-certificates,tar,bash,sudo,procps,openssh-client \
@@ -54,10 +56,12 @@ build_ee() {
   # its own from the kubelet).
   cp /etc/ssl/certs/ca-certificates.crt "$rootfs/tmp/host-ca.crt"
   cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
+  cp "$CG_EE_LOCK" "$rootfs/tmp/ee-lock.txt"
+  # The suite's own pip installs the lock alone (no upgrade of pip, --no-deps, wheels only).
   chroot "$rootfs" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
     PIP_CERT=/tmp/host-ca.crt PIP_DISABLE_PIP_VERSION_CHECK=1 /bin/bash -euc "
       python3 -m venv /opt/ansible
-      /opt/ansible/bin/pip install -q --no-cache-dir 'ansible-core==$EE_ANSIBLE_CORE_VERSION'
+      /opt/ansible/bin/pip install -q --no-cache-dir --no-deps --only-binary :all: --require-hashes -r /tmp/ee-lock.txt
       for b in /opt/ansible/bin/ansible*; do ln -sf \"\$b\" /usr/local/bin/; done
       useradd --uid 1000 --create-home --shell /bin/bash runner
       echo 'runner ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/runner
@@ -66,7 +70,7 @@ build_ee() {
       chmod 0775 /home/runner
       chmod 0664 /etc/passwd
       apt-get clean
-      rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /tmp/host-ca.crt /root/.cache
+      rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /tmp/host-ca.crt /tmp/ee-lock.txt /root/.cache
     "
   : > "$rootfs/etc/resolv.conf"
   install -m 0755 "$LC_DIR/images/cg-entrypoint" "$rootfs/usr/local/bin/cg-entrypoint"

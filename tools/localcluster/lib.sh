@@ -18,10 +18,15 @@ CG_REGISTRY=127.0.0.1:5000
 CG_REGISTRY_AUTH=127.0.0.1:5001
 CG_REGISTRY_AUTH_USER=cg-puller
 CG_EE_IMAGE_NAME=cg/ee
-CG_EE_IMAGE_TAG="ansible-core-$EE_ANSIBLE_CORE_VERSION-r$EE_IMAGE_REVISION"
+# The EE's Python packages: a lock whose hash is in the tags of the EE and of the image
+# built on it, so a changed lock builds new images and a cache never serves the old pins.
+CG_EE_LOCK="$LC_DIR/../requirements/ee.txt"
+EE_ANSIBLE_CORE_VERSION=$(sed -n 's/^ansible-core==\([^ ]*\).*/\1/p' "$CG_EE_LOCK")
+CG_EE_LOCK_KEY=$(sha256sum "$CG_EE_LOCK" | cut -c1-8)
+CG_EE_IMAGE_TAG="ansible-core-$EE_ANSIBLE_CORE_VERSION-r$EE_IMAGE_REVISION-$CG_EE_LOCK_KEY"
 # The SSH test hosts: the EE image plus openssh-server (see images.sh).
 CG_SSHD_IMAGE_NAME=cg/sshd
-CG_SSHD_IMAGE_TAG="$EE_DEBIAN_SUITE-r$EE_IMAGE_REVISION"
+CG_SSHD_IMAGE_TAG="$EE_DEBIAN_SUITE-r$EE_IMAGE_REVISION-$CG_EE_LOCK_KEY"
 
 export GOFLAGS="-mod=mod -buildvcs=false"
 
