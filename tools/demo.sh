@@ -17,8 +17,9 @@ rm -rf "$demo/build" "$demo/collections"
 mkdir -p "$demo/build"
 tree=$(CG_TREE_ROOT="$demo/tree" "$repo/tools/collection-tree.sh")
 ansible-galaxy collection build --force --output-path "$demo/build" "$tree" >/dev/null
-ansible-galaxy collection install -p "$demo/collections" "$demo"/build/ephemeral-container_groups-*.tar.gz >/dev/null
+# Set before the install, which otherwise warns that the path is not one Ansible searches.
 export ANSIBLE_COLLECTIONS_PATH="$demo/collections"
+ansible-galaxy collection install -p "$demo/collections" "$demo"/build/ephemeral-container_groups-*.tar.gz >/dev/null
 export CONTAINER_GROUPS_STATE_FILE="$demo/container_groups.yml"
 export ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false
 
