@@ -22,10 +22,10 @@ from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspe
     parse_override,
 )
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._state import StateError, StateStore, resolve_state_path
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_pull_secret import attach_pull_secret
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_api import core_path
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_auth import auth_from_credential, get_endpoint
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import K8sClientError, explain_api_exception
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.pull_secret import attach_pull_secret
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.api import core_path
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.auth import auth_from_credential, get_endpoint
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import K8sClientError, explain_api_exception
 
 #: The job id of the Pod the dry run creates (a label value; the Pod is never stored).
 _DRY_RUN_JOB_ID = "validate"

@@ -25,14 +25,14 @@ from ansible_collections.ephemeral.container_groups.plugins.module_utils._state 
     StateStore,
     resolve_state_path,
 )
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import ContainerGroupJob, JobOutcome
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_inputs import JobInputError, JobSpec, job_spec
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job_secrets import JobSecrets
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_auth import (
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.job import ContainerGroupJob, JobOutcome
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.inputs import JobInputError, JobSpec, job_spec
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.secrets import JobSecrets
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.auth import (
     auth_from_credential,
     get_endpoint,
 )
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import K8sClientError
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import K8sClientError
 
 display = Display()
 

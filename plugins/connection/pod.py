@@ -178,19 +178,19 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.connection import ConnectionBase
 from ansible.utils.display import Display
 
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._exec_stdin import STDIN_CHUNK
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_api import ApiEndpoint, pod_path
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_auth import get_endpoint
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import (
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._exec.stdin import STDIN_CHUNK
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.api import ApiEndpoint, pod_path
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.auth import get_endpoint
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import (
     ExecStatusError,
     K8sApiError,
     K8sClientError,
     StdinNotSupported,
     explain_api_exception,
 )
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._pod_exec import exec_in_pod
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._pod_status import container_problem
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._pod_target import resolve_target
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._exec.channels import exec_in_pod
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.pod_status import container_problem
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.target import resolve_target
 
 display = Display()
 

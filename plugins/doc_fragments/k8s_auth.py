@@ -1,6 +1,6 @@
 # Copyright: contributors to ephemeral.container_groups
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Kubernetes API credentials for plugins (argument spec: plugin_utils/_k8s_auth.py K8S_AUTH_ARGSPEC).
+"""Kubernetes API credentials for plugins (argument spec: plugin_utils/_k8s/auth.py K8S_AUTH_ARGSPEC).
 
 A unit test checks that this fragment and K8S_AUTH_ARGSPEC declare the same options.
 """

@@ -26,8 +26,8 @@ init_plugin_loader()
 started = time.perf_counter()
 conn = connection_loader.get(sys.argv[1], PlayContext(), os.devnull)
 if sys.argv[1].startswith("ephemeral."):
-    from ansible_collections.ephemeral.container_groups.plugins.plugin_utils import _pod_exec, _websocket
-    _websocket._import_websockets()
+    from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._exec import channels, websocket
+    websocket._import_websockets()
 print((time.perf_counter() - started) * 1000)
 """
 

@@ -13,7 +13,7 @@ import typing as t
 
 import pytest
 
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import K8sApiError
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import K8sApiError
 
 
 class FakeEndpoint:

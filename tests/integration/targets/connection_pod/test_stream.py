@@ -25,15 +25,15 @@ init_plugin_loader([os.environ["CG_COLLECTIONS_ROOT"]])
 
 # pylint: disable=wrong-import-position
 from ansible_collections.ephemeral.container_groups.plugins.connection.pod import PUT_SCRIPT
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_auth import K8sAuth, get_endpoint
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import (
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.auth import K8sAuth, get_endpoint
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import (
     ExecStatusError,
     ExecTimeout,
     K8sApiError,
     StdinNotSupported,
     explain_api_exception,
 )
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._pod_exec import V4_PROTOCOL, exec_in_pod
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._exec.channels import V4_PROTOCOL, exec_in_pod
 
 MB = 1024 * 1024
 

@@ -10,7 +10,7 @@ import pytest
 
 from ansible_collections.ephemeral.container_groups.plugins.action import container_group as action_module
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._state import StateStore
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import K8sApiError, K8sConnectionError
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import K8sApiError, K8sConnectionError
 
 
 class _Endpoint:

@@ -13,7 +13,7 @@ from ansible.playbook.play_context import PlayContext
 from ansible.plugins.loader import connection_loader
 
 from ansible_collections.ephemeral.container_groups.plugins.connection import pod as pod_module
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s_errors import K8sApiError
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import K8sApiError
 
 
 @pytest.fixture()

@@ -1,0 +1,232 @@
+# Copyright: contributors to ephemeral.container_groups
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Internal to ephemeral.container_groups: this file may change or disappear without notice.
+# Do not import it from outside the collection.
+"""What a job puts into its Pod and reads back: the project tar stream, the command, the recap.
+
+Pure functions and small stream helpers, no API calls: ``job`` runs them against the Pod.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shlex
+import tarfile
+import time
+import typing as t
+
+from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import JOB_DIR, SECRETS_DIR
+from ansible_collections.ephemeral.container_groups.plugins.callback import job_events
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.in_pod import runner as _job_runner
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.inputs import PROJECT, JobSpec
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.secrets import JobSecrets
+
+PROJECT_DIR = f"{JOB_DIR}/project"
+META_DIR = f"{JOB_DIR}/meta"
+#: The runner (``in_pod/runner.py``) as the job copies it into the Pod.
+RUNNER = f"{META_DIR}/runner.py"
+#: Lines of the target's stdout kept for the result (the recap is among the last ones).
+OUTPUT_LINES_KEPT = 200
+
+LineFn = t.Callable[[str, bool], None]
+
+
+def playbook_args(spec: JobSpec, secrets: JobSecrets) -> list[str]:
+    """The ansible-playbook command of the job (run from the project directory); it names the
+    secrets' files, never a secret."""
+    argv = ["ansible-playbook"]
+    for index, (kind, path) in enumerate(spec.inventories):
+        argv += ["-i", path if kind == PROJECT else copied_inventory(index, path)]
+    if not spec.inventories:
+        argv += ["-i", f"{META_DIR}/inventory.ini"]
+    argv += secrets.playbook_args()
+    options = (("--limit", spec.limit), ("--tags", spec.tags), ("--skip-tags", spec.skip_tags),
+               ("--start-at-task", spec.start_at_task), ("--user", spec.remote_user),
+               ("--become-method", spec.become_method), ("--become-user", spec.become_user))
+    for flag, value in options:
+        if value:
+            argv += [flag, value]
+    if spec.forks:
+        argv += ["--forks", str(spec.forks)]
+    if spec.check:
+        argv.append("--check")
+    if spec.diff:
+        argv.append("--diff")
+    if spec.verbosity:
+        argv.append("-" + "v" * min(spec.verbosity, 6))
+    argv.append(spec.playbook)
+    return argv
+
+
+def copied_inventory(index: int, path: str) -> str:
+    """Where a controller inventory is in the Pod (its own name kept: group_vars still apply)."""
+    return f"{META_DIR}/inventory/{index}/{os.path.basename(path.rstrip('/'))}"
+
+
+def start_argv(spec: JobSpec, secrets: JobSecrets) -> list[str]:
+    """The exec that starts the target detached under the runner, stopped at job_timeout in the Pod."""
+    # Plain output (no colour codes in the controller's log), unbuffered Python, and
+    # Ansible's temp dirs in the job's directory so any container user can run the job.
+    # (The runner adds the job_events callback to the callback plugin path.)
+    env = {
+        "PYTHONUNBUFFERED": "1",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_LOCAL_TEMP": f"{JOB_DIR}/tmp",
+        "ANSIBLE_REMOTE_TEMP": f"{JOB_DIR}/tmp",
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+    }
+    exports = " ".join(f"{key}={shlex.quote(value)}" for key, value in env.items())
+    script = f'cd {PROJECT_DIR} && export {exports} && exec python3 {RUNNER} start {JOB_DIR} "$@"'
+    return ["/bin/sh", "-c", script, "sh", str(spec.job_timeout), *playbook_args(spec, secrets)]
+
+
+def follow_argv(offset: int) -> list[str]:
+    """The exec that streams the target's output from byte offset until it has ended."""
+    return ["python3", RUNNER, "follow", JOB_DIR, str(offset)]
+
+
+def stop_argv(grace: float) -> list[str]:
+    """The exec that stops the target (SIGTERM to its process group, SIGKILL after grace)."""
+    return ["python3", RUNNER, "stop", JOB_DIR, f"{grace:g}"]
+
+
+def runner_source() -> bytes:
+    """The runner's source, as the job copies it into the Pod."""
+    with open(_job_runner.__file__, "rb") as handle:
+        return handle.read()
+
+
+def events_callback_source() -> bytes:
+    """The job_events callback's source, as the job copies it into the Pod."""
+    with open(job_events.__file__, "rb") as handle:
+        return handle.read()
+
+
+def default_inventory() -> bytes:
+    """localhost inside the Pod, for a job that names no inventory."""
+    return b"localhost ansible_connection=local ansible_python_interpreter=auto_silent\n"
+
+
+def job_meta_files(spec: JobSpec) -> dict[str, bytes]:
+    """The job's own files (under meta/ in the tar): the runner, the events callback, and the
+    default inventory when the job names none."""
+    files = {"runner.py": runner_source(), "callback_plugins/job_events.py": events_callback_source()}
+    if not spec.inventories:
+        files["inventory.ini"] = default_inventory()
+    return files
+
+
+def job_copies(spec: JobSpec) -> dict[str, str]:
+    """The controller's inventories, as tar member name -> path on the controller."""
+    return {copied_inventory(index, path)[len(JOB_DIR) + 1:]: path
+            for index, (kind, path) in enumerate(spec.inventories) if kind != PROJECT}
+
+
+def copy_argv() -> list[str]:
+    """The exec that unpacks the job's tar stream; the secrets directory is the owner's alone."""
+    # A container user that does not own the volume cannot chmod it; its files are 0600 anyway.
+    return ["/bin/sh", "-c", f"mkdir -p {JOB_DIR}/tmp && {{ chmod 700 {SECRETS_DIR} 2>/dev/null || :; }} && tar -xzf - -C {JOB_DIR}"]
+
+
+class _ChunkSink(io.RawIOBase):
+    """A write-only file that tarfile fills and the stream generator empties."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: t.Any) -> int:
+        self._chunks.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        data, self._chunks = b"".join(self._chunks), []
+        return data
+
+
+def project_tar_stream(project_dir: str, extra_files: dict[str, bytes], *, copies: t.Mapping[str, str] | None = None,
+                       secret_files: t.Mapping[str, bytes] | None = None) -> t.Iterator[bytes]:
+    """A gzip'd tar of project_dir (under project/), extra_files (under meta/, 0600), each of
+    copies (arcname -> a file or directory on the controller) and secret_files (under secrets/,
+    0600), in chunks.
+
+    Built as it is sent: memory holds one file's compressed output at most, never the tar.
+    """
+    sink = _ChunkSink()
+    with tarfile.open(fileobj=sink, mode="w|gz", format=tarfile.PAX_FORMAT) as tar:
+        for source, arcname in [(project_dir, "project"), *((path, name) for name, path in (copies or {}).items())]:
+            for _added in _add_tree(tar, source, arcname):
+                chunk = sink.take()
+                if chunk:
+                    yield chunk
+        for directory, files in (("meta", extra_files), ("secrets", secret_files or {})):
+            for name, data in files.items():
+                info = tarfile.TarInfo(f"{directory}/{name}")
+                info.size = len(data)
+                info.mode = 0o600
+                info.mtime = int(time.time())
+                tar.addfile(info, io.BytesIO(data))
+    yield sink.take()
+
+
+def _add_tree(tar: tarfile.TarFile, source: str, arcname: str) -> t.Iterator[None]:
+    """Add source (a file, or a directory and all below it) as arcname; yield after each file."""
+    if not os.path.isdir(source):
+        tar.add(source, arcname=arcname, recursive=False)
+        yield None
+        return
+    for root, dirs, files in os.walk(source):
+        dirs.sort()
+        rel_root = os.path.relpath(root, source)
+        arc_root = arcname if rel_root == "." else f"{arcname}/{rel_root}"
+        tar.add(root, arcname=arc_root, recursive=False)
+        for name in sorted(files):
+            tar.add(os.path.join(root, name), arcname=f"{arc_root}/{name}", recursive=False)
+            yield None
+
+
+def recap_of(lines: t.Sequence[str]) -> list[str]:
+    """The PLAY RECAP block of ansible-playbook's output (empty if it never got there)."""
+    for index in range(len(lines) - 1, -1, -1):
+        if lines[index].startswith("PLAY RECAP"):
+            recap = []
+            for line in lines[index + 1:]:
+                if not line.strip():
+                    break
+                recap.append(line.rstrip())
+            return recap
+    return []
+
+
+class LineSplitter:
+    """Turns output chunks into whole lines for the callback, keeping the last few."""
+
+    def __init__(self, on_line: LineFn, stderr: bool, kept: list[str], mask: t.Callable[[str], str] = str) -> None:
+        self._on_line = on_line
+        self._stderr = stderr
+        self._kept = kept
+        self._mask = mask
+        self._partial = b""
+
+    def feed(self, data: bytes) -> None:
+        data = self._partial + data
+        *lines, self._partial = data.split(b"\n")
+        for raw in lines:
+            self._emit(raw)
+
+    def flush(self) -> None:
+        if self._partial:
+            self._emit(self._partial)
+            self._partial = b""
+
+    def _emit(self, raw: bytes) -> None:
+        line = self._mask(raw.decode("utf-8", errors="replace").rstrip("\r"))
+        if not self._stderr:
+            self._kept.append(line)
+            del self._kept[:-OUTPUT_LINES_KEPT]
+        self._on_line(line, self._stderr)

@@ -1,0 +1,156 @@
+# Copyright: contributors to ephemeral.container_groups
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Internal to ephemeral.container_groups: this file may change or disappear without notice.
+# Do not import it from outside the collection.
+"""Following the target's output by byte offset, across lost connections.
+
+The target writes to a file in the Pod (see ``in_pod/runner.py``); the controller reads it with
+one exec that follows the file from an offset; once the output is whole, the same stream
+brings the job events, sent whole on every try (no new connection at the end). When that
+stream drops (an API server or
+kubelet restart, a reset connection, an idle cut), it reconnects with backoff and resumes at
+the exact byte it had: no byte is lost and none is repeated. Only when the connection stays
+lost for longer than reconnect_timeout does following fail.
+"""
+
+from __future__ import annotations
+
+import time
+import typing as t
+
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.files import follow_argv
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import ExecTruncated, K8sClientError
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.retry import delay, is_restart_refusal, is_transient
+
+ExecFn = t.Callable[..., int]
+
+#: Seconds without a byte (the runner writes a keepalive every 5 s) before a stream that has
+#: stalled without closing, as through a frozen API server, is taken for lost.
+STREAM_IDLE_SECONDS = 20.0
+
+
+class StreamLost(Exception):
+    """The connection to the Pod stayed lost past reconnect_timeout; the message says why."""
+
+
+class FollowError(Exception):
+    """Following cannot go on (refused, or the runner failed); the message says why."""
+
+
+class _Trailer:
+    """The runner's stderr: keepalive newlines, the job events, then one CG-DONE or CG-LOST line."""
+
+    def __init__(self) -> None:
+        self._text = b""
+        self.size: int | None = None
+        self.rc: int | None = None
+        self.timed_out = False
+        self.lost = False
+        self.other: list[str] = []
+        self.events: list[bytes] = []
+
+    def feed(self, data: bytes) -> None:
+        self._text += data
+        *lines, self._text = self._text.split(b"\n")
+        for raw in lines:
+            if raw.startswith(b"CG-EVENT "):
+                self.events.append(raw[len(b"CG-EVENT "):])
+                continue
+            words = raw.decode("utf-8", "replace").split()
+            if words[:1] == ["CG-DONE"] and len(words) == 4:
+                self.size, self.rc, self.timed_out = int(words[1]), int(words[2]), words[3] == "1"
+            elif words[:1] == ["CG-LOST"] and len(words) == 2:
+                self.size, self.lost = int(words[1]), True
+            elif words:
+                self.other.append(" ".join(words))
+
+
+def _reason(exc: K8sClientError) -> str:
+    """The cause of a lost stream, in a few words for the reconnect notice."""
+    if isinstance(exc, ExecTruncated):
+        return "its end marker never arrived"
+    return str(exc).split("; ", maxsplit=1)[0]
+
+
+class TargetStream:
+    """Follows the output of the target from byte 0 to its end; see :meth:`follow`."""
+
+    def __init__(self, exec_fn: ExecFn, where: str, on_output: t.Callable[[bytes], None],
+                 notice: t.Callable[[str, bool], None], reconnect_timeout: float,
+                 on_loss: t.Callable[[], None] = lambda: None) -> None:
+        self._exec = exec_fn
+        self._where = where
+        self._on_output = on_output
+        self._notice = notice
+        self._reconnect_timeout = reconnect_timeout
+        self._on_loss = on_loss
+        self.offset = 0
+        self.reconnects = 0
+        #: The job events (JSON lines) the runner sent once the output was whole.
+        self.events = b""
+
+    def follow(self, deadline: float) -> tuple[int, bool]:
+        """(exit status, stopped at job_timeout) of the target, once every byte of its output is out.
+
+        deadline (monotonic) bounds the whole follow. Raises StreamLost, FollowError, or
+        TimeoutError past the deadline.
+        """
+        lost_since: float | None = None
+        attempt = 0
+        while True:
+            trailer = _Trailer()
+            reattaching = lost_since is not None
+
+            def attached() -> None:
+                # Anything from the runner (output or a keepalive) means the stream is back.
+                nonlocal reattaching, lost_since, attempt
+                if reattaching:
+                    self._notice(f"reattached to {self._where} at byte {self.offset:,}", False)
+                    reattaching, lost_since, attempt = False, None, 0
+
+            def output(data: bytes) -> None:
+                if not data:
+                    return
+                attached()
+                self.offset += len(data)
+                self._on_output(data)
+
+            def runner_stderr(data: bytes) -> None:
+                attached()
+                trailer.feed(data)
+
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"the output of {self._where} did not end in time")
+            try:
+                rc = self._exec(follow_argv(self.offset), on_stdout=output, on_stderr=runner_stderr, timeout=remaining,
+                                idle_timeout=STREAM_IDLE_SECONDS)
+            except K8sClientError as exc:
+                # A restarted API server refuses for a moment what it allowed before the loss.
+                if not is_transient(exc) and not (reattaching and is_restart_refusal(exc)):
+                    raise FollowError(str(exc)) from exc
+                reason = _reason(exc)
+            else:
+                if rc != 0:
+                    detail = "; ".join(trailer.other)
+                    raise FollowError(f"the job's runner in {self._where} failed (exit status {rc})"
+                                      + (f": {detail}" if detail else "") + "; the image needs python3")
+                if trailer.lost:
+                    raise FollowError(f"the job's supervisor in {self._where} was killed before the target "
+                                      "ended; its exit status is unknown")
+                if trailer.size is not None and trailer.rc is not None and self.offset >= trailer.size:
+                    self.events = b"\n".join(trailer.events)
+                    return trailer.rc, trailer.timed_out
+                reason = "the stream ended before the whole output arrived"
+            self._on_loss()
+            now = time.monotonic()
+            lost_since = now if lost_since is None else lost_since
+            attempt += 1
+            wait = delay(attempt)
+            if now + wait - lost_since > self._reconnect_timeout:
+                raise StreamLost(f"lost the stream to {self._where} for {now - lost_since:.0f}s "
+                                 f"(reconnect_timeout {self._reconnect_timeout:g}s): {reason}")
+            self._notice(f"lost the stream to {self._where} ({reason}); reconnecting (attempt {attempt})", True)
+            self.reconnects += 1
+            time.sleep(wait)

@@ -1,0 +1,59 @@
+# Copyright: contributors to ephemeral.container_groups
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Internal to ephemeral.container_groups: this file may change or disappear without notice.
+# Do not import it from outside the collection.
+"""Watch, don't poll: every state of one Pod, as the API server reports it.
+
+One read gives the Pod and its resourceVersion; a watch from that version then brings each
+change as it happens. A watch the server ends (its timeout) is opened again from the last
+version seen; one refused with 410 Gone (the version is too old) or dropped by a transient
+failure starts over with a fresh read. The caller's read function retries by itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import typing as t
+
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.api import ApiEndpoint, pod_path
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import K8sApiError, K8sClientError
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.retry import is_transient
+
+#: The longest single watch; the server ends it then, and it is opened again.
+WATCH_SECONDS = 60
+
+
+def _version(pod: dict) -> str:
+    return str((pod.get("metadata") or {}).get("resourceVersion") or "")
+
+
+def pod_states(endpoint: ApiEndpoint, namespace: str, name: str, until: float,
+               read: t.Callable[[], dict | None]) -> t.Iterator[dict | None]:
+    """The Pod as read() gives it now, then each change of it, until the monotonic time until.
+
+    Yields None once the Pod is gone (read() gives None, or a DELETED event), and then stops.
+    Raises K8sClientError for a watch refused for good (403, say).
+    """
+    while True:
+        pod = read()
+        yield pod
+        if pod is None:
+            return
+        query = [("fieldSelector", f"metadata.name={name}"), ("resourceVersion", _version(pod))]
+        try:
+            while (left := until - time.monotonic()) > 0:
+                watch = endpoint.watch(pod_path(namespace), query=query, seconds=max(1, min(WATCH_SECONDS, int(left))))
+                with contextlib.closing(watch) as events:
+                    for event in events:
+                        if event.get("type") == "DELETED":
+                            yield None
+                            return
+                        if event.get("type") in ("ADDED", "MODIFIED") and isinstance(event.get("object"), dict):
+                            query[1] = ("resourceVersion", _version(event["object"]))
+                            yield event["object"]
+            return
+        except K8sClientError as exc:
+            if not (isinstance(exc, K8sApiError) and exc.status == 410) and not is_transient(exc):
+                raise

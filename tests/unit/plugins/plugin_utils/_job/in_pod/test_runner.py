@@ -1,0 +1,222 @@
+# Copyright: contributors to ephemeral.container_groups
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The runner the job puts into its Pod, run here as real processes: start detached, follow
+by byte offset, stop at the timeout, stop on request."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.in_pod import runner as _job_runner
+
+RUNNER = _job_runner.__file__
+
+
+def runner(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, RUNNER, *args], capture_output=True, timeout=timeout, check=False)
+
+
+def wait_for_status(job_dir, seconds: float = 30) -> dict:
+    deadline = time.monotonic() + seconds
+    while not os.path.exists(os.path.join(job_dir, "status")):
+        assert time.monotonic() < deadline, "the target did not end"
+        time.sleep(0.05)
+    with open(os.path.join(job_dir, "status")) as handle:
+        return json.load(handle)
+
+
+def test_the_target_runs_detached_and_its_output_is_followed_from_any_byte(tmp_path):
+    job = str(tmp_path)
+    script = "import sys, time\nfor i in range(5):\n    print('line', i, flush=True); time.sleep(0.1)\nsys.exit(3)\n"
+    started = runner("start", job, "60", sys.executable, "-c", script)
+    assert started.returncode == 0 and started.stdout == b"started\n"
+    whole = runner("follow", job, "0")
+    assert whole.returncode == 0
+    assert whole.stdout == b"".join(b"line %d\n" % i for i in range(5))
+    assert whole.stderr.split(b"\n")[-2] == b"CG-DONE %d 3 0" % len(whole.stdout)
+    tail = runner("follow", job, "7")  # from the middle of the second line
+    assert tail.stdout == whole.stdout[7:]
+    assert wait_for_status(job) == {"rc": 3, "timed_out": False}
+    again = runner("start", job, "60", sys.executable, "-c", script)
+    assert again.stdout == b"already started\n"  # a retried start starts nothing
+
+
+def test_stdout_and_stderr_are_interleaved_in_one_file(tmp_path):
+    job = str(tmp_path)
+    script = "import sys\nprint('out', flush=True)\nprint('err', file=sys.stderr, flush=True)\nprint('out2', flush=True)\n"
+    runner("start", job, "60", sys.executable, "-c", script)
+    assert runner("follow", job, "0").stdout == b"out\nerr\nout2\n"
+
+
+def test_the_target_is_stopped_at_its_timeout_with_no_controller_left(tmp_path):
+    job = str(tmp_path)
+    runner("start", job, "1", "sleep", "30")
+    assert wait_for_status(job, 15) == {"rc": 143, "timed_out": True}
+    assert runner("follow", job, "0").stderr.endswith(b"CG-DONE 0 143 1\n")
+
+
+def test_stop_signals_the_targets_process_group(tmp_path):
+    job = str(tmp_path)
+    # A shell with a child: both are in the target's process group.
+    runner("start", job, "60", "sh", "-c", "sleep 30 & echo child $!; wait")
+    deadline = time.monotonic() + 10
+    while b"child" not in open(os.path.join(job, "output"), "rb").read():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    child = int(open(os.path.join(job, "output"), "rb").read().split()[1])
+    stopped = runner("stop", job, "5")
+    assert stopped.stdout == b"stopped\n"
+    assert wait_for_status(job)["rc"] == 143
+    deadline = time.monotonic() + 5
+    while _job_runner._alive(child):
+        assert time.monotonic() < deadline, "the target's child outlived the stop"
+        time.sleep(0.05)
+    assert runner("stop", job, "5").stdout == b"not running\n"
+
+
+_DAEMONIZING_TARGET = """
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        print("daemon", os.getpid(), flush=True)
+        time.sleep(60)
+    os._exit(0)
+os.wait()
+time.sleep(60)
+"""
+
+
+def test_stop_reaches_what_left_the_targets_session(tmp_path):
+    # A double-forked daemon in a session of its own, as ansible-core 2.21's forks and ssh's
+    # ControlPersist master are: the process group misses it, the subreaper does not.
+    job = str(tmp_path)
+    runner("start", job, "60", sys.executable, "-c", _DAEMONIZING_TARGET)
+    deadline = time.monotonic() + 10
+    while b"daemon" not in open(os.path.join(job, "output"), "rb").read():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    daemon = int(open(os.path.join(job, "output"), "rb").read().split()[1])
+    assert os.getpgid(daemon) != int(open(os.path.join(job, "pgid")).read())
+    assert runner("stop", job, "5").stdout == b"stopped\n"
+    assert not _job_runner._alive(daemon), "the daemon outlived the stop"
+    assert wait_for_status(job)["rc"] == 143
+
+
+def test_the_timeout_stops_what_left_the_targets_session(tmp_path):
+    job = str(tmp_path)
+    runner("start", job, "1", sys.executable, "-c", _DAEMONIZING_TARGET)
+    assert wait_for_status(job, 15) == {"rc": 143, "timed_out": True}
+    daemon = int(open(os.path.join(job, "output"), "rb").read().split()[1])
+    assert not _job_runner._alive(daemon), "the daemon outlived the timeout"
+
+
+def test_a_command_that_cannot_start_ends_with_127(tmp_path):
+    job = str(tmp_path)
+    started = runner("start", job, "60", "/nonexistent/ansible-playbook")
+    assert started.returncode == 1
+    assert b"cannot start /nonexistent/ansible-playbook" in started.stderr
+    assert wait_for_status(job)["rc"] == 127
+    followed = runner("follow", job, "0")
+    assert b"cannot start /nonexistent/ansible-playbook" in followed.stdout
+
+
+def _secrets(job_dir, **files: bytes) -> str:
+    secrets = os.path.join(job_dir, "secrets")
+    os.makedirs(secrets, mode=0o700, exist_ok=True)
+    for name, data in files.items():
+        with open(os.open(os.path.join(secrets, name), os.O_WRONLY | os.O_CREAT, 0o600), "wb") as handle:
+            handle.write(data)
+    return secrets
+
+
+def test_the_target_gets_job_env_and_the_secrets_are_removed_when_it_ends(tmp_path):
+    job = str(tmp_path)
+    secrets = _secrets(job, **{"env.json": json.dumps({"CLOUD_TOKEN": "t0ken-value"}).encode(), "extra_vars.json": b"{}"})
+    runner("start", job, "60", sys.executable, "-c", "import os; print(os.environ['CLOUD_TOKEN'])")
+    assert wait_for_status(job)["rc"] == 0
+    assert runner("follow", job, "0").stdout == b"t0ken-value\n"
+    assert os.listdir(secrets) == []
+
+
+def test_a_home_the_user_cannot_use_is_replaced_by_the_jobs_own(tmp_path):
+    # An arbitrary UID in an image not made for one: HOME=/ or a home that is not there.
+    job = str(tmp_path / "job")
+    os.mkdir(job)
+    env = dict(os.environ, HOME=str(tmp_path / "no-such-home"))
+    subprocess.run([sys.executable, RUNNER, "start", job, "60", sys.executable, "-c",
+                    "import os; print(os.environ['HOME']); open(os.path.expanduser('~/probe'), 'w').close()"],
+                   env=env, capture_output=True, timeout=30, check=True)
+    assert wait_for_status(job)["rc"] == 0
+    home = os.path.join(job, "home")
+    assert runner("follow", job, "0").stdout == (home + "\n").encode()
+    assert os.path.exists(os.path.join(home, "probe"))
+    assert os.stat(home).st_mode & 0o777 == 0o700
+
+
+@pytest.mark.parametrize(("make", "kept"), [("dir", True), ("file", False), ("none", False), ("empty", False)])
+def test_writable_home(tmp_path, make, kept):
+    home = tmp_path / "home"
+    if make == "dir":
+        home.mkdir()
+    elif make == "file":
+        home.write_text("")
+    given = "" if make == "empty" else str(home)
+    job = tmp_path / "job"
+    job.mkdir()
+    assert _job_runner._writable_home(given, str(job)) == (str(home) if kept else str(job / "home"))
+
+
+@pytest.mark.skipif(not shutil.which("ssh-agent"), reason="needs openssh-client")
+def test_the_private_key_is_loaded_into_an_agent_and_its_file_removed(tmp_path):
+    job = str(tmp_path)
+    key = tmp_path / "key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "pass-phrase", "-C", "cg-unit", "-f", str(key)], check=True)
+    secrets = _secrets(job, private_key=key.read_bytes(), private_key_passphrase=b"pass-phrase")
+    started = runner("start", job, "60", "sh", "-c", "ls \"$(dirname \"$SSH_AUTH_SOCK\")\"; ssh-add -l")
+    assert started.returncode == 0, started.stderr
+    assert wait_for_status(job)["rc"] == 0
+    listed = runner("follow", job, "0").stdout.decode()
+    assert "agent.sock" in listed and "private_key" not in listed and "askpass" not in listed
+    assert "cg-unit (ED25519)" in listed
+    assert os.listdir(secrets) == []
+
+
+@pytest.mark.skipif(not shutil.which("ssh-agent"), reason="needs openssh-client")
+def test_a_wrong_passphrase_fails_the_start_with_the_reason(tmp_path):
+    job = str(tmp_path)
+    key = tmp_path / "key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "pass-phrase", "-f", str(key)], check=True)
+    secrets = _secrets(job, private_key=key.read_bytes(), private_key_passphrase=b"wrong")
+    started = runner("start", job, "60", "true")
+    assert started.returncode == 1
+    assert b"ssh-add refused private_key_file" in started.stderr
+    assert os.listdir(secrets) == []
+
+
+def test_an_image_without_ssh_agent_fails_the_start_saying_what_it_needs(tmp_path):
+    job = str(tmp_path)
+    secrets = _secrets(job, private_key=b"not used")
+    started = subprocess.run([sys.executable, RUNNER, "start", job, "60", "true"], capture_output=True, timeout=60,
+                             check=False, env={"PATH": str(tmp_path / "empty-path")})
+    assert started.returncode == 1
+    assert b"the image has no ssh-agent" in started.stderr and b"openssh-client" in started.stderr
+    assert os.listdir(secrets) == []
+
+
+def test_follow_sends_the_job_events_whole_after_the_output(tmp_path):
+    job = str(tmp_path)
+    runner("start", job, "60", sys.executable, "-c", "print('out')")
+    assert wait_for_status(job)["rc"] == 0
+    with open(os.path.join(job, "events.jsonl"), "w") as handle:
+        handle.write('{"counter": 1}\n{"counter": 2}\n{"counter": 3, "cu')
+    followed = runner("follow", job, "0")
+    assert followed.stdout == b"out\n"
+    assert followed.stderr.endswith(b'CG-EVENT {"counter": 1}\nCG-EVENT {"counter": 2}\nCG-DONE 4 0 0\n')

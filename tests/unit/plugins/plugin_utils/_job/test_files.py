@@ -1,0 +1,113 @@
+# Copyright: contributors to ephemeral.container_groups
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a job puts into its Pod and reads back: the command, the tar stream, the output."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tarfile
+
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.files import (
+    LineSplitter,
+    follow_argv,
+    job_copies,
+    job_meta_files,
+    playbook_args,
+    project_tar_stream,
+    recap_of,
+    runner_source,
+    start_argv,
+    stop_argv,
+)
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.inputs import CONTROLLER, PROJECT, JobSpec
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.secrets import JobSecrets
+
+
+def spec(**fields) -> JobSpec:
+    values = {"group_name": "g", "playbook": "site.yml", "project_dir": "/p", "extra_vars": {},
+              "limit": None, "tags": None, "forks": 5, "verbosity": 0, "job_timeout": 3600, "pending_timeout": 300, "reconnect_timeout": 300}
+    values.update(fields)
+    return JobSpec(**values)
+
+
+def test_the_playbook_starts_detached_under_the_runner_with_every_option():
+    job = spec(inventories=((PROJECT, "inv/hosts"), (CONTROLLER, "/home/me/inventories/prod/")), limit="web",
+               tags="deploy", skip_tags="slow", start_at_task="Deploy it", check=True, diff=True, remote_user="ops",
+               become_method="sudo", become_user="admin", forks=3, verbosity=2, job_timeout=90)
+    secrets = JobSecrets(vault_passwords=[("prod", b"v1"), (None, b"v2")], become_password="become-pw")
+    argv = start_argv(job, secrets)
+    assert argv[:2] == ["/bin/sh", "-c"]
+    assert argv[2].startswith("cd /tmp/cg-job/project && export ")
+    assert argv[2].endswith('exec python3 /tmp/cg-job/meta/runner.py start /tmp/cg-job "$@"')
+    assert argv[3:] == [
+        "sh", "90", "ansible-playbook", "-i", "inv/hosts", "-i", "/tmp/cg-job/meta/inventory/1/prod",
+        "-e", "@/tmp/cg-job/secrets/credential_vars.json", "-e", "@/tmp/cg-job/secrets/extra_vars.json",
+        "--vault-id", "prod@/tmp/cg-job/secrets/vault-0", "--vault-password-file", "/tmp/cg-job/secrets/vault-1",
+        "--limit", "web", "--tags", "deploy", "--skip-tags", "slow", "--start-at-task", "Deploy it", "--user", "ops",
+        "--become-method", "sudo", "--become-user", "admin", "--forks", "3", "--check", "--diff", "-vv", "site.yml"]
+    assert not any(value in " ".join(argv) for value in ("v1", "v2", "become-pw"))
+
+
+def test_the_playbook_defaults_to_localhost_inventory():
+    assert playbook_args(spec(forks=0), JobSecrets()) == [
+        "ansible-playbook", "-i", "/tmp/cg-job/meta/inventory.ini", "-e", "@/tmp/cg-job/secrets/extra_vars.json", "site.yml"]
+    assert "inventory.ini" in job_meta_files(spec())
+    assert "inventory.ini" not in job_meta_files(spec(inventories=((PROJECT, "hosts"),)))
+
+
+def test_controller_inventories_are_copied_under_their_own_names():
+    job = spec(inventories=((PROJECT, "hosts"), (CONTROLLER, "/srv/inv/prod"), (CONTROLLER, "/srv/hosts.yml")))
+    assert job_copies(job) == {"meta/inventory/1/prod": "/srv/inv/prod", "meta/inventory/2/hosts.yml": "/srv/hosts.yml"}
+
+
+def test_follow_and_stop_commands():
+    assert follow_argv(1234) == ["python3", "/tmp/cg-job/meta/runner.py", "follow", "/tmp/cg-job", "1234"]
+    assert stop_argv(3.0) == ["python3", "/tmp/cg-job/meta/runner.py", "stop", "/tmp/cg-job", "3"]
+    assert b"def follow(" in runner_source()
+
+
+def test_project_tar_stream_round_trip(tmp_path):
+    project = tmp_path / "project"
+    (project / "roles" / "r").mkdir(parents=True)
+    (project / "site.yml").write_text("- hosts: all\n")
+    (project / "roles" / "r" / "empty").write_bytes(b"")
+    script = project / "run.sh"
+    script.write_bytes(os.urandom(300_000))
+    script.chmod(0o755)
+    inventory = tmp_path / "inv"
+    (inventory / "group_vars").mkdir(parents=True)
+    (inventory / "hosts").write_text("web1\n")
+    (inventory / "group_vars" / "all.yml").write_text("x: 1\n")
+    chunks = list(project_tar_stream(str(project), {"runner.py": b"#"}, copies={"meta/inventory/0/inv": str(inventory)},
+                                     secret_files={"extra_vars.json": json.dumps({"a": 1}).encode()}))
+    assert len(chunks) > 1, "the tar is sent as it is built, not in one piece"
+    with tarfile.open(fileobj=io.BytesIO(b"".join(chunks)), mode="r:gz") as tar:
+        members = {m.name: m for m in tar.getmembers()}
+        assert tar.extractfile("project/run.sh").read() == script.read_bytes()
+        assert members["project/run.sh"].mode & 0o777 == 0o755
+        assert tar.extractfile("project/roles/r/empty").read() == b""
+        assert json.load(tar.extractfile("secrets/extra_vars.json")) == {"a": 1}
+        assert members["secrets/extra_vars.json"].mode == 0o600
+        assert members["meta/runner.py"].mode == 0o600
+        assert tar.extractfile("meta/inventory/0/inv/group_vars/all.yml").read() == b"x: 1\n"
+        assert "project/site.yml" in members
+
+
+def test_recap_of_finds_the_last_recap():
+    lines = ["PLAY RECAP ***", "old : ok=1", "", "PLAY [x]", "PLAY RECAP *****",
+             "localhost : ok=2 failed=0", "other : ok=1 failed=1", "", "trailing"]
+    assert recap_of(lines) == ["localhost : ok=2 failed=0", "other : ok=1 failed=1"]
+    assert recap_of(["no recap here"]) == []
+
+
+def test_line_splitter_joins_partial_chunks_and_keeps_stdout_tail():
+    seen, kept = [], []
+    splitter = LineSplitter(lambda line, err: seen.append((line, err)), False, kept)
+    for chunk in (b"TASK [a]\nok: [loc", b"alhost]\r\n", b"\xff broken utf8 \n", b"tail without newline"):
+        splitter.feed(chunk)
+    assert seen == [("TASK [a]", False), ("ok: [localhost]", False), ("\ufffd broken utf8 ", False)]
+    splitter.flush()
+    assert seen[-1] == ("tail without newline", False)
+    assert kept == [line for line, _stderr in seen]

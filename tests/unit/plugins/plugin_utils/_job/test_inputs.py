@@ -1,0 +1,54 @@
+# Copyright: contributors to ephemeral.container_groups
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A job's inputs checked: inventories (project or controller), vault files, key, events file."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.ephemeral.container_groups.plugins.module_utils._job_spec import JOB_ARGUMENT_SPEC
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.inputs import (
+    CONTROLLER,
+    PROJECT,
+    JobInputError,
+    job_spec,
+)
+
+
+def _args(tmp_path, **values):
+    args = {name: spec.get("default") for name, spec in JOB_ARGUMENT_SPEC.items()}
+    args.update(container_group="g", playbook=str(tmp_path / "project" / "site.yml"))
+    args.update(values)
+    return args
+
+
+@pytest.fixture(name="project")
+def _project(tmp_path):
+    (tmp_path / "project" / "inventory").mkdir(parents=True)
+    (tmp_path / "project" / "site.yml").write_text("- hosts: all\n")
+    (tmp_path / "project" / "inventory" / "hosts").write_text("web1\n")
+    (tmp_path / "elsewhere" / "group_vars").mkdir(parents=True)
+    (tmp_path / "vault-pass").write_text("pw\n")
+    return tmp_path
+
+
+def test_project_inventories_stay_relative_and_others_are_the_controllers(project):
+    spec = job_spec(_args(project, inventory=["inventory/hosts", str(project / "elsewhere")]), {})
+    assert spec.inventories == ((PROJECT, "inventory/hosts"), (CONTROLLER, str(project / "elsewhere")))
+
+
+def test_vault_files_with_and_without_an_id(project):
+    path = str(project / "vault-pass")
+    spec = job_spec(_args(project, vault_password_file=[path, f"prod@{path}"]), {})
+    assert spec.vault_password_files == ((None, path), ("prod", path))
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"inventory": ["missing/hosts"]}, "inventory 'missing/hosts' is neither in the project directory"),
+    ({"vault_password_file": ["prod@/nonexistent"]}, "vault_password_file 'prod@/nonexistent': /nonexistent is not a readable file"),
+    ({"events_file": "/nonexistent/dir/events.jsonl"}, "events_file /nonexistent/dir/events.jsonl: its directory does not exist"),
+    ({"job_env": {"1BAD": "x"}}, "job_env: '1BAD' is not an environment variable name"),
+])
+def test_bad_inputs_say_what_is_wrong(project, values, message):
+    with pytest.raises(JobInputError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        job_spec(_args(project, **values), {})

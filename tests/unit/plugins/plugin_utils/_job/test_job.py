@@ -1,0 +1,457 @@
+# Copyright: contributors to ephemeral.container_groups
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The job lifecycle: who owns a Pod, and the whole job's steps and clean-up."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import job as _job_module
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import namespace as _job_calls
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import pull_secret as _job_pull_secret
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s import retry as _retry
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.job import ContainerGroupJob
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.owner import ANNOTATION_OWNER, leftovers, owner_id, owner_is_alive
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.pull_secret import pull_secret_manifest
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.inputs import JobSpec
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.secrets import JobSecrets
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import ExecError, K8sApiError, K8sConnectionError
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.stop_guard import Interrupted
+
+
+def test_owner_of_this_process_is_alive_and_a_dead_one_is_not():
+    assert owner_is_alive(owner_id()) is True
+    host = socket.gethostname()
+    assert owner_is_alive(f"{host}/{os.getpid()}/1") is False, "same pid, other start time: a reused pid"
+    assert owner_is_alive(f"{host}/999999999/5") is False
+    assert owner_is_alive("another-host/1/1") is None
+    assert owner_is_alive("garbage") is None
+
+
+def test_a_killed_owner_waiting_to_be_reaped_is_not_alive():
+    # A zombie keeps its /proc entry and start time until its parent reaps it.
+    child = subprocess.Popen(["sh", "-c", "exit 0"])  # pylint: disable=consider-using-with
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with open(f"/proc/{child.pid}/stat", encoding="ascii") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            if fields[0] == "Z":
+                break
+            assert time.monotonic() < deadline, "the child did not exit"
+            time.sleep(0.01)
+        assert owner_is_alive(f"{socket.gethostname()}/{child.pid}/{fields[19]}") is False
+    finally:
+        child.wait()
+
+
+# -- the whole job against an in-memory Pods API ---------------------------------------------
+
+
+class FakeExec:
+    """Stands in for exec_in_pod, speaking the runner's protocol: the copy and the start
+    succeed; follow sends the output from the offset asked, then the CG-DONE trailer. cuts
+    lists byte counts after which a follow stream breaks (as an API server restart would)."""
+
+    OUTPUT = b"PLAY RECAP ***\nlocalhost : ok=1 changed=0 failed=0\n\n"
+    EVENTS = (b'{"counter": 1, "event": "playbook_on_start", "event_data": {}}\n'
+              b'{"counter": 2, "event": "playbook_on_stats", "event_data": {"ok": {"localhost": 1}, "changed": {},'
+              b' "processed": {"localhost": 1}}}\n')
+
+    def __init__(self, rc: int = 0, raises: BaseException | None = None, cuts: tuple[int, ...] = (),
+                 timed_out: bool = False) -> None:
+        self.rc = rc
+        self.timed_out = timed_out
+        self.raises = raises
+        self.cuts = list(cuts)
+        self.commands: list[list[str]] = []
+
+    def __call__(self, endpoint, namespace, pod, container, argv, stdin=None, **kwargs) -> int:
+        self.commands.append(argv)
+        if "tar" in argv[-1]:
+            for dummy_chunk in stdin:
+                pass
+            return 0
+        if argv[2:3] == ["stop"]:
+            kwargs["on_stdout"](b"stopped\n")
+            return 0
+        if "start" in argv[2]:
+            return 0
+        if self.raises is not None:
+            raise self.raises
+        offset = int(argv[4])
+        if self.cuts:
+            cut = self.cuts.pop(0)
+            kwargs["on_stdout"](self.OUTPUT[offset:cut])
+            raise ExecError("the exec stream broke: connection reset")
+        kwargs["on_stdout"](self.OUTPUT[offset:])
+        events = b"".join(b"CG-EVENT " + line + b"\n" for line in self.EVENTS.split(b"\n") if line.endswith(b"}"))
+        kwargs["on_stderr"](b"\n" + events + b"CG-DONE %d %d %d\n" % (len(self.OUTPUT), self.rc, self.timed_out))
+        return 0
+
+
+def _job(endpoint, monkeypatch, tmp_path, fake_exec, group=None, secrets=None, **fields):
+    (tmp_path / "site.yml").write_text("- hosts: all\n")
+    monkeypatch.setattr(_job_calls, "exec_in_pod", fake_exec)
+    monkeypatch.setattr(_retry, "FIRST_DELAY_SECONDS", 0.01)
+    lines: list[tuple[str, bool]] = []
+    notices: list[tuple[str, bool]] = []
+    spec = JobSpec(group_name="g", playbook="site.yml", project_dir=str(tmp_path), extra_vars={},
+                   limit=None, tags=None, forks=5, verbosity=0, job_timeout=60, pending_timeout=5, reconnect_timeout=2,
+                   **fields)
+    job = ContainerGroupJob(spec, group or {"pod_spec_override": {}}, endpoint, secrets=secrets,
+                            on_line=lambda line, err: lines.append((line, err)),
+                            notice=lambda message, problem: notices.append((message, problem)))
+    return job, lines, notices
+
+
+def test_a_job_runs_every_step_in_order_and_deletes_its_pod(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    job, lines, notices = _job(api, monkeypatch, tmp_path, FakeExec(rc=0))
+    outcome = job.run()
+    assert outcome.failure is None and outcome.rc == 0 and outcome.changed and outcome.pod_deleted is True
+    assert outcome.recap == ["localhost : ok=1 changed=0 failed=0"]
+    assert ("localhost : ok=1 changed=0 failed=0", False) in lines
+    methods = [method for method, dummy_path in api.calls]
+    assert methods[:3] == ["GET", "POST", "GET"]  # leftovers, create, wait Running
+    assert methods[-2:] == ["DELETE", "GET"]  # delete, confirmed gone (404)
+    assert api.pods == {}
+    assert notices[-1] == (f"Pod default/{job.pod_name} deleted", False)
+
+
+def test_the_job_reads_back_its_events_and_stats_with_every_secret_masked(fake_api, monkeypatch, tmp_path):
+    fake = FakeExec(rc=0)
+    fake.OUTPUT = b"ok: [localhost] => {\"msg\": \"s3cret-value\"}\nPLAY RECAP ***\nlocalhost : ok=1\n\n"
+    fake.EVENTS = FakeExec.EVENTS + b'{"counter": 3, "event": "x", "event_data": {"res": {"msg": "s3cret-value"}}}\n'
+    events_file = tmp_path / "events.jsonl"
+    job, lines, dummy_notices = _job(fake_api(), monkeypatch, tmp_path, fake, events_file=str(events_file),
+                                     secrets=JobSecrets(env={"TOKEN": "s3cret-value"}))
+    outcome = job.run()
+    assert outcome.failure is None
+    assert outcome.stats == {"localhost": {"ok": 1, "changed": 0, "failed": 0, "unreachable": 0, "skipped": 0,
+                                           "rescued": 0, "ignored": 0}}
+    assert outcome.events == 3
+    written = [json.loads(line) for line in events_file.read_text().splitlines()]
+    assert [event["counter"] for event in written] == [1, 2, 3]
+    assert written[2]["event_data"]["res"]["msg"] == "********"
+    assert ('ok: [localhost] => {"msg": "********"}', False) in lines
+    assert "s3cret-value" not in events_file.read_text() + repr(lines) + repr(outcome)
+    assert "s3cret-value" not in repr(fake.commands)
+
+
+def test_a_playbook_stopped_at_job_timeout_fails_the_job_and_its_events_are_kept(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    events_file = tmp_path / "events.jsonl"
+    job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec(rc=143, timed_out=True),
+                                           events_file=str(events_file))
+    outcome = job.run()
+    assert outcome.failure == f"the playbook in Pod default/{job.pod_name} ran past job_timeout (60s) and was stopped"
+    assert outcome.rc is None and outcome.pod_deleted is True
+    assert outcome.events == 2 and len(events_file.read_text().splitlines()) == 2, "what ran before the timeout is kept"
+
+
+def test_a_failing_playbook_fails_the_job_and_still_deletes_the_pod(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec(rc=2))
+    outcome = job.run()
+    assert outcome.rc == 2 and outcome.failure == f"the playbook site.yml failed in Pod default/{job.pod_name} (exit status 2)"
+    assert outcome.pod_deleted is True and api.pods == {}
+
+
+def test_a_pod_that_cannot_start_fails_at_once_with_the_reason(fake_api, monkeypatch, tmp_path):
+    waiting = {"containerStatuses": [{"name": "worker", "image": "my/ee:1",
+                                      "state": {"waiting": {"reason": "ErrImagePull", "message": "pull access denied"}}}]}
+    api = fake_api(phase="Pending", status=waiting)
+    job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec())
+    outcome = job.run()
+    assert outcome.failure.startswith(f"Pod default/{job.pod_name} cannot start: ErrImagePull for image my/ee:1 "
+                                      "(container worker): pull access denied; the registry refused the pull")
+    assert outcome.rc is None and outcome.pod_deleted is True and api.pods == {}
+
+
+def job_exec(job) -> FakeExec:
+    return _job_calls.exec_in_pod
+
+
+def test_an_interrupted_job_stops_the_target_then_deletes_its_pod(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    job, dummy_lines, notices = _job(api, monkeypatch, tmp_path, FakeExec(raises=KeyboardInterrupt()))
+    fake_exec = job_exec(job)
+    outcome = job.run()
+    assert outcome.failure == "interrupted by SIGINT; the job was stopped"
+    assert outcome.pod_deleted is True and api.pods == {}
+    assert fake_exec.commands[-1][2:] == ["stop", "/tmp/cg-job", "3"], "the target is stopped before the Pod goes"
+    said = [message for message, dummy_problem in notices]
+    assert f"the playbook in Pod default/{job.pod_name} stopped by SIGTERM; its processes are gone" in said
+    assert said.index(f"Pod default/{job.pod_name} deleted") > said.index(
+        f"the playbook in Pod default/{job.pod_name} stopped by SIGTERM; its processes are gone")
+
+
+def test_a_delete_cut_short_by_a_signal_is_tried_again(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec())
+    api.fail_next["DELETE"] = Interrupted("SIGTERM")
+    outcome = job.run()
+    assert outcome.failure is None and outcome.pod_deleted is True and api.pods == {}
+    assert [m for m, dummy_path in api.calls].count("DELETE") == 2
+
+
+def test_a_pod_that_cannot_be_deleted_is_reported(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    job, dummy_lines, notices = _job(api, monkeypatch, tmp_path, FakeExec())
+    api.fail_next["DELETE"] = K8sConnectionError("cannot reach the API server: connection refused")
+    outcome = job.run()
+    assert outcome.pod_deleted is False
+    assert outcome.failure == (f"and the Pod could not be deleted: cannot delete Pod default/{job.pod_name}: "
+                               "cannot reach the API server: connection refused")
+    assert notices[-1] == (f"Pod default/{job.pod_name} NOT deleted", True)
+
+
+def test_a_refused_create_leaves_nothing_to_delete(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec())
+    api.fail_next["POST"] = K8sApiError(403, "Forbidden", '{"message": "pods is forbidden"}')
+    outcome = job.run()
+    assert outcome.failure.startswith(f"cannot create Pod default/{job.pod_name}: permission denied (403 Forbidden)")
+    assert outcome.pod_deleted is None and not outcome.changed
+    assert "DELETE" not in [m for m, dummy_path in api.calls]
+
+
+def test_slots_name_the_pods_of_a_group_with_max_concurrent_jobs(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    api.pods["cg-g-s1"] = {"metadata": {"name": "cg-g-s1", "labels": {}}, "status": {"phase": "Running"}}
+    job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec(),
+                                           group={"pod_spec_override": {}, "max_concurrent_jobs": 2})
+    outcome = job.run()
+    assert outcome.failure is None and job.pod_name == "cg-g-s2"
+    assert list(api.pods) == ["cg-g-s1"]
+
+
+def test_a_lost_stream_is_taken_up_again_at_its_byte_with_nothing_lost_or_repeated(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    job, lines, notices = _job(api, monkeypatch, tmp_path, FakeExec(cuts=(5, 20)))
+    outcome = job.run()
+    assert outcome.failure is None and outcome.rc == 0 and outcome.reconnects == 2
+    assert [line for line, dummy_err in lines] == ["PLAY RECAP ***", "localhost : ok=1 changed=0 failed=0", ""]
+    said = [message for message, dummy_problem in notices]
+    assert any(m.startswith(f"lost the stream to Pod default/{job.pod_name} (the exec stream broke") and
+               m.endswith("reconnecting (attempt 1)") for m in said)
+    assert f"reattached to Pod default/{job.pod_name} at byte 5" in said
+    assert f"reattached to Pod default/{job.pod_name} at byte 20" in said
+
+
+def test_a_stream_lost_for_longer_than_reconnect_timeout_fails_and_says_what_became_of_the_pod(
+        fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec(cuts=(0,) * 1000))
+    outcome = job.run()
+    assert outcome.failure.startswith(f"lost the stream to Pod default/{job.pod_name} for ")
+    assert "(reconnect_timeout 2s)" in outcome.failure
+    assert "The playbook may still be running in the Pod: it stops there at job_timeout (60s)" in outcome.failure
+    assert f"kubectl get pod -n default {job.pod_name}" in outcome.failure
+    assert outcome.pod_deleted is True
+
+
+def test_transient_api_errors_are_retried_and_counted(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    job, dummy_lines, notices = _job(api, monkeypatch, tmp_path, FakeExec())
+    api.fail_next["DELETE"] = K8sApiError(503, "Service Unavailable", '{"message": "etcd is down"}')
+    outcome = job.run()
+    assert outcome.failure is None and outcome.pod_deleted is True and outcome.api_retries == 1
+    assert any(message.startswith(f"cannot DELETE /api/v1/namespaces/default/pods/{job.pod_name} on the API server yet")
+               for message, dummy_problem in notices)
+
+
+def test_a_pending_pod_is_watched_until_it_runs(fake_api, monkeypatch, tmp_path):
+    api = fake_api(phase="Pending")
+    job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec())
+
+    def running_soon(pod: dict) -> list[dict]:
+        return [{"type": "MODIFIED", "object": {**pod, "status": {"phase": "Pending"}}},
+                {"type": "MODIFIED", "object": {**pod, "status": {"phase": "Running"}}}]
+
+    api.watch_events = running_soon
+    outcome = job.run()
+    assert outcome.failure is None and outcome.rc == 0
+    watched = [path for method, path in api.calls if method == "WATCH"]
+    assert watched == ["/api/v1/namespaces/default/pods"], "one watch, no polling"
+    assert api.watch_queries[0][:2] == [("fieldSelector", f"metadata.name={job.pod_name}"), ("resourceVersion", "1")]
+
+
+def test_leftovers_are_ended_pods_and_pods_of_dead_controllers():
+    def pod(name, phase="Running", owner=None, deleting=False):
+        metadata = {"name": name, "annotations": {ANNOTATION_OWNER: owner} if owner else {}}
+        if deleting:
+            metadata["deletionTimestamp"] = "2026-12-01T00:00:00Z"
+        return {"metadata": metadata, "status": {"phase": phase}}
+
+    dead = f"{socket.gethostname()}/999999999/5"
+    pods = [pod("live", owner=owner_id()), pod("done", "Succeeded"), pod("orphan", owner=dead),
+            pod("elsewhere", owner="other-host/1/1"), pod("going", "Failed", deleting=True)]
+    assert leftovers(pods) == [("done", "phase Succeeded"), ("orphan", "its controller process is gone")]
+
+
+_QUOTA_FULL = ('{"kind": "Status", "code": 403, "message": "pods \\"p\\" is forbidden: exceeded quota: one-pod, '
+               'requested: pods=1, used: pods=1, limited: pods=1"}')
+
+
+def test_a_full_quota_makes_the_job_wait_for_room_then_run(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    monkeypatch.setattr(_job_module, "SLOT_POLL_SECONDS", 0.01)
+    posts = []
+    real_request = api.request
+
+    def request(method, path, **kwargs):
+        if method == "POST":
+            posts.append(path)
+            if len(posts) <= 2:  # full twice, then a Pod ends and there is room
+                raise K8sApiError(403, "Forbidden", _QUOTA_FULL)
+        return real_request(method, path, **kwargs)
+
+    api.request = request
+    job, dummy_lines, notices = _job(api, monkeypatch, tmp_path, FakeExec(rc=0))
+    outcome = job.run()
+    assert outcome.failure is None and outcome.rc == 0 and len(posts) == 3
+    waiting = [message for message, dummy in notices if "no room" in message]
+    assert waiting == ['no room for the job\'s Pod in namespace default: ResourceQuota "one-pod" (requested: pods=1, '
+                       'used: pods=1, limited: pods=1) is full; waiting for room, up to pending_timeout (5s)']
+
+
+def test_a_quota_that_stays_full_fails_the_job_at_pending_timeout(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    monkeypatch.setattr(_job_module, "SLOT_POLL_SECONDS", 0.01)
+    clock = iter(range(0, 10_000, 2))
+    monkeypatch.setattr(_job_module.time, "monotonic", lambda: float(next(clock)))
+
+    def request(method, path, **kwargs):
+        if method == "POST":
+            raise K8sApiError(403, "Forbidden", _QUOTA_FULL)
+        return {"items": []}
+
+    api.request = request
+    job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec(rc=0))
+    outcome = job.run()
+    assert "stayed full; try again later or ask for a larger quota" in outcome.failure
+    assert outcome.pod_deleted is None, "no Pod was created"
+
+
+# -- the image pull Secret beside the Pod ------------------------------------------------------
+
+PULL_RECORD = {"host": "registry.example:5000", "username": "robot", "password": "pa55-w0rd"}
+
+
+def _pull_job(api, monkeypatch, tmp_path, fake_exec=None):
+    (tmp_path / "site.yml").write_text("- hosts: all\n")
+    monkeypatch.setattr(_job_calls, "exec_in_pod", fake_exec or FakeExec())
+    monkeypatch.setattr(_retry, "FIRST_DELAY_SECONDS", 0.01)
+    notices: list[tuple[str, bool]] = []
+    spec = JobSpec(group_name="g", playbook="site.yml", project_dir=str(tmp_path), extra_vars={}, limit=None, tags=None,
+                   forks=5, verbosity=0, job_timeout=60, pending_timeout=5, reconnect_timeout=2)
+    group = {"pod_spec_override": {"spec": {"imagePullSecrets": [{"name": "theirs"}]}}, "image_pull_credential": "r"}
+    job = ContainerGroupJob(spec, group, api, on_line=lambda line, err: None,
+                            notice=lambda message, problem: notices.append((message, problem)), pull_credential=PULL_RECORD)
+    return job, notices
+
+
+def test_the_secret_comes_before_the_pod_is_owned_by_it_and_goes_after_it(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    seen: dict = {}
+    original = api.request
+
+    def request(method, path, **kwargs):
+        if method == "PATCH":
+            seen["pod_at_patch"] = dict(api.pods)
+        if method == "DELETE" and "/secrets/" in path:
+            seen["pods_at_secret_delete"] = dict(api.pods)
+        return original(method, path, **kwargs)
+
+    api.request = request
+    job, dummy_notices = _pull_job(api, monkeypatch, tmp_path)
+    secret = f"{job.pod_name}-pull"
+    assert job.pod["spec"]["imagePullSecrets"] == [{"name": "theirs"}, {"name": secret}]
+    outcome = job.run()
+    assert outcome.failure is None and outcome.pod_deleted is True
+    calls = [(method, path.rsplit("/", 2)[-2] if path.count("/") > 5 else path.rsplit("/", 1)[-1]) for method, path in api.calls]
+    assert calls.index(("POST", "secrets")) < calls.index(("POST", "pods")) < calls.index(("PATCH", "secrets"))
+    owner = seen["pod_at_patch"][job.pod_name]["metadata"]["uid"]
+    assert owner == f"uid-{job.pod_name}"
+    assert seen["pods_at_secret_delete"] == {}, "the Secret is deleted after the Pod"
+    assert api.secrets == {} and api.pods == {}
+
+
+def test_a_pod_that_cannot_be_created_still_takes_its_secret_away(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    job, dummy_notices = _pull_job(api, monkeypatch, tmp_path)
+    original = api.request
+
+    def request(method, path, **kwargs):
+        if method == "POST" and path.endswith("/pods"):
+            raise K8sApiError(422, "Unprocessable Entity", '{"message": "Pod is invalid"}')
+        return original(method, path, **kwargs)
+
+    api.request = request
+    outcome = job.run()
+    assert "cannot create Pod" in outcome.failure and outcome.pod_deleted is None
+    assert api.secrets == {}
+
+
+def test_a_secret_that_cannot_be_created_says_what_rbac_it_needs_and_no_pod_is_made(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    job, dummy_notices = _pull_job(api, monkeypatch, tmp_path)
+    original = api.request
+
+    def request(method, path, **kwargs):
+        if method == "POST" and path.endswith("/secrets"):
+            raise K8sApiError(403, "Forbidden", json.dumps({"kind": "Status", "reason": "Forbidden", "message":
+                              'secrets is forbidden: User "x" cannot create resource "secrets" in API group "" in the namespace "default"'}))
+        return original(method, path, **kwargs)
+
+    api.request = request
+    outcome = job.run()
+    assert outcome.failure.startswith(f"cannot create the image pull Secret default/{job.pod_name}-pull: ")
+    assert "needs create, patch, list and delete on secrets" in outcome.failure
+    assert not any(method == "POST" and path.endswith("/pods") for method, path in api.calls)
+    assert outcome.pod_deleted is None
+
+
+def test_a_leftover_secret_of_a_dead_job_is_removed(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    dead = pull_secret_manifest("cg-g-old-pull", "default", "g", "old", f"{socket.gethostname()}/999999999/1", PULL_RECORD)
+    api.secrets[dead["metadata"]["name"]] = dead
+    job, notices = _pull_job(api, monkeypatch, tmp_path)
+    assert job.run().failure is None
+    assert api.secrets == {}
+    assert ("removed leftover image pull Secret default/cg-g-old-pull (its controller process is gone)", False) in notices
+    assert api.secret_lists == [True], "the list brings no Secret's data"
+
+
+REFUSED_PULL = {"phase": "Pending", "containerStatuses": [{"name": "worker", "image": "registry.example:5000/ee:1", "state": {
+    "waiting": {"reason": "ErrImagePull", "message": "failed to resolve reference: 401 Unauthorized"}}}]}
+
+
+def test_a_refused_first_pull_is_waited_out_when_the_job_brought_a_pull_secret(fake_api, monkeypatch, tmp_path):
+    # The kubelet's first pull may come before the node authorizer lets it read the new Secret.
+    api = fake_api(phase="Pending")
+    job, notices = _pull_job(api, monkeypatch, tmp_path)
+    api.watch_events = lambda pod: [{"type": "MODIFIED", "object": {**pod, "status": REFUSED_PULL}},
+                                    {"type": "MODIFIED", "object": {**pod, "status": {"phase": "Running"}}}]
+    outcome = job.run()
+    assert outcome.failure is None and outcome.rc == 0
+    assert [message for message, problem in notices if problem] == [
+        f"the registry refused the first pull for Pod default/{job.pod_name}; the kubelet may not have had its pull "
+        "Secret yet, so the job waits up to 30s for its next pull"]
+
+
+def test_a_refused_pull_stays_fatal_after_the_grace(fake_api, monkeypatch, tmp_path):
+    api = fake_api(phase="Pending")
+    job, dummy_notices = _pull_job(api, monkeypatch, tmp_path)
+    monkeypatch.setattr(_job_pull_secret, "GRACE_SECONDS", 0.0)
+    api.watch_events = lambda pod: [{"type": "MODIFIED", "object": {**pod, "status": REFUSED_PULL}}]
+    outcome = job.run()
+    assert outcome.failure.startswith(f"Pod default/{job.pod_name} cannot start: ErrImagePull for image registry.example:5000/ee:1")
+    assert "401 Unauthorized; the registry refused the pull" in outcome.failure
+    assert api.secrets == {} and api.pods == {}
