@@ -7,6 +7,7 @@
 #   integration  ansible-test integration against the running local cluster (newest core)
 #   molecule     the molecule scenario (extensions/molecule) against the local cluster
 #   locks        every Python environment's lock fits its input (tools/lock.py and its tests)
+#   runner       the job's runner starts and follows a target on the oldest Python it promises
 # ansible-test needs .../ansible_collections/ephemeral/container_groups, so every step runs
 # in a copy made by tools/collection-tree.sh.
 set -euo pipefail
@@ -104,6 +105,25 @@ locks() {
   _step "locks (tools/requirements)" _locks
 }
 
+# The runner runs in the Pod under the image's python3; it promises 3.6 (its docstring).
+RUNNER_PYTHON=3.6
+_runner_compat() {
+  local python runner dir out
+  python=$(find "$HOME"/.pyenv/versions -maxdepth 3 -path "*/$RUNNER_PYTHON.*/bin/python3" 2>/dev/null | sort | head -1)
+  [ -n "$python" ] || { echo "no Python $RUNNER_PYTHON to check the runner with (pyenv)" >&2; return 1; }
+  runner="$repo/plugins/plugin_utils/_job/in_pod/runner.py"
+  dir=$(mktemp -d)
+  # A whole start and follow, as the job does them: the runner must import, start and stream.
+  out=$("$python" "$runner" start "$dir" 30 sh -c 'echo runner-ok' && "$python" "$runner" follow "$dir" 0 2>&1)
+  rm -rf "$dir"
+  echo "$("$python" --version 2>&1): $out" | tr '\n' ' '; echo
+  [[ "$out" == *runner-ok* ]]
+}
+
+runner() {
+  _step "runner (Python $RUNNER_PYTHON)" _runner_compat
+}
+
 typecheck() {
   _step "mypy" "$repo/tools/mypy.sh"
 }
@@ -115,12 +135,13 @@ molecule() {
 case "${1:-all}" in
   sanity|units) _on_both "$1" ;;
   locks) locks ;;
+  runner) runner ;;
   typecheck) typecheck ;;
   lint) lint ;;
   integration) shift; integration "$@" ;;
   molecule) molecule ;;
-  all) locks; _on_both sanity; _on_both units; lint; typecheck; integration; molecule ;;
-  *) echo "usage: tools/test.sh all|locks|sanity|units|lint|typecheck|integration [targets]|molecule" >&2; exit 2 ;;
+  all) locks; runner; _on_both sanity; _on_both units; lint; typecheck; integration; molecule ;;
+  *) echo "usage: tools/test.sh all|locks|runner|sanity|units|lint|typecheck|integration [targets]|molecule" >&2; exit 2 ;;
 esac
 
 if [ ${#failed[@]} -gt 0 ]; then

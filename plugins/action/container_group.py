@@ -16,19 +16,18 @@ import typing as t
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import (
-    PodSpecError,
-    job_pod_definition,
-    parse_override,
-)
+from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import PodSpecError, parse_override
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._state import StateError, StateStore, resolve_state_path
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.pull_secret import attach_pull_secret
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.manifests import job_manifests
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.owner import owner_id
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.api import core_path
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.auth import auth_from_credential, get_endpoint
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import K8sClientError, explain_api_exception
 
 #: The job id of the Pod the dry run creates (a label value; the Pod is never stored).
 _DRY_RUN_JOB_ID = "validate"
+#: Its activeDeadlineSeconds (a job's comes from its timeouts; any positive value validates alike).
+_DRY_RUN_DEADLINE_SECONDS = 60
 
 
 class ActionModule(ActionBase):
@@ -57,20 +56,21 @@ def _server_problem(args: t.Mapping[str, t.Any]) -> str | None:
         return f"container group {name!r}: validate=server needs a credential to ask the API server with"
     try:
         override = parse_override(args.get("pod_spec_override"))
-        pod = job_pod_definition(override, str(name), _DRY_RUN_JOB_ID, 60)
         state = StateStore(resolve_state_path(args.get("state_file"))).read()
+        credential = state["credentials"].get(credential_name)
+        if credential is None:
+            return None  # the module refuses an unknown credential, naming the known ones
+        pull = state["registry_credentials"].get(args.get("image_pull_credential") or "")
+        # The objects a job of this group creates, as a job builds them (owner annotation included).
+        manifests = job_manifests(str(name), override, _DRY_RUN_JOB_ID, owner_id(), _DRY_RUN_DEADLINE_SECONDS, pull)
     except (PodSpecError, StateError) as exc:
         return None if isinstance(exc, PodSpecError) else str(exc)  # the module words a bad override
-    credential = state["credentials"].get(credential_name)
-    if credential is None:
-        return None  # the module refuses an unknown credential, naming the known ones
-    namespace = pod["metadata"]["namespace"]
-    pull = state["registry_credentials"].get(args.get("image_pull_credential") or "")
+    namespace = manifests.pod["metadata"]["namespace"]
     # (what, resource, object): the pull Secret before the Pod, as a job creates them.
     steps = []
-    if pull is not None:
-        steps.append(("image pull Secret", "secrets", attach_pull_secret(pod, str(name), _DRY_RUN_JOB_ID, "validate", pull)))
-    steps.append(("job Pod", "pods", pod))
+    if manifests.pull_secret is not None:
+        steps.append(("image pull Secret", "secrets", manifests.pull_secret))
+    steps.append(("job Pod", "pods", manifests.pod))
     host, endpoint = None, None
     for what, resource, body in steps:
         try:

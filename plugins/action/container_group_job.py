@@ -108,7 +108,7 @@ def _result_of(outcome: JobOutcome, job: ContainerGroupJob) -> dict[str, t.Any]:
         "api_retries": outcome.api_retries,
         "api_requests": outcome.api_requests,
         # The slot a job got decides its Pod's name: report the name it ended with.
-        "pod_name": job.pod_name,
+        "pod_name": outcome.pod_name,
     }
     if job.spec.events_file and outcome.events:
         result["events_file"] = job.spec.events_file

@@ -275,7 +275,8 @@ class Connection(ConnectionBase):
     # -- setup -----------------------------------------------------------------------------
 
     def _where(self) -> str:
-        where = f'Pod "{self._pod}" in namespace "{self._namespace}"'
+        # The collection's one spelling of a Pod in messages: Pod NAMESPACE/NAME.
+        where = f"Pod {self._namespace}/{self._pod}" if self._namespace else f"Pod {self._pod}"
         return where + (f' (container "{self._container}")' if self._container else "")
 
     def _connect(self) -> Connection:
@@ -290,7 +291,7 @@ class Connection(ConnectionBase):
             target = resolve_target(self.get_option)
             self._endpoint = get_endpoint(target.auth, log=lambda message: display.vvvv(message, host=self._pod))
         except K8sClientError as exc:
-            raise PodConnectionFailure(f'Pod "{self._pod}": cannot set up the Kubernetes client: {exc}') from exc
+            raise PodConnectionFailure(f"{self._where()}: cannot set up the Kubernetes client: {exc}") from exc
         self._namespace = namespace or target.namespace or self._endpoint.default_namespace
         remote_user = self.get_option("remote_user")
         if remote_user:
@@ -352,9 +353,9 @@ class Connection(ConnectionBase):
             if exc.status in (400, 404, 500):
                 cause = self._diagnose()
             if cause is None:
-                cause = explain_api_exception(
-                    exc, verb="create", resource="pods/exec", name=self._pod, namespace=self._namespace, host=self._api.host
-                )
+                # The message names the Pod already (_where): the cause need not again.
+                cause = explain_api_exception(exc, verb="create", resource="pods/exec", namespace=self._namespace,
+                                              host=self._api.host)
             raise PodConnectionFailure(f"{self._where()}: {cause}") from exc
         except ExecStatusError as exc:
             cause = self._diagnose() or str(exc)

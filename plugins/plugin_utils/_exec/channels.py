@@ -260,8 +260,7 @@ class _Run:
         ws = self._open(argv, stdin is not None, protocols)
         log = self.log
         if log:
-            log(f"exec stream: {ws.subprotocol or 'no subprotocol'} to pod {self.namespace}/{self.pod} "
-                f"after {time.monotonic() - started:.3f}s")
+            log(f"exec stream: {ws.subprotocol or 'no subprotocol'} after {time.monotonic() - started:.3f}s")
         session = _Session(ws.subprotocol, stdin, on_stdout, on_stderr, log)
         try:
             _pump(ws, session, None if self.timeout is None else started + self.timeout, self.endpoint.host, self.idle_timeout)
@@ -274,7 +273,7 @@ class _Run:
             )
         if not session.status:
             raise ExecError(
-                f"the exec stream to pod {self.namespace}/{self.pod} ended before the command's exit status arrived "
+                "the exec stream ended before the command's exit status arrived "
                 "(the connection was cut, or the container stopped); output may be incomplete"
             )
         return parse_exit_status(bytes(session.status))
@@ -341,7 +340,7 @@ def exec_in_pod(
         else:
             if not markers_seen():
                 raise ExecTruncated(
-                    f"the output of the command in pod {namespace}/{pod} was cut short: its end marker never arrived "
+                    "the command's output was cut short: its end marker never arrived "
                     f"(exit status {status}). The container runtime drops the end of a command's output under load; "
                     "the command ran, but its result is unknown"
                 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+import pkgutil
 import shlex
 import tarfile
 import time
@@ -19,14 +20,14 @@ import typing as t
 
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import JOB_DIR, SECRETS_DIR
 from ansible_collections.ephemeral.container_groups.plugins.callback import job_events
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.in_pod import runner as _job_runner
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.in_pod import runner
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.inputs import PROJECT, JobSpec
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.secrets import JobSecrets
 
 PROJECT_DIR = f"{JOB_DIR}/project"
-META_DIR = f"{JOB_DIR}/meta"
-#: The runner (``in_pod/runner.py``) as the job copies it into the Pod.
-RUNNER = f"{META_DIR}/runner.py"
+META_DIR = f"{JOB_DIR}/{runner.META}"
+#: The runner (``in_pod/runner.py``) where the job copies it in the Pod.
+RUNNER = f"{JOB_DIR}/{runner.RUNNER}"
 #: Lines of the target's stdout kept for the result (the recap is among the last ones).
 OUTPUT_LINES_KEPT = 200
 
@@ -78,24 +79,27 @@ def start_argv(spec: JobSpec, secrets: JobSecrets) -> list[str]:
         "ANSIBLE_RETRY_FILES_ENABLED": "0",
     }
     exports = " ".join(f"{key}={shlex.quote(value)}" for key, value in env.items())
-    script = f'cd {PROJECT_DIR} && export {exports} && exec python3 {RUNNER} start {JOB_DIR} "$@"'
+    script = f'cd {PROJECT_DIR} && export {exports} && exec python3 {RUNNER} {runner.START} {JOB_DIR} "$@"'
     return ["/bin/sh", "-c", script, "sh", str(spec.job_timeout), *playbook_args(spec, secrets)]
 
 
 def follow_argv(offset: int) -> list[str]:
     """The exec that streams the target's output from byte offset until it has ended."""
-    return ["python3", RUNNER, "follow", JOB_DIR, str(offset)]
+    return ["python3", RUNNER, runner.FOLLOW, JOB_DIR, str(offset)]
 
 
 def stop_argv(grace: float) -> list[str]:
     """The exec that stops the target (SIGTERM to its process group, SIGKILL after grace)."""
-    return ["python3", RUNNER, "stop", JOB_DIR, f"{grace:g}"]
+    return ["python3", RUNNER, runner.STOP, JOB_DIR, f"{grace:g}"]
 
 
 def runner_source() -> bytes:
-    """The runner's source, as the job copies it into the Pod."""
-    with open(_job_runner.__file__, "rb") as handle:
-        return handle.read()
+    """The runner's source, as the job copies it into the Pod: data, as ansible-core reads what
+    it runs on a target (``pkgutil.get_data``)."""
+    source = pkgutil.get_data(runner.__name__.rpartition(".")[0], "runner.py")
+    if source is None:
+        raise FileNotFoundError("the job's runner (plugin_utils/_job/in_pod/runner.py) cannot be read")
+    return source
 
 
 def events_callback_source() -> bytes:
@@ -109,12 +113,13 @@ def default_inventory() -> bytes:
     return b"localhost ansible_connection=local ansible_python_interpreter=auto_silent\n"
 
 
-def job_meta_files(spec: JobSpec) -> dict[str, bytes]:
-    """The job's own files (under meta/ in the tar): the runner, the events callback, and the
-    default inventory when the job names none."""
-    files = {"runner.py": runner_source(), "callback_plugins/job_events.py": events_callback_source()}
+def job_files(spec: JobSpec, secret_files: t.Mapping[str, bytes]) -> dict[str, bytes]:
+    """The job's own files, by their path in the job directory: the runner, the events callback,
+    the default inventory when the job names none (under META), and the secrets (under SECRETS)."""
+    files = {runner.RUNNER: runner_source(), f"{runner.CALLBACK_PLUGINS}/job_events.py": events_callback_source()}
     if not spec.inventories:
-        files["inventory.ini"] = default_inventory()
+        files[f"{runner.META}/inventory.ini"] = default_inventory()
+    files.update((f"{runner.SECRETS}/{name}", data) for name, data in secret_files.items())
     return files
 
 
@@ -149,11 +154,10 @@ class _ChunkSink(io.RawIOBase):
         return data
 
 
-def project_tar_stream(project_dir: str, extra_files: dict[str, bytes], *, copies: t.Mapping[str, str] | None = None,
-                       secret_files: t.Mapping[str, bytes] | None = None) -> t.Iterator[bytes]:
-    """A gzip'd tar of project_dir (under project/), extra_files (under meta/, 0600), each of
-    copies (arcname -> a file or directory on the controller) and secret_files (under secrets/,
-    0600), in chunks.
+def project_tar_stream(project_dir: str, files: t.Mapping[str, bytes], *,
+                       copies: t.Mapping[str, str] | None = None) -> t.Iterator[bytes]:
+    """A gzip'd tar of project_dir (under project/), each of copies (arcname -> a file or
+    directory on the controller) and files (arcname -> content, 0600), in chunks.
 
     Built as it is sent: memory holds one file's compressed output at most, never the tar.
     """
@@ -164,13 +168,12 @@ def project_tar_stream(project_dir: str, extra_files: dict[str, bytes], *, copie
                 chunk = sink.take()
                 if chunk:
                     yield chunk
-        for directory, files in (("meta", extra_files), ("secrets", secret_files or {})):
-            for name, data in files.items():
-                info = tarfile.TarInfo(f"{directory}/{name}")
-                info.size = len(data)
-                info.mode = 0o600
-                info.mtime = int(time.time())
-                tar.addfile(info, io.BytesIO(data))
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o600
+            info.mtime = int(time.time())
+            tar.addfile(info, io.BytesIO(data))
     yield sink.take()
 
 
@@ -204,14 +207,14 @@ def recap_of(lines: t.Sequence[str]) -> list[str]:
 
 
 class LineSplitter:
-    """Turns output chunks into whole lines for the callback, keeping the last few."""
+    """Turns the target's output chunks into whole lines for on_line, keeping the last few (kept)."""
 
-    def __init__(self, on_line: LineFn, stderr: bool, kept: list[str], mask: t.Callable[[str], str] = str) -> None:
+    def __init__(self, on_line: LineFn, mask: t.Callable[[str], str] = str) -> None:
         self._on_line = on_line
-        self._stderr = stderr
-        self._kept = kept
         self._mask = mask
         self._partial = b""
+        #: The last OUTPUT_LINES_KEPT lines, masked.
+        self.kept: list[str] = []
 
     def feed(self, data: bytes) -> None:
         data = self._partial + data
@@ -226,7 +229,6 @@ class LineSplitter:
 
     def _emit(self, raw: bytes) -> None:
         line = self._mask(raw.decode("utf-8", errors="replace").rstrip("\r"))
-        if not self._stderr:
-            self._kept.append(line)
-            del self._kept[:-OUTPUT_LINES_KEPT]
-        self._on_line(line, self._stderr)
+        self.kept.append(line)
+        del self.kept[:-OUTPUT_LINES_KEPT]
+        self._on_line(line, False)

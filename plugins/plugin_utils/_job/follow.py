@@ -20,10 +20,10 @@ import time
 import typing as t
 
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.files import follow_argv
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.in_pod.runner import DONE_LINE, EVENT_LINE, LOST_LINE
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.namespace import JobNamespace
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import ExecTruncated, K8sClientError
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.retry import delay, is_restart_refusal, is_transient
-
-ExecFn = t.Callable[..., int]
 
 #: Seconds without a byte (the runner writes a keepalive every 5 s) before a stream that has
 #: stalled without closing, as through a frozen API server, is taken for lost.
@@ -38,8 +38,11 @@ class FollowError(Exception):
     """Following cannot go on (refused, or the runner failed); the message says why."""
 
 
+_EVENT_PREFIX = EVENT_LINE.encode("ascii") + b" "
+
+
 class _Trailer:
-    """The runner's stderr: keepalive newlines, the job events, then one CG-DONE or CG-LOST line."""
+    """The runner's stderr: keepalive newlines, the job events, then one DONE_LINE or LOST_LINE."""
 
     def __init__(self) -> None:
         self._text = b""
@@ -54,13 +57,13 @@ class _Trailer:
         self._text += data
         *lines, self._text = self._text.split(b"\n")
         for raw in lines:
-            if raw.startswith(b"CG-EVENT "):
-                self.events.append(raw[len(b"CG-EVENT "):])
+            if raw.startswith(_EVENT_PREFIX):
+                self.events.append(raw[len(_EVENT_PREFIX):])
                 continue
             words = raw.decode("utf-8", "replace").split()
-            if words[:1] == ["CG-DONE"] and len(words) == 4:
+            if words[:1] == [DONE_LINE] and len(words) == 4:
                 self.size, self.rc, self.timed_out = int(words[1]), int(words[2]), words[3] == "1"
-            elif words[:1] == ["CG-LOST"] and len(words) == 2:
+            elif words[:1] == [LOST_LINE] and len(words) == 2:
                 self.size, self.lost = int(words[1]), True
             elif words:
                 self.other.append(" ".join(words))
@@ -76,15 +79,12 @@ def _reason(exc: K8sClientError) -> str:
 class TargetStream:
     """Follows the output of the target from byte 0 to its end; see :meth:`follow`."""
 
-    def __init__(self, exec_fn: ExecFn, where: str, on_output: t.Callable[[bytes], None],
-                 notice: t.Callable[[str, bool], None], reconnect_timeout: float,
-                 on_loss: t.Callable[[], None] = lambda: None) -> None:
-        self._exec = exec_fn
-        self._where = where
+    def __init__(self, api: JobNamespace, pod: str, container: str, on_output: t.Callable[[bytes], None]) -> None:
+        self._api = api
+        self._pod = pod
+        self._container = container
+        self._where = api.where(pod)
         self._on_output = on_output
-        self._notice = notice
-        self._reconnect_timeout = reconnect_timeout
-        self._on_loss = on_loss
         self.offset = 0
         self.reconnects = 0
         #: The job events (JSON lines) the runner sent once the output was whole.
@@ -106,7 +106,7 @@ class TargetStream:
                 # Anything from the runner (output or a keepalive) means the stream is back.
                 nonlocal reattaching, lost_since, attempt
                 if reattaching:
-                    self._notice(f"reattached to {self._where} at byte {self.offset:,}", False)
+                    self._api.notice(f"reattached to {self._where} at byte {self.offset:,}", False)
                     reattaching, lost_since, attempt = False, None, 0
 
             def output(data: bytes) -> None:
@@ -124,8 +124,8 @@ class TargetStream:
             if remaining <= 0:
                 raise TimeoutError(f"the output of {self._where} did not end in time")
             try:
-                rc = self._exec(follow_argv(self.offset), on_stdout=output, on_stderr=runner_stderr, timeout=remaining,
-                                idle_timeout=STREAM_IDLE_SECONDS)
+                rc = self._api.exec_once(self._pod, self._container, follow_argv(self.offset), on_stdout=output,
+                                         on_stderr=runner_stderr, timeout=remaining, idle_timeout=STREAM_IDLE_SECONDS)
             except K8sClientError as exc:
                 # A restarted API server refuses for a moment what it allowed before the loss.
                 if not is_transient(exc) and not (reattaching and is_restart_refusal(exc)):
@@ -143,14 +143,14 @@ class TargetStream:
                     self.events = b"\n".join(trailer.events)
                     return trailer.rc, trailer.timed_out
                 reason = "the stream ended before the whole output arrived"
-            self._on_loss()
+            self._api.lost()
             now = time.monotonic()
             lost_since = now if lost_since is None else lost_since
             attempt += 1
             wait = delay(attempt)
-            if now + wait - lost_since > self._reconnect_timeout:
+            if now + wait - lost_since > self._api.reconnect_timeout:
                 raise StreamLost(f"lost the stream to {self._where} for {now - lost_since:.0f}s "
-                                 f"(reconnect_timeout {self._reconnect_timeout:g}s): {reason}")
-            self._notice(f"lost the stream to {self._where} ({reason}); reconnecting (attempt {attempt})", True)
+                                 f"(reconnect_timeout {self._api.reconnect_timeout:g}s): {reason}")
+            self._api.notice(f"lost the stream to {self._where} ({reason}); reconnecting (attempt {attempt})", True)
             self.reconnects += 1
             time.sleep(wait)

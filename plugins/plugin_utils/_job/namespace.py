@@ -3,11 +3,14 @@
 #
 # Internal to ephemeral.container_groups: this file may change or disappear without notice.
 # Do not import it from outside the collection.
-"""How a job talks to the API server: every request and exec retried, every failure worded.
+"""The job's calls to its namespace: every request and exec retried, every failure worded.
 
-:class:`JobCalls` is the base of ``_job.ContainerGroupJob``. Each call is tried again after
-transient failures (``_k8s.retry``) within the job's reconnect_timeout, says so in a notice, and
-counts in ``api_retries``; a failure that stays becomes a JobError naming the Pod and the cause.
+:class:`JobNamespace` owns what the job's API calls share: the endpoint, the namespace, the
+reconnect budget (reconnect_timeout), the count of retries and the notice function. The job
+holds one and hands it to its parts (the pull Secret, the follow of the output, the watch).
+Each call is tried again after transient failures (``_k8s.retry``) within the budget, says so
+in a notice, and counts in ``retries``; a failure that stays becomes a JobError that names the
+object once, as ``Pod NAMESPACE/NAME``, then the cause.
 """
 
 from __future__ import annotations
@@ -15,125 +18,137 @@ from __future__ import annotations
 import time
 import typing as t
 
-from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import (
-    LABEL_JOB_ID,
-    LABEL_MANAGED_BY,
-    MANAGED_BY_VALUE,
-)
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.inputs import JobSpec
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.api import ApiEndpoint, pod_path
+from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import LABEL_MANAGED_BY, MANAGED_BY_VALUE
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._exec.channels import exec_in_pod
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._exec.stdin import StdinSource
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.api import ApiEndpoint, core_path, pod_path
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import (
     K8sApiError,
     K8sClientError,
     explain_api_exception,
 )
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._exec.channels import exec_in_pod
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.watch import pod_states
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.retry import RECOVERY_SECONDS, with_retries
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.watch import pod_states
 
 NoticeFn = t.Callable[[str, bool], None]
+_T = t.TypeVar("_T")
+#: No one call may hang for longer than this, nor than the whole budget (a frozen API server holds it).
+CALL_TIMEOUT_SECONDS = 30.0
 
 
 class JobError(Exception):
-    """A job step failed; the message names the Pod and the cause for people."""
+    """A job step failed; the message names the object once, then the cause, for people."""
 
 
-class JobCalls:
-    """The API calls of one job; the job sets these attributes before any call."""
+class JobNamespace:
+    """Retried, worded calls to one namespace of one API server, for one job."""
 
-    spec: JobSpec
-    endpoint: ApiEndpoint
-    notice: NoticeFn
-    job_id: str
-    namespace: str
-    pod_name: str
-    container: str
-    api_retries: int
-    _lost_at: float
+    def __init__(self, endpoint: ApiEndpoint, namespace: str, *, reconnect_timeout: float, notice: NoticeFn) -> None:
+        self.endpoint = endpoint
+        self.namespace = namespace
+        self.reconnect_timeout = reconnect_timeout
+        self.notice = notice
+        #: Calls tried again after a transient failure.
+        self.retries = 0
+        self._lost_at = float("-inf")  # when the job last lost the API server
 
     @property
-    def where(self) -> str:
-        return f"Pod {self.namespace}/{self.pod_name}"
+    def requests(self) -> int:
+        """HTTP requests and exec connections made so far."""
+        return self.endpoint.requests
 
-    def _retried(self, call: t.Callable[[], t.Any], what: str) -> t.Any:
+    def where(self, pod: str) -> str:
+        """How every message names one of the job's Pods."""
+        return f"Pod {self.namespace}/{pod}"
+
+    # -- the budget -------------------------------------------------------------------------
+
+    def lost(self) -> None:
+        """The API server was just lost (a transient failure): it may refuse for a moment once back."""
+        self._lost_at = time.monotonic()
+
+    def recovering(self) -> bool:
+        return time.monotonic() - self._lost_at < RECOVERY_SECONDS
+
+    def retried(self, call: t.Callable[[], _T], what: str) -> _T:
         """call(), tried again after transient failures within reconnect_timeout, each retry said."""
 
         def said(exc: K8sClientError, attempt: int, wait: float) -> None:
-            self._lost()
-            self.api_retries += 1
+            self.lost()
+            self.retries += 1
             self.notice(f"cannot {what} yet ({exc}); trying again in {wait:.1f}s (attempt {attempt + 1})", True)
 
-        return with_retries(call, self.spec.reconnect_timeout, said, self._recovering)
+        return with_retries(call, self.reconnect_timeout, said, self.recovering)
 
-    def _lost(self) -> None:
-        self._lost_at = time.monotonic()
+    # -- requests ---------------------------------------------------------------------------
 
-    def _recovering(self) -> bool:
-        return time.monotonic() - self._lost_at < RECOVERY_SECONDS
+    def request(self, method: str, path: str, **kwargs: t.Any) -> t.Any:
+        """One API request, retried; raises K8sClientError when it fails for good."""
+        timeout = min(CALL_TIMEOUT_SECONDS, float(self.reconnect_timeout))
+        return self.retried(lambda: self.endpoint.request(method, path, timeout=timeout, **kwargs),
+                            f"{method} {path} on the API server")
 
-    def _request(self, method: str, path: str, **kwargs: t.Any) -> t.Any:
-        # No one call may hang for longer than the whole budget (a frozen API server holds it).
-        timeout = min(30.0, float(self.spec.reconnect_timeout))
-        return self._retried(lambda: self.endpoint.request(method, path, timeout=timeout, **kwargs),
-                             f"{method} {path} on the API server")
+    def explain(self, exc: Exception, verb: str, resource: str = "pods") -> str:
+        """The cause of a failed call, for a message that has named the object already."""
+        return explain_api_exception(exc, verb=verb, resource=resource, namespace=self.namespace, host=self.endpoint.host)
 
-    def _explain(self, exc: Exception, verb: str, name: str | None = None, resource: str = "pods") -> str:
-        return explain_api_exception(exc, verb=verb, resource=resource, name=name, namespace=self.namespace,
-                                     host=self.endpoint.host)
-
-    def _list_ours(self, extra_selector: str = "") -> list[dict]:
-        selector = f"{LABEL_MANAGED_BY}={MANAGED_BY_VALUE}" + (f",{extra_selector}" if extra_selector else "")
-        try:
-            listing = self._request("GET", pod_path(self.namespace), query=[("labelSelector", selector)])
-        except K8sClientError as exc:
-            raise JobError(f"cannot list Pods in namespace {self.namespace}: {self._explain(exc, 'list')}") from exc
+    def list_ours(self, resource: str = "pods", selector: str = "", metadata_only: bool = False) -> list[dict]:
+        """Our objects of a kind (managed by this collection, and matching selector); K8sClientError."""
+        labels = f"{LABEL_MANAGED_BY}={MANAGED_BY_VALUE}" + (f",{selector}" if selector else "")
+        listing = self.request("GET", core_path(resource, self.namespace), query=[("labelSelector", labels)],
+                               metadata_only=metadata_only)
         items = listing.get("items") if isinstance(listing, dict) else None
-        return [pod for pod in items or [] if isinstance(pod, dict)]
+        return [item for item in items or [] if isinstance(item, dict)]
 
-    def _is_ours(self, name: str) -> bool:
+    def list_pods(self, selector: str = "") -> list[dict]:
+        """Our Pods in the namespace; JobError when they cannot be listed."""
         try:
-            pod = self._request("GET", pod_path(self.namespace, name))
-        except K8sClientError:
-            return False
-        return ((pod.get("metadata") or {}).get("labels") or {}).get(LABEL_JOB_ID) == self.job_id
-
-    def _pod_states(self, until: float) -> t.Iterator[dict | None]:
-        """The Pod now, then each change of it (see ``_k8s.watch``), until the monotonic time until."""
-        try:
-            yield from pod_states(self.endpoint, self.namespace, self.pod_name, until, self._read)
+            return self.list_ours("pods", selector)
         except K8sClientError as exc:
-            raise JobError(f"cannot watch {self.where}: {self._explain(exc, 'watch', self.pod_name)}") from exc
+            raise JobError(f"cannot list Pods in namespace {self.namespace}: {self.explain(exc, 'list')}") from exc
 
-    def _read(self) -> dict | None:
-        """The job's Pod, None if the API server has no such Pod."""
+    def read_pod(self, name: str) -> dict | None:
+        """The Pod, None if the API server has no such Pod; JobError when it cannot tell."""
         try:
-            pod = self._request("GET", pod_path(self.namespace, self.pod_name))
+            pod = self.request("GET", pod_path(self.namespace, name))
         except K8sClientError as exc:
             if isinstance(exc, K8sApiError) and exc.status == 404:
                 return None
-            raise JobError(f"cannot read {self.where}: {self._explain(exc, 'get', self.pod_name)}") from exc
+            raise JobError(f"cannot read {self.where(name)}: {self.explain(exc, 'get')}") from exc
         if not isinstance(pod, dict):
-            raise JobError(f"the API server sent something other than a Pod for {self.where}")
+            raise JobError(f"the API server sent something other than a Pod for {self.where(name)}")
         return pod
 
-    def _exec_once(self, argv: list[str], stdin: t.Callable[[], t.Any] | None = None, **kwargs: t.Any) -> int:
-        """One exec in the job's container; stdin is a factory, so every try starts it afresh."""
-        kwargs.setdefault("connect_timeout", min(30.0, float(self.spec.reconnect_timeout)))
-        return exec_in_pod(self.endpoint, self.namespace, self.pod_name, self.container, argv,
-                           stdin() if stdin is not None else None, **kwargs)
-
-    def _exec(self, argv: list[str], *, what: str, **kwargs: t.Any) -> int:
-        """An idempotent exec (all of the job's are), tried again after transient failures."""
+    def pod_states(self, name: str, until: float) -> t.Iterator[dict | None]:
+        """The Pod now, then each change of it (see ``_k8s.watch``), until the monotonic time until."""
         try:
-            return int(self._retried(lambda: self._exec_once(argv, **kwargs), f"{what} {self.where}"))
+            yield from pod_states(self, name, until)
         except K8sClientError as exc:
-            raise JobError(f"cannot {what} {self.where}: {exc}") from exc
+            raise JobError(f"cannot watch {self.where(name)}: {self.explain(exc, 'watch')}") from exc
 
-    def _delete(self, name: str) -> None:
-        # Grace 0: the job is over (or abandoned); nothing in the Pod needs time to stop.
+    def delete_pod(self, name: str) -> None:
+        """Delete the Pod at once (grace 0: the job is over, or abandoned); gone already is fine."""
         try:
-            self._request("DELETE", pod_path(self.namespace, name), body={"gracePeriodSeconds": 0})
+            self.request("DELETE", pod_path(self.namespace, name), body={"gracePeriodSeconds": 0})
         except K8sClientError as exc:
             if isinstance(exc, K8sApiError) and exc.status == 404:
                 return
-            raise JobError(f"cannot delete Pod {self.namespace}/{name}: {self._explain(exc, 'delete', name)}") from exc
+            raise JobError(f"cannot delete {self.where(name)}: {self.explain(exc, 'delete')}") from exc
+
+    # -- execs ------------------------------------------------------------------------------
+
+    def exec_once(self, pod: str, container: str, argv: list[str], stdin: t.Callable[[], StdinSource] | None = None,
+                  **kwargs: t.Any) -> int:
+        """One exec in the Pod's container; stdin is a factory, so every try starts it afresh.
+        Raises K8sClientError."""
+        kwargs.setdefault("connect_timeout", min(CALL_TIMEOUT_SECONDS, float(self.reconnect_timeout)))
+        return exec_in_pod(self.endpoint, self.namespace, pod, container, argv, stdin() if stdin is not None else None,
+                           **kwargs)
+
+    def exec(self, pod: str, container: str, argv: list[str], *, what: str, **kwargs: t.Any) -> int:
+        """An idempotent exec (all of the job's are), retried; JobError saying "cannot {what} Pod ..."."""
+        try:
+            return self.retried(lambda: self.exec_once(pod, container, argv, **kwargs), f"{what} {self.where(pod)}")
+        except K8sClientError as exc:
+            raise JobError(f"cannot {what} {self.where(pod)}: {exc}") from exc
+

@@ -15,60 +15,17 @@ leftover Pods are (``owner``).
 
 from __future__ import annotations
 
-import base64
-import json
 import typing as t
 
-from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import (
-    LABEL_GROUP,
-    LABEL_JOB_ID,
-    LABEL_MANAGED_BY,
-    MANAGED_BY_VALUE,
-)
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.namespace import JobError
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.namespace import JobError, JobNamespace
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.owner import ANNOTATION_OWNER, owner_is_alive
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.api import core_path
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import K8sApiError, K8sClientError
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.pod_status import registry_refused
 
-SECRET_TYPE = "kubernetes.io/dockerconfigjson"
 #: How long a registry's refusal is not yet final for a Pod with a new pull Secret (the kubelet
 #: pulls again after 10 s of backoff; see PullSecret.refusal_may_be_early).
 GRACE_SECONDS = 30.0
-
-
-def docker_config_json(record: dict) -> bytes:
-    """The .dockerconfigjson of a registry credential record (host, username, password)."""
-    login = f"{record['username']}:{record['password']}".encode("utf-8")
-    entry = {"username": record["username"], "password": record["password"], "auth": base64.b64encode(login).decode("ascii")}
-    return json.dumps({"auths": {record["host"]: entry}}, sort_keys=True).encode("utf-8")
-
-
-def pull_secret_manifest(name: str, namespace: str, group: str, job_id: str, owner: str, record: dict) -> dict:
-    """The Secret, labelled and annotated as the job's Pod is, so leftovers can be told apart."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "type": SECRET_TYPE,
-        "metadata": {
-            "name": name,
-            "namespace": namespace,
-            "labels": {LABEL_MANAGED_BY: MANAGED_BY_VALUE, LABEL_GROUP: group, LABEL_JOB_ID: job_id},
-            "annotations": {ANNOTATION_OWNER: owner},
-        },
-        "data": {".dockerconfigjson": base64.b64encode(docker_config_json(record)).decode("ascii")},
-    }
-
-
-def attach_pull_secret(pod: dict, group: str, job_id: str, owner: str, record: dict) -> dict:
-    """The pull Secret of a job Pod, added to the Pod's imagePullSecrets after the override's own.
-
-    It is named after the Pod's name as the job first makes it (from the job id): the slot
-    names of max_concurrent_jobs are shared by jobs, this name is not.
-    """
-    name = f"{pod['metadata']['name']}-pull"
-    pod["spec"]["imagePullSecrets"] = [*(pod["spec"].get("imagePullSecrets") or []), {"name": name}]
-    return pull_secret_manifest(name, pod["metadata"]["namespace"], group, job_id, owner, record)
 
 
 def owner_patch(pod_name: str, pod_uid: str) -> dict:
@@ -90,34 +47,29 @@ def leftover_secrets(secrets: t.Iterable[dict]) -> list[str]:
     return found
 
 
-RequestFn = t.Callable[..., t.Any]
-ExplainFn = t.Callable[..., str]
-
-
 class PullSecret:
-    """The pull Secret of one job: create, own, delete, and sweep what killed jobs left.
+    """The pull Secret of one job (its manifest from ``manifests``): create, own, delete, and
+    sweep what killed jobs left, through the job's namespace.
 
     A step that fails raises JobError naming the Secret, the cause and the RBAC it needs.
     """
 
-    def __init__(self, manifest: dict, request: RequestFn, explain: ExplainFn) -> None:
+    def __init__(self, manifest: dict, api: JobNamespace) -> None:
         self.name: str = manifest["metadata"]["name"]
-        self.namespace: str = manifest["metadata"]["namespace"]
         self.manifest = manifest
-        self._request = request
-        self._explain = explain
+        self._api = api
         self.exists = False
 
     def _fail(self, verb: str, exc: K8sClientError, name: str | None = None) -> JobError:
         """name None: the call was about the namespace's Secrets (list), not one of them."""
-        detail = self._explain(exc, verb, name, resource="secrets")
-        what = f"the image pull Secret {self.namespace}/{name}" if name else f"the image pull Secrets in namespace {self.namespace}"
-        return JobError(f"cannot {verb} {what}: {detail}; a group with image_pull_credential needs create, "
-                        "patch, list and delete on secrets")
+        namespace = self._api.namespace
+        what = f"the image pull Secret {namespace}/{name}" if name else f"the image pull Secrets in namespace {namespace}"
+        return JobError(f"cannot {verb} {what}: {self._api.explain(exc, verb, resource='secrets')}; a group with "
+                        "image_pull_credential needs create, patch, list and delete on secrets")
 
     def create(self) -> None:
         try:
-            self._request("POST", core_path("secrets", self.namespace), body=self.manifest)
+            self._api.request("POST", core_path("secrets", self._api.namespace), body=self.manifest)
         except K8sClientError as exc:
             if not (isinstance(exc, K8sApiError) and exc.status == 409):  # an earlier try's answer was lost
                 raise self._fail("create", exc, self.name) from exc
@@ -125,7 +77,7 @@ class PullSecret:
 
     def own(self, pod_name: str, pod_uid: str) -> None:
         try:
-            self._request("PATCH", core_path("secrets", self.namespace, self.name), body=owner_patch(pod_name, pod_uid))
+            self._api.request("PATCH", core_path("secrets", self._api.namespace, self.name), body=owner_patch(pod_name, pod_uid))
         except K8sClientError as exc:
             raise self._fail("patch", exc, self.name) from exc
 
@@ -137,7 +89,7 @@ class PullSecret:
 
     def _delete(self, name: str) -> None:
         try:
-            self._request("DELETE", core_path("secrets", self.namespace, name))
+            self._api.request("DELETE", core_path("secrets", self._api.namespace, name))
         except K8sClientError as exc:
             if not (isinstance(exc, K8sApiError) and exc.status == 404):
                 raise self._fail("delete", exc, name) from exc
@@ -154,15 +106,15 @@ class PullSecret:
         return waited <= GRACE_SECONDS and registry_refused(pod)
 
     def remove_leftovers(self) -> list[str]:
-        """Delete the pull Secrets of ours whose job died before its Pod owned them; their names."""
-        selector = f"{LABEL_MANAGED_BY}={MANAGED_BY_VALUE}"
+        """Delete the pull Secrets of ours whose job died before its Pod owned them; their names.
+
+        Listed as metadata only: a controller never receives other jobs' logins.
+        """
         try:
-            listing = self._request("GET", core_path("secrets", self.namespace), query=[("labelSelector", selector)],
-                                    metadata_only=True)
+            items = self._api.list_ours("secrets", metadata_only=True)
         except K8sClientError as exc:
             raise self._fail("list", exc) from exc
-        items = listing.get("items") if isinstance(listing, dict) else None
-        removed = leftover_secrets(item for item in items or [] if isinstance(item, dict))
+        removed = leftover_secrets(items)
         for name in removed:
             self._delete(name)
         return removed

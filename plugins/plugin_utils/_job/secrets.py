@@ -17,6 +17,11 @@ import json
 import typing as t
 
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import SECRETS_DIR
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.in_pod.runner import (
+    ENV_FILE,
+    PRIVATE_KEY,
+    PRIVATE_KEY_PASSPHRASE,
+)
 
 MASK = "********"
 #: Shorter values are not masked: masking "ab" would garble the output, not protect anything.
@@ -24,9 +29,6 @@ MIN_MASKED_LENGTH = 4
 
 EXTRA_VARS = "extra_vars.json"
 CREDENTIAL_VARS = "credential_vars.json"
-ENV = "env.json"
-PRIVATE_KEY = "private_key"
-PRIVATE_KEY_PASSPHRASE = "private_key_passphrase"
 
 
 class JobSecrets:
@@ -63,7 +65,7 @@ class JobSecrets:
         if self._credential_vars:
             files[CREDENTIAL_VARS] = json.dumps(self._credential_vars).encode("utf-8")
         if self._env:
-            files[ENV] = json.dumps(self._env).encode("utf-8")
+            files[ENV_FILE] = json.dumps(self._env).encode("utf-8")
         for index, (_vault_id, password) in enumerate(self._vault_passwords):
             files[f"vault-{index}"] = password
         if self._private_key is not None:

@@ -5,10 +5,10 @@
 # Do not import it from outside the collection.
 """The errors of our Kubernetes client, and the one place that words them for people.
 
-Every API or network failure the collection meets (our own requests, the websocket
-handshake, the kubernetes library's loaders, ssl and socket errors) ends as a
-:class:`K8sClientError` whose message says what was attempted, on which object, and what to
-do next. No message here contains a token or a certificate.
+Every API or network failure the collection meets (our own requests and watches, the
+websocket handshake, ssl and socket errors) ends as a :class:`K8sClientError` whose message
+says what failed and what to do next; the caller names the object. No message here contains
+a token or a certificate.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def status_message(body: t.Any) -> str | None:
 
 
 def causes(exc: BaseException) -> t.Iterator[BaseException]:
-    """exc and everything it wraps (urllib3's reason, __cause__, __context__), once each."""
+    """exc and everything it wraps (__cause__, __context__, exceptions among its args), once each."""
     seen: set[int] = set()
     todo = [exc]
     while todo:
@@ -112,7 +112,7 @@ def causes(exc: BaseException) -> t.Iterator[BaseException]:
             continue
         seen.add(id(current))
         yield current
-        for attr in ("reason", "__cause__", "__context__"):
+        for attr in ("__cause__", "__context__"):
             inner = getattr(current, attr, None)
             if isinstance(inner, BaseException):
                 todo.append(inner)
@@ -122,12 +122,10 @@ def causes(exc: BaseException) -> t.Iterator[BaseException]:
 
 
 def _http_status(exc: BaseException) -> tuple[int | None, str | None, t.Any]:
-    """(status, reason, body) of an HTTP error: our K8sApiError or the library's ApiException."""
-    status = getattr(exc, "status", None)
-    if not isinstance(status, int) or isinstance(status, bool) or status <= 0:
+    """(status, reason, body) of the API server's HTTP error; Nones for any other error."""
+    if not isinstance(exc, K8sApiError):
         return None, None, None
-    reason = getattr(exc, "reason", None)
-    return status, reason if isinstance(reason, str) else None, getattr(exc, "body", None)
+    return exc.status, exc.reason, exc.body
 
 
 # What the API server's admission says when it refuses an object (kube-apiserver's words;
@@ -217,11 +215,11 @@ def explain_api_exception(
     namespace: str | None = None,
     host: str | None = None,
 ) -> str:
-    """One sentence for people about an API or network error, from any client we use.
+    """One sentence for people about an API or network error.
 
-    Understands our K8sApiError, kubernetes' ApiException, urllib3 wrappers, ssl and socket
-    errors. verb/resource/name/namespace describe what was attempted ('create', 'pods/exec',
-    'mypod', 'ns').
+    Understands our K8sApiError and ssl and socket errors anywhere in exc's chain.
+    verb/resource/name/namespace describe what was attempted ('create', 'pods/exec', 'mypod',
+    'ns'); leave name out where the caller's message names the object already.
     """
     where = f" at {host}" if host else ""
     what = resource or "resource"

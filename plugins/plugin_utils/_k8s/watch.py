@@ -8,7 +8,7 @@
 One read gives the Pod and its resourceVersion; a watch from that version then brings each
 change as it happens. A watch the server ends (its timeout) is opened again from the last
 version seen; one refused with 410 Gone (the version is too old) or dropped by a transient
-failure starts over with a fresh read. The caller's read function retries by itself.
+failure starts over with a fresh read. The reader's read_pod retries by itself.
 """
 
 from __future__ import annotations
@@ -29,22 +29,31 @@ def _version(pod: dict) -> str:
     return str((pod.get("metadata") or {}).get("resourceVersion") or "")
 
 
-def pod_states(endpoint: ApiEndpoint, namespace: str, name: str, until: float,
-               read: t.Callable[[], dict | None]) -> t.Iterator[dict | None]:
-    """The Pod as read() gives it now, then each change of it, until the monotonic time until.
+class PodReader(t.Protocol):
+    """Who watches: an endpoint and a namespace, and a read of one Pod (None once it is gone)."""
 
-    Yields None once the Pod is gone (read() gives None, or a DELETED event), and then stops.
+    endpoint: ApiEndpoint
+    namespace: str
+
+    def read_pod(self, name: str) -> dict | None:
+        ...
+
+
+def pod_states(reader: PodReader, name: str, until: float) -> t.Iterator[dict | None]:
+    """The Pod as reader.read_pod gives it now, then each change of it, until the monotonic time until.
+
+    Yields None once the Pod is gone (read_pod gives None, or a DELETED event), and then stops.
     Raises K8sClientError for a watch refused for good (403, say).
     """
     while True:
-        pod = read()
+        pod = reader.read_pod(name)
         yield pod
         if pod is None:
             return
         query = [("fieldSelector", f"metadata.name={name}"), ("resourceVersion", _version(pod))]
         try:
             while (left := until - time.monotonic()) > 0:
-                watch = endpoint.watch(pod_path(namespace), query=query, seconds=max(1, min(WATCH_SECONDS, int(left))))
+                watch = reader.endpoint.watch(pod_path(reader.namespace), query=query, seconds=max(1, min(WATCH_SECONDS, int(left))))
                 with contextlib.closing(watch) as events:
                     for event in events:
                         if event.get("type") == "DELETED":

@@ -5,33 +5,33 @@
 # Do not import it from outside the collection.
 """The job's runner, run inside the Pod: the target outlives every connection to it.
 
-The job copies this file into the Pod and runs it with the image's ``python3`` (the standard
-library only, Python 3.6+, since it runs on whatever the execution environment has):
+The job copies this file into the Pod (as RUNNER in the job directory) and runs it with the
+image's ``python3`` (the standard library only, Python 3.6+, since it runs on whatever the
+execution environment has). The words of its protocol with the controller are the constants
+below the imports; the controller imports them from here.
 
-``start DIR TIMEOUT ARGV...``
+``START DIR TIMEOUT ARGV...``
     Starts ARGV detached, in a session of its own, stdout and stderr interleaved into
-    DIR/output, and returns at once. A supervisor process waits for it, stops it at TIMEOUT
-    seconds (see ``stop``; SIGKILL 10 s after SIGTERM) even when no controller is left, and then
-    writes DIR/status (the exit status, atomically). Starting twice starts once. The supervisor
+    DIR/OUTPUT, and returns at once. A supervisor process waits for it, stops it at TIMEOUT
+    seconds (see ``STOP``; SIGKILL 10 s after SIGTERM) even when no controller is left, and then
+    writes DIR/STATUS (the exit status, atomically). Starting twice starts once. The supervisor
     is a child subreaper: whatever the target starts stays below it, even a process that leaves
     the target's session (ansible-core 2.21 puts each fork in a session of its own; ssh's
-    ControlPersist master daemonizes), so nothing escapes ``stop``. From DIR/secrets (the job's
-    memory-backed volume) it takes ``env.json`` (the target's extra environment) and
-    ``private_key`` (loaded into an ssh-agent below the supervisor, with
-    ``private_key_passphrase`` through SSH_ASKPASS; both files are removed at once); every file
-    there is removed when the target ends. A target that cannot start makes ``start`` fail with
-    the reason on stderr.
-``follow DIR OFFSET``
-    Copies DIR/output from byte OFFSET to stdout as it grows, until the target has ended and
-    every byte is out; then writes the job events (``CG-EVENT <json>``, one line each) and
-    ``CG-DONE <size> <rc> <timed out 0|1>`` on stderr. While the
-    target is quiet it writes a newline on stderr every few seconds, so no idle timeout of the
-    API server or kubelet cuts the stream. ``CG-LOST <size>`` if the supervisor died without a
-    status (killed).
-``stop DIR GRACE``
+    ControlPersist master daemonizes), so nothing escapes ``STOP``. From DIR/SECRETS (the job's
+    memory-backed volume) it takes ENV_FILE (the target's extra environment) and PRIVATE_KEY
+    (loaded into an ssh-agent below the supervisor, with PRIVATE_KEY_PASSPHRASE through
+    SSH_ASKPASS; both files are removed at once); every file there is removed when the target
+    ends. A target that cannot start makes ``START`` fail with the reason on stderr.
+``FOLLOW DIR OFFSET``
+    Copies DIR/OUTPUT from byte OFFSET to stdout as it grows, until the target has ended and
+    every byte is out; then writes the job events (``EVENT_LINE <json>``, one line each) and
+    ``DONE_LINE <size> <rc> <timed out 0|1>`` on stderr. While the target is quiet it writes a
+    newline on stderr every few seconds, so no idle timeout of the API server or kubelet cuts
+    the stream. ``LOST_LINE <size>`` if the supervisor died without a status (killed).
+``STOP DIR GRACE``
     SIGTERM to the target's process group and to every process below the supervisor, SIGKILL
-    after GRACE seconds to whatever is left; prints ``stopped``, ``killed``, ``still running``
-    or ``not running``.
+    after GRACE seconds to whatever is left; prints STOPPED, KILLED, STILL_RUNNING or
+    NOT_RUNNING.
 """
 
 import configparser
@@ -43,6 +43,45 @@ import subprocess
 import sys
 import time
 from typing import Callable, Dict, List, Optional, TextIO, Tuple
+
+# -- The protocol between this runner and the controller, spelled here once. The controller
+# (``_job``) and the tests import these names; the runner copied into the Pod carries them.
+
+#: The commands (the first argument).
+START = "start"
+FOLLOW = "follow"
+STOP = "stop"
+#: The lines ``follow`` writes on stderr once the output is whole: ``EVENT_LINE <json>`` for
+#: each job event, then ``DONE_LINE <size> <rc> <timed out 0|1>``; or ``LOST_LINE <size>``.
+EVENT_LINE = "CG-EVENT"
+DONE_LINE = "CG-DONE"
+LOST_LINE = "CG-LOST"
+#: What ``stop`` prints.
+STOPPED = "stopped"
+KILLED = "killed"
+STILL_RUNNING = "still running"
+NOT_RUNNING = "not running"
+#: The job directory (DIR on the command line). The controller copies in META (this runner
+#: as RUNNER, the job_events callback in CALLBACK_PLUGINS) and SECRETS (a memory-backed
+#: volume holding ENV_FILE, PRIVATE_KEY and PRIVATE_KEY_PASSPHRASE among others); the
+#: runner writes the rest.
+META = "meta"
+RUNNER = META + "/runner.py"
+CALLBACK_PLUGINS = META + "/callback_plugins"
+SECRETS = "secrets"
+ENV_FILE = "env.json"
+PRIVATE_KEY = "private_key"
+PRIVATE_KEY_PASSPHRASE = "private_key_passphrase"
+#: The target's stdout and stderr, interleaved.
+OUTPUT = "output"
+#: The target's exit status, once it has ended: JSON {"rc", "timed_out"[, "error"]}.
+STATUS = "status"
+#: Where the job_events callback writes (ANSIBLE_JOB_EVENTS_PATH).
+EVENTS = "events.jsonl"
+_SUPERVISOR = "supervisor"
+_PGID = "pgid"
+_AGENT_SOCKET = "agent.sock"
+_ASKPASS = "askpass"
 
 KILL_AFTER_SECONDS = 10
 POLL_SECONDS = 0.05
@@ -105,16 +144,16 @@ class _StartError(Exception):
 def _target_env(job_dir: str) -> Dict[str, str]:
     env = dict(os.environ)
     try:
-        with open(os.path.join(job_dir, "secrets", "env.json")) as handle:
+        with open(os.path.join(job_dir, SECRETS, ENV_FILE)) as handle:
             env.update(json.load(handle))
     except FileNotFoundError:
         pass
-    callbacks = os.path.join(job_dir, "meta", "callback_plugins")
+    callbacks = os.path.join(job_dir, CALLBACK_PLUGINS)
     if os.path.isdir(callbacks):
         # job_events loads itself from a callback path (it needs no enabling), so the
         # project's callbacks_enabled stays as it is; the path keeps what Ansible would use.
         env["ANSIBLE_CALLBACK_PLUGINS"] = callbacks + ":" + (env.get("ANSIBLE_CALLBACK_PLUGINS") or _configured_callback_path(env))
-        env["ANSIBLE_JOB_EVENTS_PATH"] = os.path.join(job_dir, "events.jsonl")
+        env["ANSIBLE_JOB_EVENTS_PATH"] = os.path.join(job_dir, EVENTS)
     env["HOME"] = _writable_home(env.get("HOME", ""), job_dir)
     return env
 
@@ -156,10 +195,10 @@ def _configured_callback_path(env: Dict[str, str]) -> str:
 
 def _start_agent(secrets: str, env: Dict[str, str]) -> Optional["subprocess.Popen[bytes]"]:
     """ssh-agent, below this supervisor, holding the job's private key; the key file is removed."""
-    key = os.path.join(secrets, "private_key")
+    key = os.path.join(secrets, PRIVATE_KEY)
     if not os.path.exists(key):
         return None
-    socket_path = os.path.join(secrets, "agent.sock")
+    socket_path = os.path.join(secrets, _AGENT_SOCKET)
     try:
         agent = subprocess.Popen(["ssh-agent", "-D", "-a", socket_path], stdin=subprocess.DEVNULL,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -173,12 +212,12 @@ def _start_agent(secrets: str, env: Dict[str, str]) -> Optional["subprocess.Pope
                 raise _StartError("ssh-agent did not start in the Pod")
             time.sleep(POLL_SECONDS)
         add_env = dict(env, SSH_AUTH_SOCK=socket_path, SSH_ASKPASS_REQUIRE="never")
-        passphrase = os.path.join(secrets, "private_key_passphrase")
+        passphrase = os.path.join(secrets, PRIVATE_KEY_PASSPHRASE)
         if os.path.exists(passphrase):
             # ssh-add asks SSH_ASKPASS for the passphrase: a script that prints the file's content,
             # so the passphrase is never on a command line, and only once, since ssh-add asks
             # again after a wrong one for as long as it gets an answer.
-            askpass = os.path.join(secrets, "askpass")
+            askpass = os.path.join(secrets, _ASKPASS)
             with open(os.open(askpass, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o700), "w") as handle:
                 handle.write("#!/bin/sh\ncat '%s' || exit 1\nrm -f '%s'\n" % (passphrase, passphrase))
             add_env.update(SSH_ASKPASS=askpass, SSH_ASKPASS_REQUIRE="force", DISPLAY=env.get("DISPLAY", "none"))
@@ -188,7 +227,7 @@ def _start_agent(secrets: str, env: Dict[str, str]) -> Optional["subprocess.Pope
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise _StartError("cannot run ssh-add in the Pod (%s): the image needs openssh-client" % exc)
         finally:
-            _remove(key, passphrase, os.path.join(secrets, "askpass"))
+            _remove(key, passphrase, askpass)
         if added.returncode != 0:
             said = added.stdout.decode("utf-8", "replace").strip()
             raise _StartError("ssh-add refused private_key_file%s (a wrong private_key_passphrase, or not a private key)"
@@ -216,9 +255,9 @@ def _clear(directory: str) -> None:
 
 def _supervise(job_dir: str, timeout: float, argv: List[str]) -> None:
     _become_subreaper()
-    secrets = os.path.join(job_dir, "secrets")
+    secrets = os.path.join(job_dir, SECRETS)
     agent = None
-    with open(os.path.join(job_dir, "output"), "ab", buffering=0) as output:
+    with open(os.path.join(job_dir, OUTPUT), "ab", buffering=0) as output:
         try:
             env = _target_env(job_dir)
             agent = _start_agent(secrets, env)
@@ -230,10 +269,10 @@ def _supervise(job_dir: str, timeout: float, argv: List[str]) -> None:
             _clear(secrets)
             message = str(exc) if isinstance(exc, _StartError) else "cannot start %s: %s" % (argv[0], exc.strerror)
             output.write((message + "\n").encode())
-            _write_atomically(os.path.join(job_dir, "status"), json.dumps(
+            _write_atomically(os.path.join(job_dir, STATUS), json.dumps(
                 {"rc": 127 if isinstance(exc, OSError) else 1, "timed_out": False, "error": message}))
             return
-    _write_atomically(os.path.join(job_dir, "pgid"), str(target.pid))
+    _write_atomically(os.path.join(job_dir, _PGID), str(target.pid))
     # The target is a session (and process group) of its own: signals to the group reach
     # ansible-playbook's forks and their ssh children too, and never this supervisor.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -255,7 +294,7 @@ def _supervise(job_dir: str, timeout: float, argv: List[str]) -> None:
         rc = 128 + os.WTERMSIG(status)
     else:
         rc = os.WEXITSTATUS(status)
-    _write_atomically(os.path.join(job_dir, "status"), json.dumps({"rc": rc, "timed_out": timed_out}))
+    _write_atomically(os.path.join(job_dir, STATUS), json.dumps({"rc": rc, "timed_out": timed_out}))
 
 
 def _reap(ended: Dict[int, int]) -> None:
@@ -317,14 +356,14 @@ def _stop_everything(supervisor: Optional[int], pgid: int, grace: float, wait: C
         left = _target_processes(supervisor, pgid)
         _signal_all(left, pgid, signal.SIGTERM)  # and to what was started meanwhile
     if not left:
-        return "stopped"
+        return STOPPED
     deadline = time.monotonic() + 2
     while left and time.monotonic() < deadline:
         _signal_all(left, pgid, signal.SIGKILL)
         time.sleep(POLL_SECONDS)
         wait()
         left = _target_processes(supervisor, pgid)
-    return "still running" if left else "killed"
+    return STILL_RUNNING if left else KILLED
 
 
 def _signal_group(pgid: int, signum: int) -> bool:
@@ -336,17 +375,17 @@ def _signal_group(pgid: int, signum: int) -> bool:
 
 
 def start(job_dir: str, timeout: float, argv: List[str]) -> int:
-    if os.path.exists(os.path.join(job_dir, "supervisor")):
+    if os.path.exists(os.path.join(job_dir, _SUPERVISOR)):
         print("already started")
         return 0
-    _write_atomically(os.path.join(job_dir, "supervisor"), "")
+    _write_atomically(os.path.join(job_dir, _SUPERVISOR), "")
     if os.fork() == 0:
         os.setsid()
         if os.fork() == 0:
             devnull = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):
                 os.dup2(devnull, fd)
-            _write_atomically(os.path.join(job_dir, "supervisor"), str(os.getpid()))
+            _write_atomically(os.path.join(job_dir, _SUPERVISOR), str(os.getpid()))
             try:
                 _supervise(job_dir, timeout, argv)
             finally:
@@ -354,13 +393,13 @@ def start(job_dir: str, timeout: float, argv: List[str]) -> int:
         os._exit(0)
     os.wait()
     deadline = time.monotonic() + 40  # ssh-add may take a while on a busy node
-    status_path = os.path.join(job_dir, "status")
-    while _read_int(os.path.join(job_dir, "pgid")) is None and not os.path.exists(status_path):
+    status_path = os.path.join(job_dir, STATUS)
+    while _read_int(os.path.join(job_dir, _PGID)) is None and not os.path.exists(status_path):
         if time.monotonic() > deadline:
             sys.stderr.write("the job's supervisor did not start the target within 40 s\n")
             return 1
         time.sleep(POLL_SECONDS)
-    if _read_int(os.path.join(job_dir, "pgid")) is None:
+    if _read_int(os.path.join(job_dir, _PGID)) is None:
         with open(status_path) as handle:
             error = json.load(handle).get("error")
         if error:
@@ -373,9 +412,9 @@ def start(job_dir: str, timeout: float, argv: List[str]) -> int:
 def follow(job_dir: str, offset: int) -> int:
     out = sys.stdout.buffer
     err = sys.stderr
-    status_path = os.path.join(job_dir, "status")
-    supervisor = _read_int(os.path.join(job_dir, "supervisor"))
-    with open(os.path.join(job_dir, "output"), "rb") as handle:
+    status_path = os.path.join(job_dir, STATUS)
+    supervisor = _read_int(os.path.join(job_dir, _SUPERVISOR))
+    with open(os.path.join(job_dir, OUTPUT), "rb") as handle:
         handle.seek(offset)
         quiet_since = time.monotonic()
         while True:
@@ -390,10 +429,10 @@ def follow(job_dir: str, offset: int) -> int:
                 with open(status_path) as status_file:
                     status = json.load(status_file)
                 _send_events(job_dir, err)
-                err.write("CG-DONE %d %d %d\n" % (handle.tell(), status["rc"], 1 if status["timed_out"] else 0))
+                err.write("%s %d %d %d\n" % (DONE_LINE, handle.tell(), status["rc"], 1 if status["timed_out"] else 0))
                 return 0
             if supervisor is not None and not _alive(supervisor) and not os.path.exists(status_path):
-                err.write("CG-LOST %d\n" % handle.tell())
+                err.write("%s %d\n" % (LOST_LINE, handle.tell()))
                 return 0
             if time.monotonic() - quiet_since > KEEPALIVE_SECONDS:
                 err.write("\n")
@@ -403,21 +442,21 @@ def follow(job_dir: str, offset: int) -> int:
 
 
 def _send_events(job_dir: str, err: TextIO) -> None:
-    """The job events (JSON lines, ASCII) on stderr, each as ``CG-EVENT <json>``."""
+    """The job events (JSON lines, ASCII) on stderr, each as ``EVENT_LINE <json>``."""
     try:
-        with open(os.path.join(job_dir, "events.jsonl")) as handle:
+        with open(os.path.join(job_dir, EVENTS)) as handle:
             for line in handle:
                 if line.endswith("\n"):  # a line cut short by a killed target is left out
-                    err.write("CG-EVENT " + line)
+                    err.write(EVENT_LINE + " " + line)
     except FileNotFoundError:
         pass
 
 
 def stop(job_dir: str, grace: float) -> int:
-    pgid = _read_int(os.path.join(job_dir, "pgid"))
-    supervisor = _read_int(os.path.join(job_dir, "supervisor"))
+    pgid = _read_int(os.path.join(job_dir, _PGID))
+    supervisor = _read_int(os.path.join(job_dir, _SUPERVISOR))
     if pgid is None or not _target_processes(supervisor, pgid):
-        print("not running")
+        print(NOT_RUNNING)
         return 0
     print(_stop_everything(supervisor, pgid, grace, lambda: None))
     return 0
@@ -425,11 +464,11 @@ def stop(job_dir: str, grace: float) -> int:
 
 def main(argv: List[str]) -> int:
     command, job_dir = argv[0], argv[1]
-    if command == "start":
+    if command == START:
         return start(job_dir, float(argv[2]), argv[3:])
-    if command == "follow":
+    if command == FOLLOW:
         return follow(job_dir, int(argv[2]))
-    if command == "stop":
+    if command == STOP:
         return stop(job_dir, float(argv[2]))
     sys.stderr.write("usage: runner.py start DIR TIMEOUT ARGV... | follow DIR OFFSET | stop DIR GRACE\n")
     return 2

@@ -43,7 +43,7 @@ def test_pod_variables_win_over_the_inventory_name(connection):
 
 def test_setup_errors_name_the_pod(connection):
     connection.set_options(var_options={"inventory_hostname": "mypod", "ansible_pod_api_host": "ftp://nope"})
-    with pytest.raises(AnsibleConnectionFailure, match='Pod "mypod": cannot set up the Kubernetes client: .*not an http'):
+    with pytest.raises(AnsibleConnectionFailure, match='Pod mypod: cannot set up the Kubernetes client: .*not an http'):
         connection._connect()
 
 

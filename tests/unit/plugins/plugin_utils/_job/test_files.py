@@ -13,7 +13,7 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.fi
     LineSplitter,
     follow_argv,
     job_copies,
-    job_meta_files,
+    job_files,
     playbook_args,
     project_tar_stream,
     recap_of,
@@ -53,8 +53,14 @@ def test_the_playbook_starts_detached_under_the_runner_with_every_option():
 def test_the_playbook_defaults_to_localhost_inventory():
     assert playbook_args(spec(forks=0), JobSecrets()) == [
         "ansible-playbook", "-i", "/tmp/cg-job/meta/inventory.ini", "-e", "@/tmp/cg-job/secrets/extra_vars.json", "site.yml"]
-    assert "inventory.ini" in job_meta_files(spec())
-    assert "inventory.ini" not in job_meta_files(spec(inventories=((PROJECT, "hosts"),)))
+    assert "meta/inventory.ini" in job_files(spec(), {})
+    assert "meta/inventory.ini" not in job_files(spec(inventories=((PROJECT, "hosts"),)), {})
+
+
+def test_the_job_files_are_the_runner_the_callback_and_the_secrets_by_their_path_in_the_job_directory():
+    files = job_files(spec(), {"env.json": b"{}"})
+    assert sorted(files) == ["meta/callback_plugins/job_events.py", "meta/inventory.ini", "meta/runner.py", "secrets/env.json"]
+    assert files["meta/runner.py"] == runner_source() and b"def follow(" in files["meta/runner.py"]
 
 
 def test_controller_inventories_are_copied_under_their_own_names():
@@ -80,8 +86,8 @@ def test_project_tar_stream_round_trip(tmp_path):
     (inventory / "group_vars").mkdir(parents=True)
     (inventory / "hosts").write_text("web1\n")
     (inventory / "group_vars" / "all.yml").write_text("x: 1\n")
-    chunks = list(project_tar_stream(str(project), {"runner.py": b"#"}, copies={"meta/inventory/0/inv": str(inventory)},
-                                     secret_files={"extra_vars.json": json.dumps({"a": 1}).encode()}))
+    files = {"meta/runner.py": b"#", "secrets/extra_vars.json": json.dumps({"a": 1}).encode()}
+    chunks = list(project_tar_stream(str(project), files, copies={"meta/inventory/0/inv": str(inventory)}))
     assert len(chunks) > 1, "the tar is sent as it is built, not in one piece"
     with tarfile.open(fileobj=io.BytesIO(b"".join(chunks)), mode="r:gz") as tar:
         members = {m.name: m for m in tar.getmembers()}
@@ -103,11 +109,11 @@ def test_recap_of_finds_the_last_recap():
 
 
 def test_line_splitter_joins_partial_chunks_and_keeps_stdout_tail():
-    seen, kept = [], []
-    splitter = LineSplitter(lambda line, err: seen.append((line, err)), False, kept)
+    seen = []
+    splitter = LineSplitter(lambda line, err: seen.append((line, err)))
     for chunk in (b"TASK [a]\nok: [loc", b"alhost]\r\n", b"\xff broken utf8 \n", b"tail without newline"):
         splitter.feed(chunk)
     assert seen == [("TASK [a]", False), ("ok: [localhost]", False), ("\ufffd broken utf8 ", False)]
     splitter.flush()
     assert seen[-1] == ("tail without newline", False)
-    assert kept == [line for line, _stderr in seen]
+    assert splitter.kept == [line for line, _stderr in seen]

@@ -11,12 +11,13 @@ import subprocess
 import time
 
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import job as _job_module
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import namespace as _job_calls
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import pull_secret as _job_pull_secret
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import namespace as _namespace
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import pull_secret as _pull_secret
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.in_pod import runner
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s import retry as _retry
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.job import ContainerGroupJob
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.manifests import pull_secret_manifest
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.owner import ANNOTATION_OWNER, leftovers, owner_id, owner_is_alive
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.pull_secret import pull_secret_manifest
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.inputs import JobSpec
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.secrets import JobSecrets
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import ExecError, K8sApiError, K8sConnectionError
@@ -53,9 +54,10 @@ def test_a_killed_owner_waiting_to_be_reaped_is_not_alive():
 
 
 class FakeExec:
-    """Stands in for exec_in_pod, speaking the runner's protocol: the copy and the start
-    succeed; follow sends the output from the offset asked, then the CG-DONE trailer. cuts
-    lists byte counts after which a follow stream breaks (as an API server restart would)."""
+    """Stands in for exec_in_pod, speaking the runner's protocol (its own constants): the copy
+    and the start succeed; follow sends the output from the offset asked, then the job events
+    and the DONE_LINE. cuts lists byte counts after which a follow stream breaks (as an API
+    server restart would)."""
 
     OUTPUT = b"PLAY RECAP ***\nlocalhost : ok=1 changed=0 failed=0\n\n"
     EVENTS = (b'{"counter": 1, "event": "playbook_on_start", "event_data": {}}\n'
@@ -76,11 +78,12 @@ class FakeExec:
             for dummy_chunk in stdin:
                 pass
             return 0
-        if argv[2:3] == ["stop"]:
-            kwargs["on_stdout"](b"stopped\n")
+        if argv[2:3] == [runner.STOP]:
+            kwargs["on_stdout"](runner.STOPPED.encode() + b"\n")
             return 0
-        if "start" in argv[2]:
+        if f" {runner.START} " in argv[2]:
             return 0
+        assert argv[2] == runner.FOLLOW
         if self.raises is not None:
             raise self.raises
         offset = int(argv[4])
@@ -89,14 +92,15 @@ class FakeExec:
             kwargs["on_stdout"](self.OUTPUT[offset:cut])
             raise ExecError("the exec stream broke: connection reset")
         kwargs["on_stdout"](self.OUTPUT[offset:])
-        events = b"".join(b"CG-EVENT " + line + b"\n" for line in self.EVENTS.split(b"\n") if line.endswith(b"}"))
-        kwargs["on_stderr"](b"\n" + events + b"CG-DONE %d %d %d\n" % (len(self.OUTPUT), self.rc, self.timed_out))
+        events = b"".join(f"{runner.EVENT_LINE} ".encode() + line + b"\n" for line in self.EVENTS.split(b"\n") if line.endswith(b"}"))
+        done = f"{runner.DONE_LINE} {len(self.OUTPUT)} {self.rc} {int(self.timed_out)}\n"
+        kwargs["on_stderr"](b"\n" + events + done.encode())
         return 0
 
 
 def _job(endpoint, monkeypatch, tmp_path, fake_exec, group=None, secrets=None, **fields):
     (tmp_path / "site.yml").write_text("- hosts: all\n")
-    monkeypatch.setattr(_job_calls, "exec_in_pod", fake_exec)
+    monkeypatch.setattr(_namespace, "exec_in_pod", fake_exec)
     monkeypatch.setattr(_retry, "FIRST_DELAY_SECONDS", 0.01)
     lines: list[tuple[str, bool]] = []
     notices: list[tuple[str, bool]] = []
@@ -174,7 +178,7 @@ def test_a_pod_that_cannot_start_fails_at_once_with_the_reason(fake_api, monkeyp
 
 
 def job_exec(job) -> FakeExec:
-    return _job_calls.exec_in_pod
+    return _namespace.exec_in_pod
 
 
 def test_an_interrupted_job_stops_the_target_then_deletes_its_pod(fake_api, monkeypatch, tmp_path):
@@ -346,7 +350,7 @@ PULL_RECORD = {"host": "registry.example:5000", "username": "robot", "password":
 
 def _pull_job(api, monkeypatch, tmp_path, fake_exec=None):
     (tmp_path / "site.yml").write_text("- hosts: all\n")
-    monkeypatch.setattr(_job_calls, "exec_in_pod", fake_exec or FakeExec())
+    monkeypatch.setattr(_namespace, "exec_in_pod", fake_exec or FakeExec())
     monkeypatch.setattr(_retry, "FIRST_DELAY_SECONDS", 0.01)
     notices: list[tuple[str, bool]] = []
     spec = JobSpec(group_name="g", playbook="site.yml", project_dir=str(tmp_path), extra_vars={}, limit=None, tags=None,
@@ -372,7 +376,7 @@ def test_the_secret_comes_before_the_pod_is_owned_by_it_and_goes_after_it(fake_a
     api.request = request
     job, dummy_notices = _pull_job(api, monkeypatch, tmp_path)
     secret = f"{job.pod_name}-pull"
-    assert job.pod["spec"]["imagePullSecrets"] == [{"name": "theirs"}, {"name": secret}]
+    assert job.pod_manifest["spec"]["imagePullSecrets"] == [{"name": "theirs"}, {"name": secret}]
     outcome = job.run()
     assert outcome.failure is None and outcome.pod_deleted is True
     calls = [(method, path.rsplit("/", 2)[-2] if path.count("/") > 5 else path.rsplit("/", 1)[-1]) for method, path in api.calls]
@@ -449,9 +453,37 @@ def test_a_refused_first_pull_is_waited_out_when_the_job_brought_a_pull_secret(f
 def test_a_refused_pull_stays_fatal_after_the_grace(fake_api, monkeypatch, tmp_path):
     api = fake_api(phase="Pending")
     job, dummy_notices = _pull_job(api, monkeypatch, tmp_path)
-    monkeypatch.setattr(_job_pull_secret, "GRACE_SECONDS", 0.0)
+    monkeypatch.setattr(_pull_secret, "GRACE_SECONDS", 0.0)
     api.watch_events = lambda pod: [{"type": "MODIFIED", "object": {**pod, "status": REFUSED_PULL}}]
     outcome = job.run()
     assert outcome.failure.startswith(f"Pod default/{job.pod_name} cannot start: ErrImagePull for image registry.example:5000/ee:1")
     assert "401 Unauthorized; the registry refused the pull" in outcome.failure
     assert api.secrets == {} and api.pods == {}
+
+
+def test_leftovers_removed_before_a_slot_wait_are_all_reported(fake_api, monkeypatch, tmp_path):
+    # The first sweep removes an ended Pod; the slot wait sweeps again and finds nothing more.
+    # Both sweeps' removals are the job's, so the result must still name the first one.
+    api = fake_api()
+    monkeypatch.setattr(_job_module, "SLOT_POLL_SECONDS", 0.01)
+    api.pods["cg-g-old"] = {"metadata": {"name": "cg-g-old", "labels": {}}, "status": {"phase": "Succeeded"}}
+    busy = {"metadata": {"name": "cg-g-s1", "labels": {}, "annotations": {ANNOTATION_OWNER: owner_id()}},
+            "status": {"phase": "Running"}}
+    api.pods["cg-g-s1"] = busy
+    lists = []
+    real_request = api.request
+
+    def request(method, path, **kwargs):
+        if method == "GET" and path.endswith("/pods"):
+            lists.append(path)
+            if len(lists) == 3:  # the sweep after the first wait: the busy job has ended meanwhile
+                api.pods.pop("cg-g-s1", None)
+        return real_request(method, path, **kwargs)
+
+    api.request = request
+    job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec(),
+                                           group={"pod_spec_override": {}, "max_concurrent_jobs": 1})
+    outcome = job.run()
+    assert outcome.failure is None and outcome.pod_name == "cg-g-s1"
+    assert len(lists) == 3, "a sweep, the busy slots listed for the notice, a sweep after the wait"
+    assert outcome.leftovers_removed == ["cg-g-old"]

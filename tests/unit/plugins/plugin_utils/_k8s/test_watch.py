@@ -34,6 +34,20 @@ class Watches:
         yield from script
 
 
+class Reader:
+    """A PodReader: the watches as its endpoint, and read_pod from a function."""
+
+    namespace = "ns"
+
+    def __init__(self, endpoint: Watches, read) -> None:
+        self.endpoint = endpoint
+        self._read = read
+
+    def read_pod(self, name: str) -> dict | None:
+        assert name == "p"
+        return self._read()
+
+
 def _dropped() -> K8sConnectionError:
     try:
         raise K8sConnectionError("cannot reach the API server") from ConnectionResetError(104, "Connection reset by peer")
@@ -57,7 +71,7 @@ def test_410_gone_and_a_dropped_watch_read_afresh_and_watch_from_there():
         Fail(_dropped()),
         [{"type": "MODIFIED", "object": pod("10", "Running")}],
     )
-    states = pod_states(watches, "ns", "p", time.monotonic() + 30, lambda: next(reads))
+    states = pod_states(Reader(watches, lambda: next(reads)), "p", time.monotonic() + 30)
     seen = []
     for state in states:
         seen.append(state)
@@ -69,11 +83,11 @@ def test_410_gone_and_a_dropped_watch_read_afresh_and_watch_from_there():
 
 def test_a_deleted_pod_ends_the_states_with_none():
     watches = Watches([{"type": "DELETED", "object": pod("3")}])
-    assert phases(pod_states(watches, "ns", "p", time.monotonic() + 30, lambda: pod("1"))) == [("1", "Pending"), None]
-    assert phases(pod_states(watches, "ns", "p", time.monotonic() + 30, lambda: None)) == [None]
+    assert phases(pod_states(Reader(watches, lambda: pod("1")), "p", time.monotonic() + 30)) == [("1", "Pending"), None]
+    assert phases(pod_states(Reader(watches, lambda: None), "p", time.monotonic() + 30)) == [None]
 
 
 def test_a_watch_refused_for_good_is_raised():
     watches = Watches(Fail(K8sApiError(403, "Forbidden", '{"message": "cannot watch pods"}')))
     with pytest.raises(K8sApiError):
-        list(pod_states(watches, "ns", "p", time.monotonic() + 30, lambda: pod("1")))
+        list(pod_states(Reader(watches, lambda: pod("1")), "p", time.monotonic() + 30))

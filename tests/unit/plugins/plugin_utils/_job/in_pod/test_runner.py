@@ -17,6 +17,8 @@ import pytest
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.in_pod import runner as _job_runner
 
 RUNNER = _job_runner.__file__
+DONE = _job_runner.DONE_LINE.encode()
+EVENT = _job_runner.EVENT_LINE.encode()
 
 
 def runner(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
@@ -25,10 +27,10 @@ def runner(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
 
 def wait_for_status(job_dir, seconds: float = 30) -> dict:
     deadline = time.monotonic() + seconds
-    while not os.path.exists(os.path.join(job_dir, "status")):
+    while not os.path.exists(os.path.join(job_dir, _job_runner.STATUS)):
         assert time.monotonic() < deadline, "the target did not end"
         time.sleep(0.05)
-    with open(os.path.join(job_dir, "status")) as handle:
+    with open(os.path.join(job_dir, _job_runner.STATUS)) as handle:
         return json.load(handle)
 
 
@@ -40,7 +42,7 @@ def test_the_target_runs_detached_and_its_output_is_followed_from_any_byte(tmp_p
     whole = runner("follow", job, "0")
     assert whole.returncode == 0
     assert whole.stdout == b"".join(b"line %d\n" % i for i in range(5))
-    assert whole.stderr.split(b"\n")[-2] == b"CG-DONE %d 3 0" % len(whole.stdout)
+    assert whole.stderr.split(b"\n")[-2] == b"%s %d 3 0" % (DONE, len(whole.stdout))
     tail = runner("follow", job, "7")  # from the middle of the second line
     assert tail.stdout == whole.stdout[7:]
     assert wait_for_status(job) == {"rc": 3, "timed_out": False}
@@ -59,7 +61,7 @@ def test_the_target_is_stopped_at_its_timeout_with_no_controller_left(tmp_path):
     job = str(tmp_path)
     runner("start", job, "1", "sleep", "30")
     assert wait_for_status(job, 15) == {"rc": 143, "timed_out": True}
-    assert runner("follow", job, "0").stderr.endswith(b"CG-DONE 0 143 1\n")
+    assert runner("follow", job, "0").stderr.endswith(DONE + b" 0 143 1\n")
 
 
 def test_stop_signals_the_targets_process_group(tmp_path):
@@ -67,18 +69,18 @@ def test_stop_signals_the_targets_process_group(tmp_path):
     # A shell with a child: both are in the target's process group.
     runner("start", job, "60", "sh", "-c", "sleep 30 & echo child $!; wait")
     deadline = time.monotonic() + 10
-    while b"child" not in open(os.path.join(job, "output"), "rb").read():
+    while b"child" not in open(os.path.join(job, _job_runner.OUTPUT), "rb").read():
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    child = int(open(os.path.join(job, "output"), "rb").read().split()[1])
+    child = int(open(os.path.join(job, _job_runner.OUTPUT), "rb").read().split()[1])
     stopped = runner("stop", job, "5")
-    assert stopped.stdout == b"stopped\n"
+    assert stopped.stdout == _job_runner.STOPPED.encode() + b"\n"
     assert wait_for_status(job)["rc"] == 143
     deadline = time.monotonic() + 5
     while _job_runner._alive(child):
         assert time.monotonic() < deadline, "the target's child outlived the stop"
         time.sleep(0.05)
-    assert runner("stop", job, "5").stdout == b"not running\n"
+    assert runner("stop", job, "5").stdout == _job_runner.NOT_RUNNING.encode() + b"\n"
 
 
 _DAEMONIZING_TARGET = """
@@ -100,12 +102,12 @@ def test_stop_reaches_what_left_the_targets_session(tmp_path):
     job = str(tmp_path)
     runner("start", job, "60", sys.executable, "-c", _DAEMONIZING_TARGET)
     deadline = time.monotonic() + 10
-    while b"daemon" not in open(os.path.join(job, "output"), "rb").read():
+    while b"daemon" not in open(os.path.join(job, _job_runner.OUTPUT), "rb").read():
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    daemon = int(open(os.path.join(job, "output"), "rb").read().split()[1])
+    daemon = int(open(os.path.join(job, _job_runner.OUTPUT), "rb").read().split()[1])
     assert os.getpgid(daemon) != int(open(os.path.join(job, "pgid")).read())
-    assert runner("stop", job, "5").stdout == b"stopped\n"
+    assert runner("stop", job, "5").stdout == _job_runner.STOPPED.encode() + b"\n"
     assert not _job_runner._alive(daemon), "the daemon outlived the stop"
     assert wait_for_status(job)["rc"] == 143
 
@@ -114,7 +116,7 @@ def test_the_timeout_stops_what_left_the_targets_session(tmp_path):
     job = str(tmp_path)
     runner("start", job, "1", sys.executable, "-c", _DAEMONIZING_TARGET)
     assert wait_for_status(job, 15) == {"rc": 143, "timed_out": True}
-    daemon = int(open(os.path.join(job, "output"), "rb").read().split()[1])
+    daemon = int(open(os.path.join(job, _job_runner.OUTPUT), "rb").read().split()[1])
     assert not _job_runner._alive(daemon), "the daemon outlived the timeout"
 
 
@@ -215,8 +217,8 @@ def test_follow_sends_the_job_events_whole_after_the_output(tmp_path):
     job = str(tmp_path)
     runner("start", job, "60", sys.executable, "-c", "print('out')")
     assert wait_for_status(job)["rc"] == 0
-    with open(os.path.join(job, "events.jsonl"), "w") as handle:
+    with open(os.path.join(job, _job_runner.EVENTS), "w") as handle:
         handle.write('{"counter": 1}\n{"counter": 2}\n{"counter": 3, "cu')
     followed = runner("follow", job, "0")
     assert followed.stdout == b"out\n"
-    assert followed.stderr.endswith(b'CG-EVENT {"counter": 1}\nCG-EVENT {"counter": 2}\nCG-DONE 4 0 0\n')
+    assert followed.stderr.endswith(EVENT + b' {"counter": 1}\n' + EVENT + b' {"counter": 2}\n' + DONE + b" 4 0 0\n")
