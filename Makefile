@@ -4,13 +4,13 @@ SHELL := /bin/bash
 LC := tools/localcluster
 
 .PHONY: help deps venv lock cluster-up cluster-down cluster-env cluster-status demo \
-        test test-sanity test-units test-lint test-integration test-molecule test-typecheck bench
+        test test-sanity test-units test-lint test-importer test-integration test-molecule test-typecheck bench
 
 help:
 	@echo "make demo          local cluster up, a credential and group defined, a playbook run in an ephemeral Pod"
-	@echo "make test          every test: sanity and units (oldest and newest ansible-core), lint, integration"
+	@echo "make test          every test: sanity and units (oldest and newest ansible-core), lint, galaxy-importer, integration"
 	@echo "make cluster-up | cluster-down | cluster-env | cluster-status"
-	@echo "make test-sanity | test-units | test-lint | test-typecheck | test-integration | test-molecule | bench"
+	@echo "make test-sanity | test-units | test-lint | test-importer | test-typecheck | test-integration | test-molecule | bench"
 	@echo "make lock          rewrite tools/requirements/*.txt from *.in (after editing a pin)"
 
 deps:
@@ -50,6 +50,9 @@ test-units: venv
 
 test-lint: venv
 	@tools/test.sh lint
+
+test-importer: venv
+	@tools/test.sh importer
 
 test-typecheck: venv
 	@tools/test.sh typecheck

@@ -107,7 +107,7 @@ def read_lock(lock_path: Path) -> tuple[dict[str, str], str, str]:
         raise LockError(f"{lock_path}: has no 'Locked from' header: run `make lock`")
     pins: dict[str, str] = {}
     for entry in _requirement_lines(text):
-        requirement, _, options = entry.partition(" ")
+        requirement, dummy_sep, options = entry.partition(" ")
         match = _PIN_RE.match(requirement)
         if not match:
             raise LockError(f"{lock_path}: '{requirement}' is not pinned with ==: run `make lock`")

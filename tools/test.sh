@@ -3,6 +3,8 @@
 #   sanity       ansible-test sanity on the oldest and the newest ansible-core (no ignore file)
 #   units        ansible-test units on both
 #   lint         ansible-lint on roles, playbooks and the molecule scenario
+#   importer     galaxy-importer (what Galaxy and Automation Hub run on an upload) on the
+#                built tarball: no error and no warning
 #   typecheck    mypy on plugins/ (tools/mypy.sh)
 #   integration  ansible-test integration against the running local cluster (newest core)
 #   molecule     the molecule scenario (extensions/molecule) against the local cluster
@@ -50,6 +52,50 @@ _on_both() { # ansible-test command, on the oldest and the newest ansible-core
 
 lint() {
   _step "ansible-lint" _in_tree newest env ANSIBLE_COLLECTIONS_PATH="$CG_TREE_ROOT" ansible-lint --offline --strict roles playbooks extensions
+}
+
+_galaxy_importer() {
+  # The tarball `ansible-galaxy collection build` makes (galaxy.yml's build_ignore applied),
+  # imported as Galaxy and Automation Hub import an upload: ansible-doc on every plugin,
+  # flake8 on the Python, ansible-lint on the whole collection, the changelog checked.
+  # ansible-test is left to the sanity step. Everything it writes stays in this run's tree.
+  local venv tree work rc=0 problems
+  # A step runs as an `if` condition, where set -e does not stop it: each failure returns.
+  venv=$("$repo/tools/venv.sh" importer) || return 1
+  tree=$("$repo/tools/collection-tree.sh") || return 1
+  work=$(mktemp -d "$CG_TREE_ROOT/importer.XXXXXX") || return 1
+  mkdir "$work/dist" "$work/extract" "$work/ansible-tmp"
+  (cd "$tree" && PATH="$venv/bin:$PATH" ansible-galaxy collection build --output-path "$work/dist") || return 1
+  cat > "$work/galaxy-importer.cfg" <<CFG
+[galaxy-importer]
+RUN_ANSIBLE_TEST = False
+RUN_ANSIBLE_LINT = True
+RUN_FLAKE8 = True
+CHECK_CHANGELOG = True
+TMP_ROOT_DIR = $work/extract
+ANSIBLE_LOCAL_TMP = $work/ansible-tmp
+CFG
+  # It runs ansible-doc, ansible-lint and flake8 from PATH, and writes importer_result.json
+  # to its working directory.
+  (cd "$work" && GALAXY_IMPORTER_CONFIG="$work/galaxy-importer.cfg" PATH="$venv/bin:$PATH" \
+    "$venv/bin/python" -m galaxy_importer.main "$work"/dist/*.tar.gz >"$work/out" 2>"$work/err") || rc=$?
+  cat "$work/out"
+  # Its log prints INFO bare and every other level as "LEVEL: message" on stdout (each
+  # ansible-lint and flake8 finding is a WARNING). Its modules' own loggers have no handler,
+  # so what they say reaches stderr without a level, as do Python's warnings: any stderr
+  # counts as a problem too.
+  problems=$(grep -cE '^(WARNING|ERROR|CRITICAL): ' "$work/out" || true)
+  if [ -s "$work/err" ]; then
+    echo "--- galaxy-importer stderr:"
+    cat "$work/err"
+    problems=$((problems + $(grep -c "" "$work/err")))
+  fi
+  echo "galaxy-importer exit status $rc, $problems warning or error line(s)"
+  [ "$rc" -eq 0 ] && [ "$problems" -eq 0 ]
+}
+
+galaxy_importer() {
+  _step "galaxy-importer (built tarball)" _galaxy_importer
 }
 
 _write_integration_config() {
@@ -138,10 +184,11 @@ case "${1:-all}" in
   runner) runner ;;
   typecheck) typecheck ;;
   lint) lint ;;
+  importer) galaxy_importer ;;
   integration) shift; integration "$@" ;;
   molecule) molecule ;;
-  all) locks; runner; _on_both sanity; _on_both units; lint; typecheck; integration; molecule ;;
-  *) echo "usage: tools/test.sh all|locks|runner|sanity|units|lint|typecheck|integration [targets]|molecule" >&2; exit 2 ;;
+  all) locks; runner; _on_both sanity; _on_both units; lint; galaxy_importer; typecheck; integration; molecule ;;
+  *) echo "usage: tools/test.sh all|locks|runner|sanity|units|lint|importer|typecheck|integration [targets]|molecule" >&2; exit 2 ;;
 esac
 
 if [ ${#failed[@]} -gt 0 ]; then

@@ -3,6 +3,7 @@
 #   tools/venv.sh newest   -> the newest ansible-core and the lint/molecule/changelog tools
 #   tools/venv.sh oldest   -> the oldest ansible-core in meta/runtime.yml
 #   tools/venv.sh bench    -> the `ansible` package (kubernetes.core), for tools/bench/connection.sh
+#   tools/venv.sh importer -> galaxy-importer and the tools it runs, for `tools/test.sh importer`
 #   tools/venv.sh lock     -> uv, for `make lock`
 # tools/requirements/NAME.in names the direct dependencies and the Python version; NAME.txt
 # is its lock (tools/lock.py), every package with its hashes. pip installs the lock alone
@@ -11,11 +12,11 @@
 # machine reuses it and a changed lock builds a fresh one.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-flavour=${1:?usage: venv.sh newest|oldest|bench|lock}
+flavour=${1:?usage: venv.sh newest|oldest|bench|importer|lock}
 input="$here/requirements/$flavour.in"
 lock="$here/requirements/$flavour.txt"
 case "$flavour" in
-  newest|oldest|bench|lock) ;;
+  newest|oldest|bench|importer|lock) ;;
   *) echo "unknown venv flavour: $flavour" >&2; exit 2 ;;
 esac
 # A lock older than its input, or anything unpinned, stops here rather than being installed.

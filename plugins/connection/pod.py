@@ -155,6 +155,7 @@ EXAMPLES = r"""
   tasks:
     - name: Show the kernel
       ansible.builtin.command: uname -a
+      changed_when: false
 
 - name: Run in a Pod with the current kubeconfig context, as another user
   hosts: my-pod
