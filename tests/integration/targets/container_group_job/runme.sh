@@ -50,6 +50,15 @@ scenario_success() {
   [ "$(pods count job-ok)" = 0 ] || fail "a Pod of job-ok is left"
 }
 
+scenario_check_mode() {
+  echo "== ansible-playbook --check: the wrapper says what it would run and creates no Pod"
+  run_job job-ok ok.yml --check > "$work/check.log" 2>&1 || { cat "$work/check.log"; fail "the wrapper failed in check mode"; }
+  cat "$work/check.log"
+  grep -q 'check mode: would run .*ok.yml in a new Pod of container group' "$work/check.log" || fail "check mode said nothing of the job"
+  grep -qE 'failed=0' "$work/check.log" || fail "check mode failed a task"
+  [ "$(pods count job-ok)" = 0 ] || fail "check mode created a Pod"
+}
+
 scenario_failure() {
   echo "== a failing target fails the wrapper with its status, Pod gone"
   expect_job_failure job-ok fail.yml "$work/fail.log"
@@ -161,7 +170,7 @@ scenario_limit() {
 export PYTHONUNBUFFERED=1
 # CG_JOB_SCENARIOS="noimage limit" runs a subset when runme.sh is run by hand (ansible-test
 # does not pass the variable through); all by default.
-for scenario in ${CG_JOB_SCENARIOS:-success failure timeout signals sigkill noimage unschedulable forbidden limit}; do
+for scenario in ${CG_JOB_SCENARIOS:-success check_mode failure timeout signals sigkill noimage unschedulable forbidden limit}; do
   "scenario_$scenario"
 done
 echo "all wrapper scenarios passed"
