@@ -229,7 +229,8 @@ def explain_api_exception(
     if status is not None:
         message = status_message(body) or reason or ""
         said = f" The API server said: {message}" if message else ""
-        refused = _admission_refusal(message, _object(what, name), in_ns)
+        # Without a name the caller's message names the object, namespace and all.
+        refused = _admission_refusal(message, _object(what, name), in_ns if name else "")
         if refused:
             return f"{refused}{said}"
         if status == 401:

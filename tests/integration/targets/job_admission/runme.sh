@@ -32,7 +32,7 @@ echo "== Pod Security: a violation the user set, refused naming the level and th
 if run_job adm-escalating hold.yml "$work/escalating.log"; then cat "$work/escalating.log"; fail "the escalating job ran"; fi
 cat "$work/escalating.log"
 # The message is in the task's JSON result, its quotes escaped.
-grep -q 'Pod Security admission refused the Pod \\"cg-adm-escalating-[a-z0-9]*\\" in namespace \\"cg-restricted\\": the namespace enforces the \\"restricted\\" level' \
+grep -q 'cannot create Pod cg-restricted/cg-adm-escalating-[a-z0-9]*: Pod Security admission refused the Pod: the namespace enforces the \\"restricted\\" level' \
   "$work/escalating.log" || fail "escalating: no Pod Security message"
 grep -q 'must set .*securityContext.allowPrivilegeEscalation=false' "$work/escalating.log" || fail "escalating: the field to set is not named"
 if grep -q 'RBAC must grant' "$work/escalating.log"; then fail "escalating: told as an RBAC denial"; fi

@@ -487,3 +487,13 @@ def test_leftovers_removed_before_a_slot_wait_are_all_reported(fake_api, monkeyp
     assert outcome.failure is None and outcome.pod_name == "cg-g-s1"
     assert len(lists) == 3, "a sweep, the busy slots listed for the notice, a sweep after the wait"
     assert outcome.leftovers_removed == ["cg-g-old"]
+
+
+def test_a_refusal_names_the_pod_once_then_the_cause(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec())
+    api.fail_next["POST"] = K8sApiError(403, "Forbidden", json.dumps({"message": f'pods "{job.pod_name}" is forbidden: '
+                                                                       'violates PodSecurity "restricted:latest": privileged'}))
+    failure = job.run().failure
+    assert failure.startswith(f"cannot create Pod default/{job.pod_name}: Pod Security admission refused the Pod: ")
+    assert failure.count(job.pod_name) == 2, "once by the job, once in the API server's own words"

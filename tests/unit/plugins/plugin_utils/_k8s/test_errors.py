@@ -102,3 +102,9 @@ def test_an_exceeded_quota_is_told_as_such():
 def test_an_rbac_denial_keeps_its_words():
     said = _refused('pods is forbidden: User "x" cannot create resource "pods" in API group "" in the namespace "ns"')
     assert said.startswith("permission denied (403 Forbidden): the credentials may not create pods in namespace \"ns\"")
+
+
+def test_without_a_name_the_callers_message_names_the_object():
+    exc = K8sApiError(403, "Forbidden", _status('pods "cg-x" is forbidden: violates PodSecurity "baseline:latest": privileged'))
+    said = explain_api_exception(exc, verb="create", resource="pods", namespace="ns")
+    assert said.startswith('Pod Security admission refused the Pod: the namespace enforces the "baseline" level')
