@@ -51,15 +51,7 @@ fi
 cp -R files/awx_project "$project"
 # The project names the collection by name; AWX would fetch it from a Galaxy server. Here the
 # same requirement is pointed at the tarball in a generated requirements file.
-python - "$project/collections/requirements.yml" "$tarball" "$work/requirements.yml" <<'PY'
-import sys, yaml
-source, tarball, target = sys.argv[1:4]
-with open(source, encoding="utf-8") as handle:
-    names = [c["name"] for c in yaml.safe_load(handle)["collections"]]
-assert names == ["ephemeral.container_groups"], names
-with open(target, "w", encoding="utf-8") as handle:
-    yaml.safe_dump({"collections": [{"name": tarball, "type": "file"}]}, handle)
-PY
+python "$here/files/requirements_from_tarball.py" "$project/collections/requirements.yml" "$tarball" "$work/requirements.yml"
 # Installed as a project sync would, without the tree under test on any collections path.
 "${awx_env[@]}" ansible-galaxy collection install -r "$work/requirements.yml" -p "$project/collections"
 installed=$project/collections/ansible_collections/ephemeral/container_groups
