@@ -83,6 +83,11 @@ check_job() { # name group log
   python "$here/check_pods.py" "$config" "$group" "$pod"
 }
 
+# N random bytes as URL-safe base64 without padding, then a newline: what Python's
+# secrets.token_urlsafe(N) prints (ceil(4N/3) characters of A-Z a-z 0-9 - _), for N up to 57
+# (base64 wraps longer output).
+token_urlsafe() { head -c "$1" /dev/urandom | base64 | tr '+/' '-_' | tr -d '='; }
+
 run_project() { # name log extra-args...
   local name=$1 log=$2; shift 2
   echo "== $name"
@@ -123,8 +128,8 @@ echo "== the project's hosts playbook with the Machine and Vault credentials, as
 read -r -a ssh_hosts <<<"$(cfg cg_test_ssh_hosts)"
 private=$work/private_data_dir
 mkdir -p "$private/env" "$project/inventory/group_vars/web"
-python -c 'import secrets; print(secrets.token_urlsafe(18))' > "$private/vault_password"
-vault_word=$(python -c 'import secrets; print(secrets.token_urlsafe(12))')
+token_urlsafe 18 > "$private/vault_password"
+vault_word=$(token_urlsafe 12)
 cp "$(cfg cg_test_ssh_key)" "$private/ssh_key"
 chmod 0660 "$private/ssh_key" "$private/vault_password"
 { echo "[web]"; i=0; for ip in "${ssh_hosts[@]}"; do i=$((i + 1)); echo "web$i ansible_host=$ip"; done; } > "$project/inventory/hosts"
