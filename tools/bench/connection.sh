@@ -138,29 +138,7 @@ for run in $(seq "$runs"); do
   done
 done
 # The median task time per host, the first task of each run left out (interpreter, caches).
-python - "$work" "$runs" "${hosts[@]}" <<'PY'
-import json, statistics, sys
-work, runs, hosts = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-samples = {h: [] for h in hosts}
-for run in range(1, runs + 1):
-    for host in hosts:
-        with open(f"{work}/times-{run}-{host}.json") as handle:
-            samples[host] += json.load(handle)[host][1:]
-median = {h: statistics.median(v) for h, v in samples.items()}
-# The floor: the same module run on this machine with pipelining, as the pod connection
-# runs it by default - what a task costs with a transport that costs nothing.
-floor = median["local_pipelining"]
-print(f"\n{'50 x command':22} {'s/task':>8} {'overhead':>9}   (median of {len(samples['local'])} tasks per host)")
-for host in hosts:
-    print(f"{host:22} {median[host]:8.3f} {median[host] - floor:9.3f}")
-print()
-for ours in ("pod_token", "pod_kubeconfig"):
-    for other in ("kubectl", "kubectl_pipelining"):
-        if median[ours] - floor <= 0:
-            print(f"overhead {other} / {ours}: -- ({ours} is not above the floor)")
-            continue
-        print(f"overhead {other} / {ours}: {(median[other] - floor) / (median[ours] - floor):5.1f}x")
-PY
+python "$repo/tools/bench/connection_tasks.py" "$work" "$runs" "${hosts[@]}"
 
 echo
 python "$repo/tools/bench/connection_import.py"

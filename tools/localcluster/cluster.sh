@@ -2,8 +2,8 @@
 # The local single-node Kubernetes: real etcd, kube-apiserver, controller-manager,
 # scheduler, kubelet, containerd + runc and the CNI bridge, started as plain processes.
 #   cluster.sh up      build what is missing, start everything, wait for a Ready node
-#   cluster.sh down    stop everything and remove every trace (processes, mounts, netns,
-#                      links, iptables rules, cgroups, state); safe to run twice
+#   cluster.sh down    stop everything and remove every trace (the list OURS: processes,
+#                      mounts, netns, links, iptables, cgroups, files, state); safe twice
 #   cluster.sh env     print export lines for the admin kubeconfig and the test credential
 #   cluster.sh status  say what runs (and the extra flags a `restart ... --` gave it)
 #   cluster.sh verify-clean  fail if anything of ours is left after `down`
@@ -350,88 +350,214 @@ cmd_up() {
   log "cluster up: node Ready in $((SECONDS - t_build))s after build/images (total $((SECONDS - t0))s)"
 }
 
-_stop_processes() {
-  local c
-  for (( i=${#COMPONENTS[@]}-1; i>=0; i-- )); do
+# ---------------------------------------------------------------------------------------
+# What the cluster leaves on this host, in one list for `down` and `verify-clean`.
+# Every kind of thing `up` makes here, itself or through what it starts (containerd and its
+# shims, runc, the CNI plugins, the kubelet), in the order `down` removes them: processes
+# first, since they hold the rest. Each entry is KIND:LABEL. For each KIND, _ours_KIND prints
+# every thing of ours of that kind that exists, one a line, and _remove_KIND THING removes
+# one, quietly (it may be gone already). `down` removes what the list prints, `verify-clean`
+# fails when it prints anything (LABEL names the kind in its report); neither has a list of
+# its own.
+# What carries no name of ours (a cni- netns, a KUBE- chain, the kubepods cgroups, what the
+# kubelet and containerd keep at their fixed paths) is ours because this host runs no other
+# Kubernetes node, as the cluster has always assumed.
+# Left out on purpose: the caches (binaries, images and the registry's storage in
+# $CG_CACHE_DIR; skopeo's blob info cache in /var/lib/containers/cache, shared with podman and
+# buildah); the shared directories that hold files of ours (/run/netns, /run/containerd/s,
+# /var/lib/cni/results, /var/log/pods, /var/log/containers, /var/lib/kubelet/device-plugins);
+# and settings that `up` changes rather than makes: net.ipv4.ip_forward=1 (_ensure_node_ip and
+# the bridge plugin) and the kernel tunables the kubelet sets (vm.overcommit_memory,
+# vm.panic_on_oom, kernel.panic, kernel.panic_on_oops, kernel.keys.root_maxkeys/maxbytes).
+OURS=(
+  "processes:processes"
+  "mounts:mounts"
+  "netns:network namespaces"
+  "links:links"
+  "iptables_rules:iptables rules"
+  "iptables_chains:iptables chains"
+  "cgroups:cgroups"
+  "files:files outside the state directories"
+  "state:state directories"
+)
+
+# Processes: the components, containerd's shims and anything else with our binaries, our
+# containerd socket or our state directory on its command line, and every process in the
+# kubepods cgroups (the containers). Printed as "PID COMMAND-LINE". Never this script or a
+# caller of it, whose command line may name the state directory.
+_ours_processes() {
+  local pids
+  pids=$({ pgrep -f "$CG_BIN_DIR/|$CG_CONTAINERD_SOCK|$CG_CLUSTER_DIR" || true; _cgroup_procs; } \
+    | sort -un | grep -vxF -f <(_ancestors) | paste -sd, || true)
+  [ -z "$pids" ] || ps -o pid=,args= -p "$pids" | sed 's/^ *//' || true
+}
+_cgroup_procs() { # the pids in our cgroups (every hierarchy: a cgroup v1 host has several)
+  local cg
+  while read -r cg; do
+    find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null || true
+  done < <(_ours_cgroups)
+}
+_ancestors() { # this script and the processes above it, one pid a line
+  local pid=$$
+  while [ "$pid" -gt 1 ] 2>/dev/null; do
+    echo "$pid"
+    pid=$(ps -o ppid= -p "$pid" 2>/dev/null | tr -d ' ') || break
+  done
+}
+# SIGKILL, if the pid still runs the command line it was listed with (not a reused pid), and
+# a moment for it to go, so that what it held (a netns, a mount) is free for the kinds below.
+_remove_processes() {
+  local pid=${1%% *} i
+  [ "$(ps -o pid=,args= -p "$pid" 2>/dev/null | sed 's/^ *//')" = "$1" ] || return 0
+  kill -KILL "$pid" 2>/dev/null || true
+  for (( i = 0; i < 50; i++ )); do _proc_running "$pid" || break; sleep 0.1; done
+}
+
+# Mounts under the state directories: the containers' root filesystems, the sandboxes' shm,
+# the kubelet's volumes. The deepest first.
+_ours_mounts() {
+  findmnt -rn -o TARGET | grep -E "^($CG_CLUSTER_DIR|$CG_RUN_DIR)(/|$)" | sort -r || true
+}
+_remove_mounts() { umount -l "$1" 2>/dev/null || true; }
+
+# The Pods' network namespaces: containerd names them cni-<uuid> (in /run/netns).
+_ours_netns() { ip netns list 2>/dev/null | awk '$1 ~ /^cni-/ { print $1 }' || true; }
+# One that a process still uses stays (deleting its name would only hide it).
+_remove_netns() {
+  [ -z "$(ip netns pids "$1" 2>/dev/null)" ] || return 0
+  ip netns delete "$1" 2>/dev/null || true
+}
+
+# Links: each Pod's veth (the bridge plugin's host end: on our bridge or, with the bridge
+# gone, its peer in a Pod's netns), the CNI bridge, and the node's interface (_ensure_node_ip).
+_ours_links() {
+  local link
+  ip -o link show type veth 2>/dev/null | awk -v master=" master $CG_BRIDGE " '
+    index($0, master) || / link-netns cni-/ { name = $2; sub(/@.*/, "", name); sub(/:$/, "", name); print name }' || true
+  for link in "$CG_BRIDGE" "$CG_NODE_IFACE"; do
+    if ip link show "$link" >/dev/null 2>&1; then echo "$link"; fi
+  done
+}
+_remove_links() { ip link delete "$1" 2>/dev/null || true; }
+
+# iptables rules, IPv4 and IPv6, in every table, that jump to a chain of ours (below) or name
+# our CNI network or Pod network: the kubelet's jumps to KUBE-FIREWALL (filter INPUT, OUTPUT),
+# the bridge plugin's masquerading (nat POSTROUTING). Printed as "TOOL TABLE -A CHAIN ...".
+_ours_iptables_rules() {
+  local tool
+  for tool in iptables ip6tables; do
+    command -v "$tool-save" >/dev/null || continue
+    "$tool-save" 2>/dev/null | awk -v tool="$tool" -v net="$CG_CNI_NETWORK" -v cidr="$CG_POD_CIDR" '
+      /^\*/ { table = substr($0, 2) }
+      /^-A / && ($0 ~ / -j (CNI|KUBE)-/ || index($0, net) || index($0, cidr)) { print tool, table, $0 }' || true
+  done
+}
+# Through iptables-restore, which reads the rule quoted as iptables-save wrote it.
+_remove_iptables_rules() {
+  local tool table rule
+  read -r tool table rule <<<"$1"
+  printf '*%s\n-D %s\nCOMMIT\n' "$table" "${rule#-A }" | "$tool-restore" --noflush 2>/dev/null || true
+}
+
+# iptables chains: CNI-* (the bridge plugin's, one a Pod) and KUBE-* (the kubelet's), in
+# every table. Printed as "TOOL TABLE CHAIN".
+_ours_iptables_chains() {
+  local tool
+  for tool in iptables ip6tables; do
+    command -v "$tool-save" >/dev/null || continue
+    "$tool-save" 2>/dev/null | awk -v tool="$tool" '
+      /^\*/ { table = substr($0, 2) }
+      /^:(CNI|KUBE)-/ { print tool, table, substr($1, 2) }' || true
+  done
+}
+# Flushed, then deleted: the rules that jumped to it went with the kind above.
+_remove_iptables_chains() {
+  local tool table chain
+  read -r tool table chain <<<"$1"
+  "$tool" -t "$table" -F "$chain" 2>/dev/null || true
+  "$tool" -t "$table" -X "$chain" 2>/dev/null || true
+}
+
+# The kubelet's kubepods cgroups (cgroupfs driver), one in each hierarchy.
+_ours_cgroups() {
+  local cg
+  for cg in /sys/fs/cgroup/*/kubepods; do
+    if [ -d "$cg" ]; then echo "$cg"; fi
+  done
+}
+_remove_cgroups() { find "$1" -depth -type d -exec rmdir {} \; 2>/dev/null || true; }
+
+# Files that what we start keeps at fixed paths, outside our state directories: the CNI
+# result cache (libcni's, for our network and containerd's loopback one), the Pods' logs and
+# the kubelet's links to them, the kubelet's device plugin socket and checkpoint, and the
+# sockets of containerd's shims (in /run/containerd/s, whatever containerd's address) that no
+# shim listens on any more: a shim that `down` kills cannot remove its own.
+_ours_files() {
+  local f
+  for f in /var/lib/cni/results/"$CG_CNI_NETWORK"-* /var/lib/cni/results/cni-loopback-* \
+           /var/log/pods/* /var/lib/kubelet/device-plugins/*; do
+    if [ -e "$f" ] || [ -L "$f" ]; then echo "$f"; fi
+  done
+  for f in /var/log/containers/*.log; do
+    if [[ -L $f && $(readlink "$f") == /var/log/pods/* ]]; then echo "$f"; fi
+  done
+  for f in /run/containerd/s/*; do
+    if [ -S "$f" ] && ! awk -v s="$f" '$8 == s { found = 1 } END { exit !found }' /proc/net/unix; then echo "$f"; fi
+  done
+}
+_remove_files() { rm -rf -- "$1" 2>/dev/null || true; }
+
+# The state directories. A failure here fails `down`.
+_ours_state() {
+  local dir
+  for dir in "$CG_CLUSTER_DIR" "$CG_RUN_DIR"; do
+    if [ -e "$dir" ]; then echo "$dir"; fi
+  done
+}
+_remove_state() { rm -rf -- "$1"; }
+
+# The components, the last started first, each given 5 s to exit on SIGTERM (as `restart`
+# stops one); whatever they leave is killed with the rest of the list.
+_stop_components() {
+  local c i
+  for (( i = ${#COMPONENTS[@]} - 1; i >= 0; i-- )); do
     c=${COMPONENTS[i]}
     _stop_component "$c" 5 || log "$c (pid $(cat "$PIDS/$c.pid")) is still there after SIGKILL"
     rm -f "$PIDS/$c.pid"
   done
-  # Shims outlive containerd by design; ours are the ones bound to our socket.
-  pkill -KILL -f "containerd-shim-runc-v2 .*-address $CG_CONTAINERD_SOCK" 2>/dev/null || true
-  # Containers whose shim died are orphaned; anything left in the kubepods cgroups is ours.
-  if [ -d /sys/fs/cgroup/pids/kubepods ]; then
-    find /sys/fs/cgroup/pids/kubepods -name cgroup.procs -exec cat {} + 2>/dev/null \
-      | sort -u | while read -r pid; do kill -KILL "$pid" 2>/dev/null || true; done
-  fi
-}
-
-_cleanup_iptables() {
-  local tool table chain
-  for tool in iptables ip6tables; do
-    command -v "$tool" >/dev/null || continue
-    for table in filter nat mangle; do
-      # Rules in any chain that jump to, or are tagged by, our CNI network or the kubelet.
-      "$tool-save" -t "$table" 2>/dev/null | grep -E '^-A ' \
-        | grep -E -- "-j (CNI-|KUBE-)|$CG_CNI_NETWORK|$CG_POD_CIDR" \
-        | sed 's/^-A /-D /' | while read -r rule; do
-            eval "$tool -t $table $rule" 2>/dev/null || true
-          done || true
-      for chain in $("$tool-save" -t "$table" 2>/dev/null | sed -n 's/^:\(\(CNI\|KUBE\)-[^ ]*\) .*/\1/p'); do
-        "$tool" -t "$table" -F "$chain" 2>/dev/null || true
-      done
-      for chain in $("$tool-save" -t "$table" 2>/dev/null | sed -n 's/^:\(\(CNI\|KUBE\)-[^ ]*\) .*/\1/p'); do
-        "$tool" -t "$table" -X "$chain" 2>/dev/null || true
-      done
-    done
-  done
-}
-
-_cleanup_cgroups() {
-  local root
-  for root in /sys/fs/cgroup/*/; do
-    [ -d "$root/kubepods" ] || continue
-    find "$root/kubepods" -depth -type d -exec rmdir {} \; 2>/dev/null || true
-  done
 }
 
 cmd_down() {
-  mkdir -p "$PIDS"
-  _stop_processes
-  # Mounts: container rootfs overlays, shm, netns bind mounts, kubelet volumes.
-  findmnt -rn -o TARGET | grep -E "^($CG_CLUSTER_DIR|$CG_RUN_DIR)(/|$)" | sort -r \
-    | while read -r m; do umount -l "$m" 2>/dev/null || true; done || true
-  local ns
-  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^cni-' || true); do
-    # containerd names pod netns cni-<uuid>; only ours exist where no other CRI runs.
-    ip netns pids "$ns" 2>/dev/null | grep -q . || ip netns delete "$ns" 2>/dev/null || true
+  local entry kind things thing
+  _stop_components
+  for entry in "${OURS[@]}"; do
+    kind=${entry%%:*}
+    mapfile -t things < <("_ours_$kind")
+    for thing in "${things[@]}"; do "_remove_$kind" "$thing"; done
   done
-  ip link show "$CG_BRIDGE" >/dev/null 2>&1 && ip link delete "$CG_BRIDGE"
-  ip link show "$CG_NODE_IFACE" >/dev/null 2>&1 && ip link delete "$CG_NODE_IFACE"
-  _cleanup_iptables
-  _cleanup_cgroups
-  rm -rf "$CG_CLUSTER_DIR" "$CG_RUN_DIR"
   log "cluster down"
 }
 
+_first_three() { # THING...: the first three, and how many there are when there are more
+  local out=$1 thing
+  for thing in "${@:2:2}"; do out+="; $thing"; done
+  [ $# -le 3 ] || out+="; ... ($# in all)"
+  printf '%s\n' "$out"
+}
+
 cmd_verify_clean() {
-  # What `down` promises, checked the way a person would: ps, findmnt, ip, iptables-save.
-  local leftovers=()
-  pgrep -f "$CG_BIN_DIR/" >/dev/null && leftovers+=("processes: $(pgrep -af "$CG_BIN_DIR/" | head -3)")
-  pgrep -f "$CG_CONTAINERD_SOCK|$CG_CLUSTER_DIR" >/dev/null && leftovers+=("processes: $(pgrep -af "$CG_CONTAINERD_SOCK|$CG_CLUSTER_DIR" | head -3)")
-  findmnt -rn -o TARGET | grep -qE "^($CG_CLUSTER_DIR|$CG_RUN_DIR)(/|$)" && leftovers+=("mounts under $CG_CLUSTER_DIR or $CG_RUN_DIR")
-  ip netns list 2>/dev/null | grep -q '^cni-' && leftovers+=("network namespaces: $(ip netns list | grep '^cni-' | head -3 | tr '\n' ' ')")
-  ip link show "$CG_BRIDGE" >/dev/null 2>&1 && leftovers+=("link $CG_BRIDGE")
-  ip link show "$CG_NODE_IFACE" >/dev/null 2>&1 && leftovers+=("link $CG_NODE_IFACE")
-  ip -br link | grep -q '^veth' && leftovers+=("veth links")
-  { iptables-save; ip6tables-save; } 2>/dev/null | grep -qE "CNI-|KUBE-|$CG_CNI_NETWORK" && leftovers+=("iptables rules or chains (CNI-/KUBE-)")
-  ls -d /sys/fs/cgroup/*/kubepods >/dev/null 2>&1 && leftovers+=("kubepods cgroups")
-  [ -e "$CG_CLUSTER_DIR" ] && leftovers+=("state dir $CG_CLUSTER_DIR")
+  # What `down` promises, checked with the list it removes from.
+  local entry kind things leftovers=()
+  for entry in "${OURS[@]}"; do
+    kind=${entry%%:*}
+    mapfile -t things < <("_ours_$kind")
+    [ ${#things[@]} -eq 0 ] || leftovers+=("${entry#*:}: $(_first_three "${things[@]}")")
+  done
   if [ ${#leftovers[@]} -gt 0 ]; then
     printf '[localcluster] left behind: %s\n' "${leftovers[@]}" >&2
     return 1
   fi
-  log "nothing left behind: no process, mount, netns, link, iptables rule, cgroup or state of ours"
+  log "nothing left behind: no process, mount, netns, link, iptables rule or chain, cgroup, file or state of ours"
 }
 
 cmd_env() {

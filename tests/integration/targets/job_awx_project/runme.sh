@@ -51,15 +51,7 @@ fi
 cp -R files/awx_project "$project"
 # The project names the collection by name; AWX would fetch it from a Galaxy server. Here the
 # same requirement is pointed at the tarball in a generated requirements file.
-python - "$project/collections/requirements.yml" "$tarball" "$work/requirements.yml" <<'PY'
-import sys, yaml
-source, tarball, target = sys.argv[1:4]
-with open(source, encoding="utf-8") as handle:
-    names = [c["name"] for c in yaml.safe_load(handle)["collections"]]
-assert names == ["ephemeral.container_groups"], names
-with open(target, "w", encoding="utf-8") as handle:
-    yaml.safe_dump({"collections": [{"name": tarball, "type": "file"}]}, handle)
-PY
+python "$here/files/requirements_from_tarball.py" "$project/collections/requirements.yml" "$tarball" "$work/requirements.yml"
 # Installed as a project sync would, without the tree under test on any collections path.
 "${awx_env[@]}" ansible-galaxy collection install -r "$work/requirements.yml" -p "$project/collections"
 installed=$project/collections/ansible_collections/ephemeral/container_groups
@@ -90,6 +82,11 @@ check_job() { # name group log
   fi
   python "$here/check_pods.py" "$config" "$group" "$pod"
 }
+
+# N random bytes as URL-safe base64 without padding, then a newline: what Python's
+# secrets.token_urlsafe(N) prints (ceil(4N/3) characters of A-Z a-z 0-9 - _), for N up to 57
+# (base64 wraps longer output).
+token_urlsafe() { head -c "$1" /dev/urandom | base64 | tr '+/' '-_' | tr -d '='; }
 
 run_project() { # name log extra-args...
   local name=$1 log=$2; shift 2
@@ -131,8 +128,8 @@ echo "== the project's hosts playbook with the Machine and Vault credentials, as
 read -r -a ssh_hosts <<<"$(cfg cg_test_ssh_hosts)"
 private=$work/private_data_dir
 mkdir -p "$private/env" "$project/inventory/group_vars/web"
-python -c 'import secrets; print(secrets.token_urlsafe(18))' > "$private/vault_password"
-vault_word=$(python -c 'import secrets; print(secrets.token_urlsafe(12))')
+token_urlsafe 18 > "$private/vault_password"
+vault_word=$(token_urlsafe 12)
 cp "$(cfg cg_test_ssh_key)" "$private/ssh_key"
 chmod 0660 "$private/ssh_key" "$private/vault_password"
 { echo "[web]"; i=0; for ip in "${ssh_hosts[@]}"; do i=$((i + 1)); echo "web$i ansible_host=$ip"; done; } > "$project/inventory/hosts"

@@ -51,19 +51,8 @@ rc=0; wait "$job" || rc=$?
 cat "$work/ok.log"
 [ "$rc" = 0 ] || fail "the job with the pull credential failed (rc $rc)"
 grep -q '"msg": "MARKER-PULLED"' "$work/ok.log" || fail "the target did not run"
-python - "$work/secrets.json" "$work/pods.json" "$(setting cg_test_auth_registry)" <<'PY' || fail "the Secret is not the Pod's pull Secret"
-import base64, json, sys
-secrets, pods = (json.load(open(path))["items"] for path in sys.argv[1:3])
-assert len(secrets) == 1 and len(pods) == 1, (len(secrets), len(pods))
-secret, pod = secrets[0], pods[0]
-assert secret["type"] == "kubernetes.io/dockerconfigjson", secret["type"]
-owners = secret["metadata"].get("ownerReferences") or []
-assert [(o["kind"], o["name"], o["uid"]) for o in owners] == [("Pod", pod["metadata"]["name"], pod["metadata"]["uid"])], owners
-assert {"name": secret["metadata"]["name"]} in pod["spec"]["imagePullSecrets"], pod["spec"]["imagePullSecrets"]
-assert sys.argv[3] in json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))["auths"]
-assert pod["spec"]["containers"][0]["image"].startswith(sys.argv[3] + "/")
-print("pull Secret", secret["metadata"]["name"], "owned by Pod", pod["metadata"]["name"])
-PY
+python "$here/files/check_pull_secret.py" "$work/secrets.json" "$work/pods.json" "$(setting cg_test_auth_registry)" \
+  || fail "the Secret is not the Pod's pull Secret"
 [ -z "$(left)" ] || fail "a Secret or Pod is left: $(left)"
 if grep -qF -f "$work/password" "$work/ok.log"; then fail "the registry password is in the job's output"; fi
 

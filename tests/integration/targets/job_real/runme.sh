@@ -27,7 +27,8 @@ chmod 700 "$work"
 export CONTAINER_GROUPS_STATE_FILE="$work/state/container_groups.yml" PYTHONUNBUFFERED=1 ANSIBLE_NOCOLOR=1
 pods() { python "$here/../container_group_job/files/pods.py" "$config" "$@"; }
 fail() { echo "FAILED: $*" >&2; exit 1; }
-random() { python -c 'import secrets; print(secrets.token_urlsafe(18))'; }
+# 24 random URL-safe characters (18 random bytes in base64), as secrets.token_urlsafe(18).
+random() { head -c 18 /dev/urandom | base64 | tr '+/' '-_' | tr -d '='; }
 # The secrets, and a file listing them for grep -f (never on a command line).
 passphrase=$(random) vault_password=$(random) token=$(random) vault_word=$(random)
 cp "$(setting cg_test_ssh_key)" "$work/key" && chmod 600 "$work/key"

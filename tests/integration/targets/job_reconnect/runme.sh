@@ -40,19 +40,8 @@ fail() { echo "FAILED: $*" >&2; exit 1; }
 ansible-playbook -e "@$config" ../container_group_job/files/define.yml
 
 wait_node_schedulable() { # until the node is Ready with no taint, at most 120 s
-  python - "$(../setup_integration_config/files/integration_config.sh cg_test_kubeconfig)" <<'PY' || fail "the node did not take Pods again"
-import sys, time
-import kubernetes
-kubernetes.config.load_kube_config(sys.argv[1])
-core = kubernetes.client.CoreV1Api()
-for _ in range(120):
-    node = core.list_node().items[0]
-    ready = any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
-    if ready and not node.spec.taints:
-        sys.exit(0)
-    time.sleep(1)
-sys.exit(f"node {node.metadata.name}: Ready={ready}, taints={node.spec.taints}")
-PY
+  python "$here/files/wait_node_schedulable.py" "$(../setup_integration_config/files/integration_config.sh cg_test_kubeconfig)" \
+    || fail "the node did not take Pods again"
 }
 
 run_with_fault() { # name: cluster.sh restart arguments...
@@ -170,12 +159,7 @@ scenario_ctrl_c() {
   local gone
   gone=$(awk '$1 == "gone" {print $2}' "$work/watch.log")
   [ -n "$gone" ] || fail "ctrl-c: the Pod was deleted while the target's processes still ran (or they never ended)"
-  python - "$sent" "$gone" <<'PY' || fail "ctrl-c: the target's processes took more than 5 s to go"
-import sys
-took = float(sys.argv[2]) - float(sys.argv[1])
-print(f"the target's processes were gone {took:.2f} s after SIGINT")
-sys.exit(took > 5)
-PY
+  python "$here/files/gone_after_sigint.py" "$sent" "$gone" || fail "ctrl-c: the target's processes took more than 5 s to go"
   local left
   left=$(python -c 'import sys, time; print(max(1, round(15 - (time.time() - float(sys.argv[1])))))' "$sent")
   pods wait-gone job-ok "$left" || fail "ctrl-c: the Pod was not gone within 15 s of SIGINT"
