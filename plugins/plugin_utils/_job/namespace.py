@@ -151,4 +151,3 @@ class JobNamespace:
             return self.retried(lambda: self.exec_once(pod, container, argv, **kwargs), f"{what} {self.where(pod)}")
         except K8sClientError as exc:
             raise JobError(f"cannot {what} {self.where(pod)}: {exc}") from exc
-

@@ -492,8 +492,8 @@ def test_leftovers_removed_before_a_slot_wait_are_all_reported(fake_api, monkeyp
 def test_a_refusal_names_the_pod_once_then_the_cause(fake_api, monkeypatch, tmp_path):
     api = fake_api()
     job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec())
-    api.fail_next["POST"] = K8sApiError(403, "Forbidden", json.dumps({"message": f'pods "{job.pod_name}" is forbidden: '
-                                                                       'violates PodSecurity "restricted:latest": privileged'}))
+    refusal = f'pods "{job.pod_name}" is forbidden: violates PodSecurity "restricted:latest": privileged'
+    api.fail_next["POST"] = K8sApiError(403, "Forbidden", json.dumps({"message": refusal}))
     failure = job.run().failure
     assert failure.startswith(f"cannot create Pod default/{job.pod_name}: Pod Security admission refused the Pod: ")
     assert failure.count(job.pod_name) == 2, "once by the job, once in the API server's own words"

@@ -47,10 +47,9 @@ def test_tls_and_network_errors_found_anywhere_in_the_chain():
     tls = ssl.SSLCertVerificationError(1, "certificate verify failed")
     tls.verify_message = "self-signed certificate in certificate chain"
 
-    try:
-        raise K8sConnectionError("the handshake failed") from tls
-    except K8sConnectionError as wrapped:
-        message = explain_api_exception(wrapped, host="https://k8s:6443")
+    wrapped = K8sConnectionError("the handshake failed")
+    wrapped.__cause__ = tls
+    message = explain_api_exception(wrapped, host="https://k8s:6443")
     assert message.startswith("TLS verification of the API server certificate failed at https://k8s:6443")
     assert "self-signed certificate in certificate chain" in message and "ca_cert" in message
 
