@@ -51,38 +51,26 @@ def test_an_input_must_say_its_python(reqs: Path) -> None:
         lock.read_input(reqs / "env.in")
 
 
-def test_a_lock_older_than_its_input_is_refused(reqs: Path) -> None:
-    _locked(reqs, "env", f"foo==1.2.0 {HASH}\nbar-baz==2.0 {HASH}\n", digest="1" * 64)
-    with pytest.raises(lock.LockError, match="older than env.in"):
+@pytest.mark.parametrize(
+    ("body", "options", "message"),
+    [
+        (f"foo==1.2.0 {HASH}\nbar-baz==2.0 {HASH}\n", {"digest": "1" * 64}, "older than env.in"),
+        (f"foo==1.2.0 {HASH}\nbar-baz==2.0\n", {}, "bar-baz==2.0 has no hash"),
+        (f"foo==1.2.0 {HASH}\nbar-baz==2.0 {HASH}\nqux>=1 {HASH}\n", {}, "'qux>=1' is not pinned"),
+        (f"foo==1.3.0 {HASH}\nbar-baz==2.0 {HASH}\n", {}, "has foo==1.3.0, env.in pins 1.2.0"),
+        (f"foo==1.2.0 {HASH}\nbar-baz==2.0 {HASH}\n", {"python": "3.13"}, "locked for Python 3.13"),
+    ],
+    ids=["older than its input", "an entry without a hash", "an entry without a pin", "disagrees with a pin",
+         "for another Python"],
+)
+def test_a_lock_unfit_to_build_from_is_refused(reqs: Path, body: str, options: dict, message: str) -> None:
+    _locked(reqs, "env", body, **options)
+    with pytest.raises(lock.LockError, match=message):
         lock.check(["env"])
 
 
 def test_a_missing_lock_is_refused(reqs: Path) -> None:
     with pytest.raises(lock.LockError, match="missing"):
-        lock.check(["env"])
-
-
-def test_a_lock_entry_without_a_hash_is_refused(reqs: Path) -> None:
-    _locked(reqs, "env", f"foo==1.2.0 {HASH}\nbar-baz==2.0\n")
-    with pytest.raises(lock.LockError, match="bar-baz==2.0 has no hash"):
-        lock.check(["env"])
-
-
-def test_a_lock_entry_without_a_pin_is_refused(reqs: Path) -> None:
-    _locked(reqs, "env", f"foo==1.2.0 {HASH}\nbar-baz==2.0 {HASH}\nqux>=1 {HASH}\n")
-    with pytest.raises(lock.LockError, match="'qux>=1' is not pinned"):
-        lock.check(["env"])
-
-
-def test_a_lock_that_disagrees_with_a_pin_is_refused(reqs: Path) -> None:
-    _locked(reqs, "env", f"foo==1.3.0 {HASH}\nbar-baz==2.0 {HASH}\n")
-    with pytest.raises(lock.LockError, match="has foo==1.3.0, env.in pins 1.2.0"):
-        lock.check(["env"])
-
-
-def test_a_lock_for_another_python_is_refused(reqs: Path) -> None:
-    _locked(reqs, "env", f"foo==1.2.0 {HASH}\nbar-baz==2.0 {HASH}\n", python="3.13")
-    with pytest.raises(lock.LockError, match="locked for Python 3.13"):
         lock.check(["env"])
 
 

@@ -9,6 +9,7 @@ and the messages be checked in milliseconds.
 from __future__ import annotations
 
 import copy
+import socket
 import typing as t
 
 import pytest
@@ -30,6 +31,7 @@ class FakeEndpoint:
         self.phase = phase
         self.status = status or {}
         self.fail_next: dict[str, BaseException] = {}  # method: exception raised once
+        self.refusals: list[tuple[str, str, BaseException]] = []  # (method, path end, exception) raised every time
         self.watch_events: t.Callable[[dict], list[dict]] | None = None  # the events a watch of a Pod brings
         self.watch_queries: list[list] = []
 
@@ -39,6 +41,9 @@ class FakeEndpoint:
         self.requests += 1
         if method in self.fail_next:
             raise self.fail_next.pop(method)
+        for refused_method, path_end, exc in self.refusals:
+            if method == refused_method and path.endswith(path_end):
+                raise exc
         parts = path.strip("/").split("/")  # api v1 namespaces NS pods|secrets [NAME]
         name = parts[5] if len(parts) > 5 else None
         if parts[4] == "secrets":
@@ -93,3 +98,11 @@ class FakeEndpoint:
 def fake_api() -> type[FakeEndpoint]:
     """The FakeEndpoint class (call it with the phase new Pods get)."""
     return FakeEndpoint
+
+
+@pytest.fixture()
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (bound, then closed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -406,13 +406,9 @@ def test_refused_exec_raises_the_api_status(code, body, expected):
     assert "s3cret" not in message
 
 
-def test_unreachable_server_is_a_connection_error():
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    listener.close()
+def test_unreachable_server_is_a_connection_error(closed_port):
     with pytest.raises(K8sConnectionError, match="connection refused"):
-        es.exec_in_pod(ApiEndpoint(f"http://127.0.0.1:{port}"), "ns", "pod", None, ["true"], guard_output=False)
+        es.exec_in_pod(ApiEndpoint(f"http://127.0.0.1:{closed_port}"), "ns", "pod", None, ["true"], guard_output=False)
 
 
 def test_timeout_closes_the_stream():

@@ -390,14 +390,7 @@ def test_the_secret_comes_before_the_pod_is_owned_by_it_and_goes_after_it(fake_a
 def test_a_pod_that_cannot_be_created_still_takes_its_secret_away(fake_api, monkeypatch, tmp_path):
     api = fake_api()
     job, dummy_notices = _pull_job(api, monkeypatch, tmp_path)
-    original = api.request
-
-    def request(method, path, **kwargs):
-        if method == "POST" and path.endswith("/pods"):
-            raise K8sApiError(422, "Unprocessable Entity", '{"message": "Pod is invalid"}')
-        return original(method, path, **kwargs)
-
-    api.request = request
+    api.refusals.append(("POST", "/pods", K8sApiError(422, "Unprocessable Entity", '{"message": "Pod is invalid"}')))
     outcome = job.run()
     assert "cannot create Pod" in outcome.failure and outcome.pod_deleted is None
     assert api.secrets == {}
@@ -406,15 +399,9 @@ def test_a_pod_that_cannot_be_created_still_takes_its_secret_away(fake_api, monk
 def test_a_secret_that_cannot_be_created_says_what_rbac_it_needs_and_no_pod_is_made(fake_api, monkeypatch, tmp_path):
     api = fake_api()
     job, dummy_notices = _pull_job(api, monkeypatch, tmp_path)
-    original = api.request
-
-    def request(method, path, **kwargs):
-        if method == "POST" and path.endswith("/secrets"):
-            raise K8sApiError(403, "Forbidden", json.dumps({"kind": "Status", "reason": "Forbidden", "message":
-                              'secrets is forbidden: User "x" cannot create resource "secrets" in API group "" in the namespace "default"'}))
-        return original(method, path, **kwargs)
-
-    api.request = request
+    forbidden = 'secrets is forbidden: User "x" cannot create resource "secrets" in API group "" in the namespace "default"'
+    api.refusals.append(("POST", "/secrets", K8sApiError(403, "Forbidden", json.dumps(
+        {"kind": "Status", "reason": "Forbidden", "message": forbidden}))))
     outcome = job.run()
     assert outcome.failure.startswith(f"cannot create the image pull Secret default/{job.pod_name}-pull: ")
     assert "needs create, patch, list and delete on secrets" in outcome.failure

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import socket
 import threading
 
 import pytest
@@ -78,13 +77,9 @@ def test_a_metadata_only_list_asks_for_partial_object_metadata(http_server, monk
                                    "application/json"]
 
 
-def test_endpoint_request_to_a_closed_port_says_connection_refused():
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
+def test_endpoint_request_to_a_closed_port_says_connection_refused(closed_port):
     with pytest.raises(K8sConnectionError, match="connection refused"):
-        ApiEndpoint(f"http://127.0.0.1:{port}").request("GET", "/version")
+        ApiEndpoint(f"http://127.0.0.1:{closed_port}").request("GET", "/version")
 
 
 def test_pod_paths_are_built_in_one_place_and_quoted():
