@@ -213,11 +213,11 @@ def _start_agent(secrets: str, env: Dict[str, str]) -> Optional["subprocess.Pope
             time.sleep(POLL_SECONDS)
         add_env = dict(env, SSH_AUTH_SOCK=socket_path, SSH_ASKPASS_REQUIRE="never")
         passphrase = os.path.join(secrets, PRIVATE_KEY_PASSPHRASE)
+        askpass = os.path.join(secrets, _ASKPASS)
         if os.path.exists(passphrase):
             # ssh-add asks SSH_ASKPASS for the passphrase: a script that prints the file's content,
             # so the passphrase is never on a command line, and only once, since ssh-add asks
             # again after a wrong one for as long as it gets an answer.
-            askpass = os.path.join(secrets, _ASKPASS)
             with open(os.open(askpass, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o700), "w") as handle:
                 handle.write("#!/bin/sh\ncat '%s' || exit 1\nrm -f '%s'\n" % (passphrase, passphrase))
             add_env.update(SSH_ASKPASS=askpass, SSH_ASKPASS_REQUIRE="force", DISPLAY=env.get("DISPLAY", "none"))
@@ -388,6 +388,11 @@ def start(job_dir: str, timeout: float, argv: List[str]) -> int:
             _write_atomically(os.path.join(job_dir, _SUPERVISOR), str(os.getpid()))
             try:
                 _supervise(job_dir, timeout, argv)
+            except BaseException as exc:  # pylint: disable=broad-exception-caught
+                # A bug here must not leave start waiting for a target that never comes.
+                if not os.path.exists(os.path.join(job_dir, STATUS)):
+                    _write_atomically(os.path.join(job_dir, STATUS), json.dumps(
+                        {"rc": 1, "timed_out": False, "error": "the job's runner failed: %r" % (exc,)}))
             finally:
                 os._exit(0)
         os._exit(0)

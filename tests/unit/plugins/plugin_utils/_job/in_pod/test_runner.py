@@ -192,6 +192,19 @@ def test_the_private_key_is_loaded_into_an_agent_and_its_file_removed(tmp_path):
 
 
 @pytest.mark.skipif(not shutil.which("ssh-agent"), reason="needs openssh-client")
+def test_a_key_without_a_passphrase_is_loaded_too(tmp_path):
+    job = str(tmp_path)
+    key = tmp_path / "key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "cg-plain", "-f", str(key)], check=True)
+    secrets = _secrets(job, private_key=key.read_bytes())
+    started = runner("start", job, "60", "ssh-add", "-l")
+    assert started.returncode == 0, started.stderr
+    assert wait_for_status(job)["rc"] == 0
+    assert "cg-plain (ED25519)" in runner("follow", job, "0").stdout.decode()
+    assert os.listdir(secrets) == []
+
+
+@pytest.mark.skipif(not shutil.which("ssh-agent"), reason="needs openssh-client")
 def test_a_wrong_passphrase_fails_the_start_with_the_reason(tmp_path):
     job = str(tmp_path)
     key = tmp_path / "key"
