@@ -200,7 +200,14 @@ DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
 # put: write the announced number of bytes of stdin to the file, set the mode, print the
 # size written so we can check it. Counted, the command needs no end of stdin: one process
 # reads the stream (under the output guard too), and a v4-only server works the same way.
-PUT_SCRIPT = 'head -c "$3" > "$1" && chmod "$2" "$1" && wc -c < "$1"'
+# dd with 64 KiB blocks where it can count bytes (GNU coreutils; probed on nothing, so no
+# input is consumed), else head -c: head copies in 8 KiB pieces, and that made a 100 MB put
+# 0.9x kubectl's speed on two busy cores; dd makes it 1.16x (README, Measured).
+PUT_SCRIPT = (
+    'if dd if=/dev/null of=/dev/null bs=65536 iflag=fullblock,count_bytes count=0 status=none 2>/dev/null; '
+    'then dd of="$1" bs=65536 iflag=fullblock,count_bytes count="$3" status=none; '
+    'else head -c "$3" > "$1"; fi && chmod "$2" "$1" && wc -c < "$1"'
+)
 # fetch: a header line "<size> <octal mode or ->" on stdout, then the bytes of the file.
 FETCH_SCRIPT = (
     'if [ ! -e "$1" ]; then echo "no such file: $1" >&2; exit 66; fi; '

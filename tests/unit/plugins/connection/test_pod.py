@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
 
 import pytest
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
@@ -165,3 +166,24 @@ def test_put_sends_exactly_the_size_it_announced():
     assert list(pod_module._exactly(io.BytesIO(b""), 0, "f")) == []
     with pytest.raises(AnsibleError, match=r"cannot put f: it shrank to 4 bytes while being sent \(10 expected\)"):
         list(pod_module._exactly(io.BytesIO(b"abcd"), 10, "f"))
+
+
+@pytest.mark.parametrize("dd_counts_bytes", [True, False], ids=["dd", "head -c (a dd that cannot count bytes)"])
+def test_the_put_script_writes_exactly_the_announced_bytes_and_leaves_the_rest(tmp_path, dd_counts_bytes):
+    # The script reads its size from a stream that goes on (the output guard's end comes
+    # after): it must stop at the size, whichever tool copies.
+    env = dict(os.environ)
+    if not dd_counts_bytes:
+        fake = tmp_path / "bin"
+        fake.mkdir()
+        (fake / "dd").write_text("#!/bin/sh\necho 'dd: invalid input flag' >&2\nexit 1\n")
+        (fake / "dd").chmod(0o755)
+        env["PATH"] = f"{fake}:{env['PATH']}"
+    data = os.urandom(300_001)
+    target = tmp_path / "put"
+    script = f'{pod_module.PUT_SCRIPT}; cat > "$4"'  # what follows the put reads the rest
+    done = subprocess.run(["/bin/sh", "-c", script, "sh", str(target), "0640", str(len(data)), str(tmp_path / "rest")],
+                          input=data + b"AFTER", capture_output=True, env=env, timeout=30, check=True)
+    assert done.stdout.strip() == str(len(data)).encode() and done.stderr == b""
+    assert target.read_bytes() == data and (target.stat().st_mode & 0o777) == 0o640
+    assert (tmp_path / "rest").read_bytes() == b"AFTER"
