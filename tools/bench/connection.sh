@@ -2,6 +2,7 @@
 # Benchmark of the pod connection against kubernetes.core's kubectl connection (a script that
 # prints figures; it asserts nothing).
 #   tools/bench/connection.sh [RUNS]      (default 3; needs the local cluster: make cluster-up)
+#   tools/bench/connection.sh RUNS transfer   only the put and fetch figures
 # In one run, against one Pod (created with the least-privilege test token, deleted at the end):
 #  - per-task time of `command: /bin/true` tasks, timed by a callback, with: our plugin (token;
 #    and a kubeconfig with the same token), kubernetes.core.kubectl (pipelining
@@ -13,13 +14,14 @@
 #    ansible-core's ssh plugin (connection_import.py);
 #  - milliseconds per /bin/true in a freshly forked worker, as each task pays them, against
 #    the same command on an open connection (connection_exec.py);
-#  - seconds to put and to fetch a 200 MB file through each plugin's put_file/fetch_file (the
-#    best of RUNS, the plugins alternating).
+#  - seconds to put and to fetch a 100 MB file through each plugin's put_file/fetch_file, each
+#    run's and the best and median of RUNS (the plugins alternating, and who goes first).
 # kubernetes.core comes from the `ansible` package in the bench venv (tools/venv.sh bench,
 # locked in tools/requirements/bench.txt).
 # No `set -x`: the environment holds the cluster's bearer token.
 set -euo pipefail
 runs=${1:-3}
+only=${2:-}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=../cache-dir.sh
 . "$repo/tools/cache-dir.sh"
@@ -126,6 +128,15 @@ EOF
   done
 } > "$work/tasks.yml"
 
+transfer() {
+  python "$repo/tools/bench/connection_transfer.py" --pod "$pod" --namespace "$CG_TEST_NAMESPACE" \
+    --kubeconfig "$kubeconfig" --work "$work" --runs "$runs"
+}
+if [ "$only" = transfer ]; then
+  transfer
+  exit 0
+fi
+
 hosts=(local local_pipelining pod_token pod_kubeconfig kubectl kubectl_pipelining)
 export ANSIBLE_CALLBACK_PLUGINS=$repo/tools/bench/callback_plugins ANSIBLE_CALLBACKS_ENABLED=bench_task_timer
 echo "ansible-core $(ansible --version | head -1 | sed 's/.*core //; s/]//'), kubernetes.core $(ansible-galaxy collection list kubernetes.core 2>/dev/null | awk '/kubernetes.core/ {print $2}'), $runs run(s), load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -147,5 +158,4 @@ echo
 python "$repo/tools/bench/connection_exec.py" --pod "$pod" --namespace "$CG_TEST_NAMESPACE" --kubeconfig "$kubeconfig"
 
 echo
-python "$repo/tools/bench/connection_transfer.py" --pod "$pod" --namespace "$CG_TEST_NAMESPACE" \
-  --kubeconfig "$kubeconfig" --work "$work" --runs "$runs"
+transfer
