@@ -269,6 +269,11 @@ def group_pod_definition(override: t.Any) -> dict:
     return pod
 
 
+#: Hex digits of a group name's SHA-256 in the Pod names of a group whose name is not itself a
+#: short lowercase DNS label (see pod_name).
+_GROUP_DIGITS = 6
+
+
 def validate_group_name(name: t.Any) -> None:
     """Raise PodSpecError unless name can be a container group name (a label value)."""
     if not isinstance(name, str) or not LABEL_VALUE_RE.match(name):
@@ -282,14 +287,19 @@ def pod_name(group_name: str, job_id: str) -> str:
     """A DNS-1123 label (at most 63 characters) for the job's Pod: cg-<group>-<short id>.
 
     The short id is the job id itself when it is a short lowercase DNS label, else the first
-    12 hex digits of its SHA-256; the group part is lowercased, with other characters turned
-    into '-', and shortened to fit.
+    12 hex digits of its SHA-256. The group part is the group's name when that is a
+    lowercase DNS label that fits; any other name is lowercased, other characters turned
+    into '-', shortened to fit, and followed by 6 hex digits of the name's SHA-256, so that
+    groups such as ci.fast, ci_fast and CI-fast never share Pod names (nor slots).
     """
     short_id = job_id if _SHORT_ID_RE.match(job_id) else hashlib.sha256(job_id.encode("utf-8")).hexdigest()[:12]
-    group_part = re.sub(r"[^a-z0-9]+", "-", group_name.lower()).strip("-") or "group"
     room = 63 - len(POD_NAME_PREFIX) - 1 - len(short_id)
-    group_part = group_part[:room].rstrip("-") or "group"
-    return f"{POD_NAME_PREFIX}{group_part}-{short_id}"
+    readable = re.sub(r"[^a-z0-9]+", "-", group_name.lower()).strip("-") or "group"
+    if readable == group_name and len(readable) <= room:
+        return f"{POD_NAME_PREFIX}{readable}-{short_id}"
+    digest = hashlib.sha256(group_name.encode("utf-8")).hexdigest()[:_GROUP_DIGITS]
+    readable = readable[:room - 1 - _GROUP_DIGITS].rstrip("-") or "group"
+    return f"{POD_NAME_PREFIX}{readable}-{digest}-{short_id}"
 
 
 def job_pod_definition(override: t.Any, group_name: str, job_id: str, active_deadline_seconds: int) -> dict:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
 
@@ -416,7 +417,7 @@ def test_job_pod_definition_labels_name_deadline():
         LABEL_GROUP: "Builds_2",
         LABEL_JOB_ID: "job-42",
     }
-    assert pod["metadata"]["name"] == "cg-builds-2-job-42"
+    assert pod["metadata"]["name"] == "cg-builds-2-" + hashlib.sha256(b"Builds_2").hexdigest()[:6] + "-job-42"
     assert pod["spec"]["activeDeadlineSeconds"] == 7200
     assert pod["spec"]["restartPolicy"] == "Never"
 
@@ -447,8 +448,10 @@ def test_job_pod_definition_adds_the_job_directory_and_its_memory_backed_secrets
     ("group", "job_id", "expected"),
     [
         pytest.param("builds", "abc123", "cg-builds-abc123", id="plain"),
-        pytest.param("Team.A_builds", "7", "cg-team-a-builds-7", id="sanitized"),
-        pytest.param("a" * 63, "abc", "cg-" + "a" * 56 + "-abc", id="long-group"),
+        pytest.param("Team.A_builds", "7", "cg-team-a-builds-" + hashlib.sha256(b"Team.A_builds").hexdigest()[:6] + "-7",
+                     id="sanitized"),
+        pytest.param("a" * 63, "abc", "cg-" + "a" * 49 + "-" + hashlib.sha256(b"a" * 63).hexdigest()[:6] + "-abc",
+                     id="long-group"),
         pytest.param("a-" * 31 + "a", "x" * 20, None, id="long-group-long-id"),
         pytest.param("g", "9f1c4e2a-7b3d-4c5e-8f9a-0b1c2d3e4f5a", None, id="uuid-hashed"),
         pytest.param("g", "Job.ID_1", None, id="id-not-dns-hashed"),
@@ -460,6 +463,15 @@ def test_pod_name(group, job_id, expected):
     assert len(name) <= 63
     if expected is not None:
         assert name == expected
+
+
+def test_groups_whose_names_read_alike_never_share_pod_names_or_slots():
+    groups = ["ci-fast", "ci.fast", "ci_fast", "CI-fast", "ci--fast", "a" * 63, "a" * 62 + "b"]
+    for job_id in ("s1", "abc123"):
+        names = [pod_name(group, job_id) for group in groups]
+        assert len(set(names)) == len(groups), names
+        assert all(DNS_LABEL.match(name) and len(name) <= 63 for name in names)
+    assert pod_name("ci-fast", "s1") == "cg-ci-fast-s1", "a name that is a DNS label stays as it is"
 
 
 def test_pod_names_differ_per_job():
