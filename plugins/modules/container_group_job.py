@@ -16,11 +16,17 @@ description:
     runs C(ansible-playbook) inside the Pod with its output shown on the controller line by
     line while it runs, and deletes the Pod, confirming it is gone, whatever happened.
   - Before creating the Pod, removes leftover Pods of this collection in the group's namespace
-    that no live job owns (Pods that ended, and Pods whose controller process on this host is
-    gone). Pods of a controller killed with C(SIGKILL) on another host end by their
-    C(activeDeadlineSeconds) and are removed by the next job.
+    that no live job owns (Pods that ended, and Pods whose controller process is provably gone),
+    each deleted only if it is still the same Pod (a precondition on its UID). A Pod names its
+    controller by host name, boot id, PID namespace, pid and start time; a job judges only
+    controllers of the same running kernel, and one in another PID namespace (a container with
+    host networking, say) only when it can see that namespace's processes, or, from the initial
+    PID namespace, that none is left. A host name alone proves nothing. The Pods of controllers it
+    cannot judge end by their C(activeDeadlineSeconds) and are removed by a later job.
   - With the group's C(max_concurrent_jobs) above 0, the Pod takes one of that many slot names
-    (C(cg-<group>-s1), C(cg-<group>-s2), and so on). The API server refuses a second Pod of the
+    (C(cg-<group>-s1), C(cg-<group>-s2), and so on; a group whose name is not a lowercase DNS label,
+    such as C(ci.fast), gets a part of its name's hash in its Pod names, so that C(ci.fast) and
+    C(ci_fast) never share a slot). The API server refuses a second Pod of the
     same name, so the limit holds across processes and controllers. The job waits, with a message,
     until a slot frees or O(pending_timeout) passes.
   - Fails fast, deleting the Pod, when it cannot start (C(ErrImagePull), C(ImagePullBackOff),

@@ -254,9 +254,9 @@ class ContainerGroupJob:
         """Delete Pods of ours that no live job owns (and pull Secrets no job or Pod owns);
         returns the Pods' names."""
         removed: list[str] = []
-        for name, why in leftovers(self.api.list_pods()):
+        for name, uid, why in leftovers(self.api.list_pods()):
             self.notice(f"removing leftover {self.api.where(name)} ({why})", False)
-            self.api.delete_pod(name)
+            self.api.delete_pod(name, uid)
             removed.append(name)
         if self.pull_secret is not None:
             for name in self.pull_secret.remove_leftovers():
@@ -432,7 +432,7 @@ class ContainerGroupJob:
     def delete_pod(self) -> None:
         """Delete the Pod and watch until the API no longer has it."""
         started = time.monotonic()
-        self.api.delete_pod(self.pod_name)
+        self.api.delete_pod(self.pod_name, self._created.uid if self._created is not None else None)
         for pod in self.api.pod_states(self.pod_name, started + DELETE_CONFIRM_SECONDS + self.spec.reconnect_timeout):
             if pod is None:
                 self._deleted = True

@@ -3,10 +3,17 @@
 #
 # Internal to ephemeral.container_groups: this file may change or disappear without notice.
 # Do not import it from outside the collection.
-"""Who runs a job: the controller process that owns a Pod, and whether it is still alive.
+"""Who runs a job: the controller process that owns a Pod, and whether it is provably gone.
 
-A Pod carries its owner (host/pid/start-time of the controller process) in an annotation, so
-a later job on the same host can tell a live job's Pod from one left by a killed controller.
+A Pod (and its pull Secret) carries its owner in an annotation:
+``HOST/BOOT-ID/PID-NAMESPACE/PID/START-TICKS``. The boot id names one running kernel (a
+cloned VM or another machine with the same host name has another); the PID namespace's
+inode tells apart controllers in containers of one kernel, whose pids overlap; the start
+time tells a reused pid from its first owner. A later job judges an owner only on the same
+kernel: alive if the process is there, gone if it is not, and, for an owner in another PID
+namespace, gone only when that namespace has no process left and this controller can see
+every process of the kernel (it runs in the initial PID namespace). Anything else proves
+nothing, and the Pod is left to its deadline. The host name is kept for people reading it.
 """
 
 from __future__ import annotations
@@ -16,54 +23,124 @@ import socket
 import typing as t
 
 ANNOTATION_OWNER = "container-groups.ephemeral.io/owner"
+#: The inode of the kernel's initial PID namespace (PROC_PID_INIT_INO): its processes see all.
+INITIAL_PID_NAMESPACE = "4026531836"
+_UNKNOWN = "?"
 
 
 def owner_id(pid: int | None = None) -> str:
-    """host/pid/start-ticks of a process: unique even when pids are reused."""
+    """HOST/BOOT-ID/PID-NAMESPACE/PID/START-TICKS of a process of ours (this one by default)."""
     pid = os.getpid() if pid is None else pid
-    return f"{socket.gethostname()}/{pid}/{_process_start_ticks(pid)}"
+    return "/".join((socket.gethostname(), boot_id(), _pid_namespace(pid), str(pid), _process_start_ticks(pid)))
+
+
+def boot_id() -> str:
+    """The running kernel's boot id (random at every boot), or "?"."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as handle:
+            return handle.read().strip() or _UNKNOWN
+    except OSError:
+        return _UNKNOWN
+
+
+def _pid_namespace(pid: int | str = "self") -> str:
+    """The inode of a process's PID namespace ("pid:[4026531836]" -> "4026531836"), or "?"."""
+    try:
+        link = os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return _UNKNOWN
+    return link[link.find("[") + 1:link.rfind("]")] if "[" in link else _UNKNOWN
+
+
+def _stat_fields(pid: int | str) -> list[str] | None:
+    """The fields of /proc/PID/stat after the parenthesised command, which may hold spaces:
+    state is the first (field 3), starttime the 20th (field 22). None if there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return fields if len(fields) >= 20 else None
 
 
 def _process_start_ticks(pid: int) -> str:
-    """Field 22 of /proc/PID/stat (its start time), "0" if there is no such process, "dead" for
-    one that has exited and waits to be reaped (a zombie owns nothing any more)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            # The fields after the parenthesised command, which may hold spaces: state is the
-            # first (field 3), starttime the 20th (field 22).
-            fields = handle.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return "0"
-    if len(fields) < 20:
+    """A process's start time in clock ticks since boot, "0" if there is no such process, "dead"
+    for one that has exited and waits to be reaped (a zombie owns nothing any more)."""
+    fields = _stat_fields(pid)
+    if fields is None:
         return "0"
     return "dead" if fields[0] in ("Z", "X") else fields[19]
 
 
-def owner_is_alive(owner: str) -> bool | None:
-    """True/False for an owner on this host; None when it ran elsewhere (cannot tell)."""
+def _namespace_pid(pid: str) -> str | None:
+    """A process's pid as its own PID namespace numbers it (the last of NSpid), None if unknown."""
     try:
-        host, pid, ticks = owner.rsplit("/", 2)
-        pid_number = int(pid)
-    except ValueError:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("NSpid:"):
+                    return line.split()[-1]
+    except OSError:
         return None
-    if host != socket.gethostname():
-        return None
-    now = _process_start_ticks(pid_number)
-    return now not in ("0", "dead") and now == ticks
+    return None
 
 
-def leftovers(pods: t.Iterable[dict]) -> list[tuple[str, str]]:
-    """(name, why) of the Pods of ours that no live job owns: ended ones, and ones whose
-    controller process on this host is gone. Pods being deleted are not counted."""
+def _alive_in_namespace(namespace: str, pid: str, ticks: str) -> bool | None:
+    """Whether the owner lives in another PID namespace, judged from the processes this one sees."""
+    namespace_seen = False
+    unreadable = False
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        seen = _pid_namespace(entry)
+        if seen == _UNKNOWN:
+            unreadable = unreadable or os.path.exists(f"/proc/{entry}")
+            continue
+        if seen != namespace:
+            continue
+        namespace_seen = True
+        fields = _stat_fields(entry)
+        if fields is not None and fields[0] not in ("Z", "X") and fields[19] == ticks and _namespace_pid(entry) == pid:
+            return True
+    if namespace_seen:
+        return False  # the namespace lives on, without the owner
+    if _pid_namespace() == INITIAL_PID_NAMESPACE and not unreadable:
+        return False  # every process of the kernel is in sight, and none is in that namespace
+    return None
+
+
+def owner_is_alive(owner: str) -> bool | None:
+    """True/False for an owner this controller can judge; None when it cannot tell (another
+    kernel, a namespace out of sight, an owner written by an older version)."""
+    parts = owner.split("/")
+    if len(parts) != 5 or not parts[3].isdigit() or _UNKNOWN in parts[1:3]:
+        return None
+    dummy_host, boot, namespace, pid, ticks = parts
+    if boot != boot_id():
+        return None
+    if namespace == _pid_namespace():
+        now = _process_start_ticks(int(pid))
+        return now not in ("0", "dead") and now == ticks
+    return _alive_in_namespace(namespace, pid, ticks)
+
+
+def leftovers(pods: t.Iterable[dict]) -> list[tuple[str, str | None, str]]:
+    """(name, uid, why) of the Pods of ours that no live job owns: ended ones, and ones whose
+    controller process is provably gone. Pods being deleted are not counted."""
     found = []
+    judged: dict[str, bool | None] = {}  # one judgement per owner in a sweep
     for pod in pods:
         metadata = pod.get("metadata") or {}
         name = metadata.get("name")
         if not isinstance(name, str) or metadata.get("deletionTimestamp"):
             continue
+        uid = metadata.get("uid") if isinstance(metadata.get("uid"), str) else None
         phase = (pod.get("status") or {}).get("phase")
         if phase in ("Succeeded", "Failed"):
-            found.append((name, f"phase {phase}"))
-        elif owner_is_alive((metadata.get("annotations") or {}).get(ANNOTATION_OWNER, "")) is False:
-            found.append((name, "its controller process is gone"))
+            found.append((name, uid, f"phase {phase}"))
+            continue
+        owner = str((metadata.get("annotations") or {}).get(ANNOTATION_OWNER, ""))
+        if owner not in judged:
+            judged[owner] = owner_is_alive(owner)
+        if judged[owner] is False:
+            found.append((name, uid, "its controller process is gone"))
     return found

@@ -33,17 +33,17 @@ def owner_patch(pod_name: str, pod_uid: str) -> dict:
     return {"metadata": {"ownerReferences": [{"apiVersion": "v1", "kind": "Pod", "name": pod_name, "uid": pod_uid}]}}
 
 
-def leftover_secrets(secrets: t.Iterable[dict]) -> list[str]:
-    """Names of our pull Secrets that no live job owns and no Pod owns (the garbage collector
-    takes those): their controller process on this host is gone."""
+def leftover_secrets(secrets: t.Iterable[dict]) -> list[tuple[str, str | None]]:
+    """(name, uid) of our pull Secrets that no live job owns and no Pod owns (the garbage
+    collector takes those): their controller process is provably gone (see ``owner``)."""
     found = []
     for secret in secrets:
         metadata = secret.get("metadata") or {}
         name = metadata.get("name")
         if not isinstance(name, str) or metadata.get("deletionTimestamp") or metadata.get("ownerReferences"):
             continue
-        if owner_is_alive((metadata.get("annotations") or {}).get(ANNOTATION_OWNER, "")) is False:
-            found.append(name)
+        if owner_is_alive(str((metadata.get("annotations") or {}).get(ANNOTATION_OWNER, ""))) is False:
+            found.append((name, metadata.get("uid") if isinstance(metadata.get("uid"), str) else None))
     return found
 
 
@@ -87,11 +87,13 @@ class PullSecret:
         self._delete(self.name)
         self.exists = False
 
-    def _delete(self, name: str) -> None:
+    def _delete(self, name: str, uid: str | None = None) -> None:
+        """With uid, only that Secret: one that has taken the name since is left alone (409)."""
+        body = {"preconditions": {"uid": uid}} if uid else None
         try:
-            self._api.request("DELETE", core_path("secrets", self._api.namespace, name))
+            self._api.request("DELETE", core_path("secrets", self._api.namespace, name), body=body)
         except K8sClientError as exc:
-            if not (isinstance(exc, K8sApiError) and exc.status == 404):
+            if not (isinstance(exc, K8sApiError) and (exc.status == 404 or (exc.status == 409 and uid))):
                 raise self._fail("delete", exc, name) from exc
 
     @staticmethod
@@ -115,6 +117,6 @@ class PullSecret:
         except K8sClientError as exc:
             raise self._fail("list", exc) from exc
         removed = leftover_secrets(items)
-        for name in removed:
-            self._delete(name)
-        return removed
+        for name, uid in removed:
+            self._delete(name, uid)
+        return [name for name, dummy_uid in removed]

@@ -14,6 +14,7 @@ import typing as t
 
 import pytest
 
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.owner import owner_id
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import K8sApiError
 
 
@@ -62,6 +63,7 @@ class FakeEndpoint:
         if name not in self.pods:
             raise K8sApiError(404, "Not Found", f'{{"message": "pods \\"{name}\\" not found"}}')
         if method == "DELETE":
+            _check_precondition(self.pods[name], body)
             return self.pods.pop(name)
         return self.pods[name]
 
@@ -81,6 +83,7 @@ class FakeEndpoint:
         if method == "PATCH":
             self.secrets[name]["metadata"].update(copy.deepcopy(body["metadata"]))
         if method == "DELETE":
+            _check_precondition(self.secrets[name], body)
             return self.secrets.pop(name)
         return self.secrets[name]
 
@@ -92,6 +95,13 @@ class FakeEndpoint:
         for event in self.watch_events(self.pods[name]) if self.watch_events and name in self.pods else []:
             self.pods[name] = event["object"]
             yield event
+
+
+def _check_precondition(stored: dict, body: t.Any) -> None:
+    """A DELETE whose uid precondition names another object is refused with 409, as the API server does."""
+    wanted = ((body or {}).get("preconditions") or {}).get("uid")
+    if wanted and wanted != stored["metadata"].get("uid"):
+        raise K8sApiError(409, "Conflict", '{"message": "Precondition failed: UID in precondition does not match"}')
 
 
 @pytest.fixture()
@@ -106,3 +116,10 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture()
+def dead_owner() -> str:
+    """An owner annotation of this kernel and this PID namespace whose process is gone."""
+    host, boot, namespace, dummy_pid, dummy_ticks = owner_id().split("/")
+    return f"{host}/{boot}/{namespace}/999999999/5"

@@ -1,14 +1,10 @@
 # Copyright: contributors to ephemeral.container_groups
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The job lifecycle: who owns a Pod, and the whole job's steps and clean-up."""
+"""The job lifecycle: the whole job's steps and clean-up, against an in-memory API."""
 
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import time
 
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import job as _job_module
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import namespace as _namespace
@@ -17,37 +13,11 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.in
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s import retry as _retry
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.job import ContainerGroupJob
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.manifests import pull_secret_manifest
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.owner import ANNOTATION_OWNER, leftovers, owner_id, owner_is_alive
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.owner import ANNOTATION_OWNER, owner_id
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.inputs import JobSpec
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.secrets import JobSecrets
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import ExecError, K8sApiError, K8sConnectionError
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.stop_guard import Interrupted
-
-
-def test_owner_of_this_process_is_alive_and_a_dead_one_is_not():
-    assert owner_is_alive(owner_id()) is True
-    host = socket.gethostname()
-    assert owner_is_alive(f"{host}/{os.getpid()}/1") is False, "same pid, other start time: a reused pid"
-    assert owner_is_alive(f"{host}/999999999/5") is False
-    assert owner_is_alive("another-host/1/1") is None
-    assert owner_is_alive("garbage") is None
-
-
-def test_a_killed_owner_waiting_to_be_reaped_is_not_alive():
-    # A zombie keeps its /proc entry and start time until its parent reaps it.
-    child = subprocess.Popen(["sh", "-c", "exit 0"])  # pylint: disable=consider-using-with
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            with open(f"/proc/{child.pid}/stat", encoding="ascii") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-            if fields[0] == "Z":
-                break
-            assert time.monotonic() < deadline, "the child did not exit"
-            time.sleep(0.01)
-        assert owner_is_alive(f"{socket.gethostname()}/{child.pid}/{fields[19]}") is False
-    finally:
-        child.wait()
 
 
 # -- the whole job against an in-memory Pods API ---------------------------------------------
@@ -286,19 +256,6 @@ def test_a_pending_pod_is_watched_until_it_runs(fake_api, monkeypatch, tmp_path)
     assert api.watch_queries[0][:2] == [("fieldSelector", f"metadata.name={job.pod_name}"), ("resourceVersion", "1")]
 
 
-def test_leftovers_are_ended_pods_and_pods_of_dead_controllers():
-    def pod(name, phase="Running", owner=None, deleting=False):
-        metadata = {"name": name, "annotations": {ANNOTATION_OWNER: owner} if owner else {}}
-        if deleting:
-            metadata["deletionTimestamp"] = "2026-12-01T00:00:00Z"
-        return {"metadata": metadata, "status": {"phase": phase}}
-
-    dead = f"{socket.gethostname()}/999999999/5"
-    pods = [pod("live", owner=owner_id()), pod("done", "Succeeded"), pod("orphan", owner=dead),
-            pod("elsewhere", owner="other-host/1/1"), pod("going", "Failed", deleting=True)]
-    assert leftovers(pods) == [("done", "phase Succeeded"), ("orphan", "its controller process is gone")]
-
-
 _QUOTA_FULL = ('{"kind": "Status", "code": 403, "message": "pods \\"p\\" is forbidden: exceeded quota: one-pod, '
                'requested: pods=1, used: pods=1, limited: pods=1"}')
 
@@ -409,9 +366,9 @@ def test_a_secret_that_cannot_be_created_says_what_rbac_it_needs_and_no_pod_is_m
     assert outcome.pod_deleted is None
 
 
-def test_a_leftover_secret_of_a_dead_job_is_removed(fake_api, monkeypatch, tmp_path):
+def test_a_leftover_secret_of_a_dead_job_is_removed(fake_api, monkeypatch, tmp_path, dead_owner):
     api = fake_api()
-    dead = pull_secret_manifest("cg-g-old-pull", "default", "g", "old", f"{socket.gethostname()}/999999999/1", PULL_RECORD)
+    dead = pull_secret_manifest("cg-g-old-pull", "default", "g", "old", dead_owner, PULL_RECORD)
     api.secrets[dead["metadata"]["name"]] = dead
     job, notices = _pull_job(api, monkeypatch, tmp_path)
     assert job.run().failure is None
@@ -484,3 +441,22 @@ def test_a_refusal_names_the_pod_once_then_the_cause(fake_api, monkeypatch, tmp_
     failure = job.run().failure
     assert failure.startswith(f"cannot create Pod default/{job.pod_name}: Pod Security admission refused the Pod: ")
     assert failure.count(job.pod_name) == 2, "once by the job, once in the API server's own words"
+
+
+def test_a_leftover_is_deleted_by_its_uid_and_a_pod_that_took_its_name_since_is_left_alone(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    api.pods["cg-g-old"] = {"metadata": {"name": "cg-g-old", "uid": "uid-ended", "labels": {}}, "status": {"phase": "Succeeded"}}
+    real_request = api.request
+
+    def request(method, path, **kwargs):
+        if method == "DELETE" and path.endswith("/cg-g-old"):
+            # Between the sweep's list and its delete, another job's Pod took the name.
+            api.pods["cg-g-old"] = {"metadata": {"name": "cg-g-old", "uid": "uid-new", "labels": {}}, "status": {"phase": "Running"}}
+            assert kwargs["body"]["preconditions"] == {"uid": "uid-ended"}
+        return real_request(method, path, **kwargs)
+
+    api.request = request
+    job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec())
+    outcome = job.run()
+    assert outcome.failure is None and outcome.rc == 0
+    assert api.pods == {"cg-g-old": api.pods["cg-g-old"]} and api.pods["cg-g-old"]["metadata"]["uid"] == "uid-new"

@@ -5,21 +5,17 @@ its life beside the Pod in test_job.py, with the rest of the job)."""
 
 from __future__ import annotations
 
-import socket
-
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.owner import ANNOTATION_OWNER
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.pull_secret import leftover_secrets, owner_patch
 
 
-def test_leftovers_are_the_unowned_secrets_of_dead_controllers():
-    host = socket.gethostname()
-
+def test_leftovers_are_the_unowned_secrets_of_dead_controllers(dead_owner):
     def secret(name, owner, **metadata):
-        return {"metadata": {"name": name, "annotations": {ANNOTATION_OWNER: owner}, **metadata}}
+        return {"metadata": {"name": name, "uid": f"uid-{name}", "annotations": {ANNOTATION_OWNER: owner}, **metadata}}
 
-    secrets = [secret("dead", f"{host}/999999999/1"), secret("owned", f"{host}/999999999/1", ownerReferences=[{"uid": "u"}]),
-               secret("elsewhere", "other-host/1/1"), secret("going", f"{host}/999999999/1", deletionTimestamp="t")]
-    assert leftover_secrets(secrets) == ["dead"]
+    secrets = [secret("dead", dead_owner), secret("owned", dead_owner, ownerReferences=[{"uid": "u"}]),
+               secret("elsewhere", "other-host/other-boot/1/1/1"), secret("going", dead_owner, deletionTimestamp="t")]
+    assert leftover_secrets(secrets) == [("dead", "uid-dead")]
 
 
 def test_the_owner_patch_names_the_pod_and_its_uid():

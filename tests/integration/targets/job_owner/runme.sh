@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Whose Pod is whose, across controllers of one host:
+# - two controllers with the same host name in different PID namespaces (as containers with
+#   host networking): a job's sweep does not remove the other's running Pod;
+# - a controller killed with SIGKILL (its whole PID namespace): the next job removes its Pod,
+#   proven gone because the initial PID namespace sees that no process of it is left;
+# - groups whose names read alike (ci.fast, ci_fast), one slot each, run a job each at once.
+# No `set -x`: the token must not be echoed.
+set -eu
+config=$(../setup_integration_config/files/integration_config.sh)
+here=$(pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export CONTAINER_GROUPS_STATE_FILE="$work/state/container_groups.yml" PYTHONUNBUFFERED=1 ANSIBLE_NOCOLOR=1
+pods() { python "$here/../container_group_job/files/pods.py" "$config" "$@"; }
+fail() { echo "FAILED: $*" >&2; exit 1; }
+job() { # group playbook [more args]: the wrapper's command line, in the array JOB
+  local group=$1 playbook=$2; shift 2
+  JOB=(ansible-playbook ephemeral.container_groups.run -e "container_group=$group" -e "playbook=$here/files/project/$playbook" "$@")
+}
+[ "$(readlink /proc/self/ns/pid)" = "pid:[4026531836]" ] || fail "this target runs in the initial PID namespace"
+
+ansible-playbook -e "@$config" files/define.yml
+
+echo "== a controller in its own PID namespace, same host name: another job leaves its Pod alone"
+job owners hold.yml -e hold_seconds=25
+unshare -p -f --mount-proc "${JOB[@]}" > "$work/contained.log" 2>&1 &
+contained=$!
+pods wait-phase owners Running 120 || { cat "$work/contained.log"; fail "the contained job's Pod did not run"; }
+held=$(pods names owners)
+job owners hold.yml -e hold_seconds=1
+"${JOB[@]}" > "$work/beside.log" 2>&1 || { cat "$work/beside.log"; fail "the job beside it failed"; }
+cat "$work/beside.log"
+if grep -q "removing leftover" "$work/beside.log"; then fail "the job beside it removed a Pod"; fi
+wait "$contained" || { cat "$work/contained.log"; fail "the contained job failed (its Pod $held was taken away?)"; }
+grep -q "Pod .*/$held deleted" "$work/contained.log" || { cat "$work/contained.log"; fail "the contained job did not delete its own Pod"; }
+
+echo "== a controller whose PID namespace was killed: the next job removes its Pod"
+job owners hold.yml -e hold_seconds=120
+unshare -p -f --mount-proc "${JOB[@]}" > "$work/killed.log" 2>&1 &
+unshared=$!
+pods wait-phase owners Running 120 || { cat "$work/killed.log"; fail "the doomed job's Pod did not run"; }
+orphan=$(pods names owners)
+init=$(pgrep -P "$unshared")  # the namespace's init: killing it kills every process in it
+kill -KILL "$init"
+wait "$unshared" || true
+sleep 1
+[ "$(pods names owners)" = "$orphan" ] || fail "the orphaned Pod $orphan went away by itself"
+job owners hold.yml -e hold_seconds=1
+"${JOB[@]}" > "$work/after.log" 2>&1 || { cat "$work/after.log"; fail "the next job failed"; }
+cat "$work/after.log"
+grep -q "removing leftover Pod .*/$orphan (its controller process is gone)" "$work/after.log" \
+  || fail "the next job did not remove the orphaned Pod $orphan"
+pods wait-gone owners 60 || fail "a Pod of owners is left"
+
+echo "== ci.fast and ci_fast, one slot each: a job in each at the same time"
+job ci.fast hold.yml -e hold_seconds=8
+"${JOB[@]}" > "$work/dot.log" 2>&1 &
+dot=$!
+job ci_fast hold.yml -e hold_seconds=8
+"${JOB[@]}" > "$work/underscore.log" 2>&1 || { cat "$work/underscore.log"; fail "the ci_fast job failed"; }
+wait "$dot" || { cat "$work/dot.log"; fail "the ci.fast job failed"; }
+for log in "$work/dot.log" "$work/underscore.log"; do
+  if grep -q "waiting for a free slot" "$log"; then cat "$log"; fail "a job waited for the other group's slot"; fi
+done
+dot_pod=$(sed -n 's/.*Pod [^ ]*\/\(cg-ci-fast-[a-z0-9-]*\) created.*/\1/p' "$work/dot.log")
+underscore_pod=$(sed -n 's/.*Pod [^ ]*\/\(cg-ci-fast-[a-z0-9-]*\) created.*/\1/p' "$work/underscore.log")
+echo "ci.fast ran in $dot_pod, ci_fast in $underscore_pod"
+if [ -z "$dot_pod" ] || [ -z "$underscore_pod" ] || [ "$dot_pod" = "$underscore_pod" ]; then
+  fail "the two groups' Pods are not told apart"
+fi
+echo "all owner scenarios passed"
