@@ -10,10 +10,11 @@ A Pod (and its pull Secret) carries its owner in an annotation:
 cloned VM or another machine with the same host name has another); the PID namespace's
 inode tells apart controllers in containers of one kernel, whose pids overlap; the start
 time tells a reused pid from its first owner. A later job judges an owner only on the same
-kernel: alive if the process is there, gone if it is not, and, for an owner in another PID
-namespace, gone only when that namespace has no process left and this controller can see
-every process of the kernel (it runs in the initial PID namespace). Anything else proves
-nothing, and the Pod is left to its deadline. The host name is kept for people reading it.
+kernel: in its own PID namespace, alive if the process is there and gone if it is not; in
+another one, only from the initial PID namespace, which sees every process of the kernel
+with its start time and its pid inside its namespace: gone when no process matches both.
+Anything else proves nothing, and the Pod is left to its deadline. The host name is kept
+for people reading it.
 """
 
 from __future__ import annotations
@@ -84,28 +85,40 @@ def _namespace_pid(pid: str) -> str | None:
     return None
 
 
-def _alive_in_namespace(namespace: str, pid: str, ticks: str) -> bool | None:
-    """Whether the owner lives in another PID namespace, judged from the processes this one sees."""
-    namespace_seen = False
-    unreadable = False
+def _proc_hides_processes() -> bool:
+    """Whether /proc is mounted to hide other users' processes (hidepid), or cannot be read."""
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as handle:
+            return hides_processes(handle.read())
+    except OSError:
+        return True
+
+
+def hides_processes(mountinfo: str) -> bool:
+    """Whether the /proc mount in a mountinfo text hides processes (hidepid=1 or 2, subset=pid)."""
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        if len(fields) > 4 and fields[4] == "/proc" and " - proc " in line:
+            options = fields[-1].split(",")
+            return "subset=pid" in options or any(
+                option.startswith("hidepid=") and option not in ("hidepid=0", "hidepid=off") for option in options)
+    return False
+
+
+def _alive_in_another_namespace(pid: str, ticks: str) -> bool | None:
+    """Whether an owner in another PID namespace lives, judged from the initial PID namespace,
+    where every process of the kernel is in sight with its start time and its pid in its own
+    namespace (/proc/PID/stat and status, which anyone may read). From any other namespace,
+    or where /proc hides processes, nothing can be proven."""
+    if _pid_namespace() != INITIAL_PID_NAMESPACE or _proc_hides_processes():
+        return None
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
-        seen = _pid_namespace(entry)
-        if seen == _UNKNOWN:
-            unreadable = unreadable or os.path.exists(f"/proc/{entry}")
-            continue
-        if seen != namespace:
-            continue
-        namespace_seen = True
         fields = _stat_fields(entry)
         if fields is not None and fields[0] not in ("Z", "X") and fields[19] == ticks and _namespace_pid(entry) == pid:
             return True
-    if namespace_seen:
-        return False  # the namespace lives on, without the owner
-    if _pid_namespace() == INITIAL_PID_NAMESPACE and not unreadable:
-        return False  # every process of the kernel is in sight, and none is in that namespace
-    return None
+    return False
 
 
 def owner_is_alive(owner: str) -> bool | None:
@@ -120,7 +133,7 @@ def owner_is_alive(owner: str) -> bool | None:
     if namespace == _pid_namespace():
         now = _process_start_ticks(int(pid))
         return now not in ("0", "dead") and now == ticks
-    return _alive_in_namespace(namespace, pid, ticks)
+    return _alive_in_another_namespace(pid, ticks)
 
 
 def leftovers(pods: t.Iterable[dict]) -> list[tuple[str, str | None, str]]:

@@ -18,6 +18,15 @@ job() { # group playbook [more args]: the wrapper's command line, in the array J
   local group=$1 playbook=$2; shift 2
   JOB=(ansible-playbook ephemeral.container_groups.run -e "container_group=$group" -e "playbook=$here/files/project/$playbook" "$@")
 }
+started_pod() { # LOG: the name of the Pod whose job wrote LOG, once its target has begun
+  local name
+  for _ in $(seq 1 600); do
+    name=$(sed -n 's/^Pod [^ ]*\/\([^ ]*\) running; project copied.*/\1/p' "$1" | head -1)
+    if [ -n "$name" ] && grep -q MARKER-HOLDING "$1"; then echo "$name"; return 0; fi
+    sleep 0.2
+  done
+  return 1
+}
 [ "$(readlink /proc/self/ns/pid)" = "pid:[4026531836]" ] || fail "this target runs in the initial PID namespace"
 
 ansible-playbook -e "@$config" files/define.yml
@@ -26,8 +35,7 @@ echo "== a controller in its own PID namespace, same host name: another job leav
 job owners hold.yml -e hold_seconds=25
 unshare -p -f --mount-proc "${JOB[@]}" > "$work/contained.log" 2>&1 &
 contained=$!
-pods wait-phase owners Running 120 || { cat "$work/contained.log"; fail "the contained job's Pod did not run"; }
-held=$(pods names owners)
+held=$(started_pod "$work/contained.log") || { cat "$work/contained.log"; fail "the contained job's target did not start"; }
 job owners hold.yml -e hold_seconds=1
 "${JOB[@]}" > "$work/beside.log" 2>&1 || { cat "$work/beside.log"; fail "the job beside it failed"; }
 cat "$work/beside.log"
@@ -39,13 +47,12 @@ echo "== a controller whose PID namespace was killed: the next job removes its P
 job owners hold.yml -e hold_seconds=120
 unshare -p -f --mount-proc "${JOB[@]}" > "$work/killed.log" 2>&1 &
 unshared=$!
-pods wait-phase owners Running 120 || { cat "$work/killed.log"; fail "the doomed job's Pod did not run"; }
-orphan=$(pods names owners)
+orphan=$(started_pod "$work/killed.log") || { cat "$work/killed.log"; fail "the doomed job's target did not start"; }
 init=$(pgrep -P "$unshared")  # the namespace's init: killing it kills every process in it
 kill -KILL "$init"
 wait "$unshared" || true
 sleep 1
-[ "$(pods names owners)" = "$orphan" ] || fail "the orphaned Pod $orphan went away by itself"
+pods names owners | grep -qx "$orphan" || fail "the orphaned Pod $orphan went away by itself"
 job owners hold.yml -e hold_seconds=1
 "${JOB[@]}" > "$work/after.log" 2>&1 || { cat "$work/after.log"; fail "the next job failed"; }
 cat "$work/after.log"

@@ -65,45 +65,46 @@ def test_a_killed_owner_waiting_to_be_reaped_is_not_alive():
 
 
 class _Kernel:
-    """Processes as /proc shows them: pid -> (PID namespace, pid inside it, start ticks)."""
+    """Processes as /proc shows them to anyone: pid -> (pid inside its PID namespace, start ticks)."""
 
-    def __init__(self, ours: str, processes: dict[str, tuple[str, str, str]], unreadable: tuple[str, ...] = ()) -> None:
+    def __init__(self, ours: str, processes: dict[str, tuple[str, str]], hides: bool = False) -> None:
         self.ours = ours
         self.processes = processes
-        self.unreadable = unreadable
+        self.hides = hides
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(_owner.os, "listdir", lambda path: list(self.processes) + ["self", "stat"])
-        monkeypatch.setattr(_owner.os.path, "exists", lambda path: True)
-        monkeypatch.setattr(_owner, "_pid_namespace", self._namespace)
-        monkeypatch.setattr(_owner, "_stat_fields", lambda pid: ["S"] + ["0"] * 18 + [self.processes[str(pid)][2]])
-        monkeypatch.setattr(_owner, "_namespace_pid", lambda pid: self.processes[pid][1])
-
-    def _namespace(self, pid: int | str = "self") -> str:
-        if pid == "self":
-            return self.ours
-        return "?" if pid in self.unreadable else self.processes[str(pid)][0]
+        monkeypatch.setattr(_owner, "_pid_namespace", lambda pid="self": self.ours)
+        monkeypatch.setattr(_owner, "_proc_hides_processes", lambda: self.hides)
+        monkeypatch.setattr(_owner, "_stat_fields", lambda pid: ["S"] + ["0"] * 18 + [self.processes[str(pid)][1]])
+        monkeypatch.setattr(_owner, "_namespace_pid", lambda pid: self.processes[pid][0])
 
 
-OTHER = "4026532999"
+INITIAL = _owner.INITIAL_PID_NAMESPACE
 
 
-@pytest.mark.parametrize(("ours", "processes", "unreadable", "expected"), [
-    pytest.param(_owner.INITIAL_PID_NAMESPACE, {"100": (OTHER, "7", "500")}, (), True, id="seen running in its namespace"),
-    pytest.param(_owner.INITIAL_PID_NAMESPACE, {"100": (OTHER, "7", "999")}, (), False, id="a reused pid in its namespace"),
-    pytest.param(_owner.INITIAL_PID_NAMESPACE, {"100": (OTHER, "8", "500")}, (), False, id="its namespace lives on without it"),
-    pytest.param(_owner.INITIAL_PID_NAMESPACE, {"100": (_owner.INITIAL_PID_NAMESPACE, "100", "500")}, (), False,
-                 id="its namespace is gone, and the initial namespace sees all"),
-    pytest.param(_owner.INITIAL_PID_NAMESPACE, {"100": ("?", "?", "?")}, ("100",), None,
-                 id="a process out of reach (another user's): cannot tell"),
-    pytest.param("4026532111", {"100": ("4026532111", "100", "500")}, (), None,
-                 id="from a container's namespace, another namespace is out of sight"),
+@pytest.mark.parametrize(("ours", "processes", "hides", "expected"), [
+    pytest.param(INITIAL, {"100": ("7", "500"), "101": ("101", "400")}, False, True, id="seen running"),
+    pytest.param(INITIAL, {"100": ("7", "999")}, False, False, id="a reused pid"),
+    pytest.param(INITIAL, {"100": ("8", "500")}, False, False, id="another process started in the same tick"),
+    pytest.param(INITIAL, {}, False, False, id="nothing of it left, and the initial namespace sees all"),
+    pytest.param(INITIAL, {}, True, None, id="a /proc that hides processes proves nothing"),
+    pytest.param("4026532111", {}, False, None, id="from a container's namespace, nothing is proven"),
 ])
-def test_an_owner_in_another_pid_namespace_is_judged_from_what_this_one_sees(monkeypatch, ours, processes, unreadable, expected):
-    boot = _owner.boot_id()
-    owner = f"host/{boot}/{OTHER}/7/500"
-    _Kernel(ours, processes, unreadable).install(monkeypatch)
+def test_an_owner_in_another_pid_namespace_is_judged_only_from_the_initial_one(monkeypatch, ours, processes, hides, expected):
+    owner = f"host/{_owner.boot_id()}/4026532999/7/500"
+    _Kernel(ours, processes, hides).install(monkeypatch)
     assert owner_is_alive(owner) is expected
+
+
+@pytest.mark.parametrize(("options", "hides"), [
+    ("rw", False), ("rw,hidepid=0", False), ("rw,hidepid=off", False),
+    ("rw,hidepid=2", True), ("rw,hidepid=invisible", True), ("rw,subset=pid", True),
+])
+def test_a_proc_that_hides_other_users_processes_is_told(options, hides):
+    mountinfo = ("21 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw\n"
+                 f"22 27 0:21 / /proc rw,relatime - proc proc {options}\n")
+    assert _owner.hides_processes(mountinfo) is hides
 
 
 def test_leftovers_are_ended_pods_and_pods_of_owners_proven_gone(dead_owner):
