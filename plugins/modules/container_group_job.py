@@ -30,9 +30,14 @@ description:
     same name, so the limit holds across processes and controllers. The job waits, with a message,
     until a slot frees or O(pending_timeout) passes.
   - Fails fast, deleting the Pod, when it cannot start (C(ErrImagePull), C(ImagePullBackOff),
-    C(Unschedulable), C(CreateContainerConfigError), ...) or is refused by the API server (403
+    C(CreateContainerConfigError), ...) or is refused by the API server (403
     with the RBAC reason, a Pod Security rejection with the fields to set, an admission webhook
     by name). A full ResourceQuota is waited for, up to O(pending_timeout).
+  - A Pod that no node fits (C(Unschedulable)) is waited for up to O(pending_timeout), as a cluster
+    autoscaler or Karpenter may be adding a node. The job says so at once with the scheduler's words
+    and what an autoscaler said of the Pod (from its events, which need C(events) C(list); without
+    that the job says it cannot tell), so that a C(nodeSelector) no node will ever meet can be
+    stopped at once. At O(pending_timeout) it fails with the scheduler's last words.
   - When the group has an C(image_pull_credential), the job creates a C(kubernetes.io/dockerconfigjson)
     Secret C(<pod name>-pull) before the Pod, adds it to the Pod's C(imagePullSecrets), makes the
     Pod its owner once the Pod exists, and deletes it after the Pod whatever happened. One that a

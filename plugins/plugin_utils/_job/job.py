@@ -67,7 +67,12 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.se
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.stop_guard import Interrupted, StopGuard
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.api import ApiEndpoint, pod_path
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import K8sApiError, K8sClientError, quota_exceeded
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.pod_status import start_problem, waiting_reason
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.pod_status import (
+    scale_up,
+    start_problem,
+    unschedulable,
+    waiting_reason,
+)
 
 # Beyond job_timeout, the Pod's own deadline leaves this much for start-up and clean-up.
 DEADLINE_GRACE_SECONDS = 30
@@ -77,6 +82,8 @@ DELETE_CONFIRM_SECONDS = 60.0
 STOP_GRACE_SECONDS = 3.0
 #: Beyond job_timeout, how long the controller follows a target the Pod should have stopped.
 FOLLOW_GRACE_SECONDS = 60.0
+#: While no node fits the Pod, how often at most its events are read for an autoscaler's word.
+SCALE_UP_CHECK_SECONDS = 30.0
 
 #: What the runner's stop answers, in words.
 _STOPPED = {STOPPED: "stopped by SIGTERM", KILLED: f"was killed (SIGKILL after {STOP_GRACE_SECONDS:g}s)",
@@ -348,11 +355,14 @@ class ContainerGroupJob:
         return since
 
     def wait_running(self) -> float:
-        """Watch the Pod until it runs; the seconds that took. JobError naming the reason when it cannot."""
+        """Watch the Pod until it runs; the seconds that took. JobError naming the reason when it
+        cannot, or when pending_timeout passes (a Pod no node fits is waited for: an autoscaler
+        may be adding a node)."""
         started = time.monotonic()
         deadline = started + self.spec.pending_timeout
         last_reason = "Pending"
         said_pull_retry = False
+        waiting = _NodeWait(self, started)
         for pod in self.api.pod_states(self.pod_name, deadline):
             if pod is None:
                 raise JobError(f"{self.where} was deleted before it ran")
@@ -367,10 +377,15 @@ class ContainerGroupJob:
                 continue
             if problem:
                 raise JobError(f"{self.where} cannot start: {problem}")
-            last_reason = waiting_reason(pod) or last_reason
+            no_node = unschedulable(pod)
+            if no_node is not None:
+                waiting.saw(no_node)
+                last_reason = f"Unschedulable: {no_node}"
+            else:
+                last_reason = waiting_reason(pod) or last_reason
         raise JobError(
             f"{self.where} stuck Pending for {time.monotonic() - started:.0f}s "
-            f"(pending_timeout {self.spec.pending_timeout}s), last state: {last_reason}"
+            f"(pending_timeout {self.spec.pending_timeout}s), last state: {last_reason}{waiting.autoscaler_said()}"
         )
 
     def copy_project(self) -> float:
@@ -438,6 +453,42 @@ class ContainerGroupJob:
                 self._deleted = True
                 return
         raise JobError(f"{self.where} still exists {DELETE_CONFIRM_SECONDS:.0f}s after it was deleted; check the node's kubelet")
+
+
+class _NodeWait:
+    """A Pod that no node fits yet: said once with the scheduler's words, then again whenever
+    what an autoscaler says of it changes (its events, read at most every SCALE_UP_CHECK_SECONDS)."""
+
+    def __init__(self, job: ContainerGroupJob, started: float) -> None:
+        self._job = job
+        self._started = started
+        self._checked = float("-inf")
+        self._said: str | None = None
+        self._unread = False
+        self._told = False
+
+    def saw(self, scheduler_said: str) -> None:
+        job = self._job
+        now = time.monotonic()
+        if now - self._checked >= SCALE_UP_CHECK_SECONDS:
+            self._checked = now
+            events = job.api.pod_events(job.pod_name)
+            self._unread = events is None
+            said = scale_up(events) if events is not None else None
+            if self._told and said and said != self._said:
+                job.notice(f"{job.where}: {said}", False)
+            self._said = said or self._said
+        if not self._told:
+            self._told = True
+            left = job.spec.pending_timeout - (now - self._started)
+            autoscaler = self._said or ("its events cannot be read (RBAC: events list), so what an autoscaler does is not known"
+                                        if self._unread else "no autoscaler has said anything of it yet")
+            job.notice(f"{job.where} is Unschedulable: {scheduler_said} ({autoscaler}). Waiting up to {left:.0f}s more "
+                       "(pending_timeout) for a node that fits, as an autoscaler may add one; stop now if none will "
+                       "(a nodeSelector, affinity or resource request that no node can meet)", True)
+
+    def autoscaler_said(self) -> str:
+        return f"; {self._said}" if self._said else ""
 
 
 def _despite_a_signal(call: t.Callable[[], None]) -> str:

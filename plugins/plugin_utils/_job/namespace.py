@@ -119,6 +119,17 @@ class JobNamespace:
             raise JobError(f"the API server sent something other than a Pod for {self.where(name)}")
         return pod
 
+    def pod_events(self, name: str) -> list[dict] | None:
+        """The events of one Pod (what the scheduler and an autoscaler said of it); None when
+        they cannot be read (RBAC without events list, say): they only add to a message."""
+        selector = f"involvedObject.kind=Pod,involvedObject.name={name}"
+        try:
+            listing = self.request("GET", core_path("events", self.namespace), query=[("fieldSelector", selector)])
+        except K8sClientError:
+            return None
+        items = listing.get("items") if isinstance(listing, dict) else None
+        return [item for item in items or [] if isinstance(item, dict)]
+
     def pod_states(self, name: str, until: float) -> t.Iterator[dict | None]:
         """The Pod now, then each change of it (see ``_k8s.watch``), until the monotonic time until."""
         try:

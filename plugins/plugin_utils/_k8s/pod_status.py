@@ -5,8 +5,9 @@
 # Do not import it from outside the collection.
 """Why a Pod cannot start or cannot take a command, read from its status, in words for people.
 
-Used by the job (a Pod that will not start fails the job at once, naming the reason) and
-by the pod connection (an exec refused because the container is not running).
+Used by the job (a Pod that will not start fails the job at once, naming the reason; one
+that no node fits yet is waited for, saying what an autoscaler said of it) and by the pod
+connection (an exec refused because the container is not running).
 """
 
 from __future__ import annotations
@@ -75,13 +76,36 @@ def waiting_reason(pod: dict) -> str | None:
     return next((r for r in reversed(reasons) if r), None)
 
 
-def start_problem(pod: dict) -> str | None:
-    """Why a Pending Pod will not start, or None while it may still start."""
-    status = pod.get("status") or {}
-    for condition in status.get("conditions") or []:
+def unschedulable(pod: dict) -> str | None:
+    """The scheduler's words while no node fits the Pod (it may yet, once an autoscaler adds one)."""
+    for condition in (pod.get("status") or {}).get("conditions") or []:
         if condition.get("type") == "PodScheduled" and condition.get("status") == "False" \
                 and condition.get("reason") == "Unschedulable":
-            return f"Unschedulable: {condition.get('message') or 'no node fits the Pod'}"
+            return str(condition.get("message") or "no node fits the Pod")
+    return None
+
+
+#: The events an autoscaler gives a Pod it has looked at: cluster-autoscaler's, and Karpenter's
+#: nomination of a node it is making for the Pod.
+_SCALE_UP = {"TriggeredScaleUp": "a scale-up was triggered", "NotTriggerScaleUp": "no scale-up was triggered",
+             "Nominated": "a node was nominated for it"}
+
+
+def scale_up(events: t.Iterable[dict]) -> str | None:
+    """What an autoscaler last said of a Pod, from the Pod's events; None if none said anything."""
+    said = None
+    for event in sorted(events, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or "")):
+        reason = event.get("reason")
+        if reason in _SCALE_UP:
+            source = ((event.get("source") or {}).get("component") or event.get("reportingComponent") or "the autoscaler")
+            said = f"{_SCALE_UP[reason]} ({source}: {event.get('message') or reason})"
+    return said
+
+
+def start_problem(pod: dict) -> str | None:
+    """Why a Pending Pod will not start, or None while it may still start (an Unschedulable
+    Pod may: see unschedulable)."""
+    status = pod.get("status") or {}
     images = {c.get("name"): c.get("image") for c in (pod.get("spec") or {}).get("containers") or []}
     for container in _container_statuses(pod):
         waiting = (container.get("state") or {}).get("waiting") or {}

@@ -33,6 +33,8 @@ class FakeEndpoint:
         self.status = status or {}
         self.fail_next: dict[str, BaseException] = {}  # method: exception raised once
         self.refusals: list[tuple[str, str, BaseException]] = []  # (method, path end, exception) raised every time
+        self.events: list[dict] = []  # the events of the Pod
+        self.events_error: BaseException | None = None  # what reading them raises
         self.watch_events: t.Callable[[dict], list[dict]] | None = None  # the events a watch of a Pod brings
         self.watch_queries: list[list] = []
 
@@ -49,6 +51,10 @@ class FakeEndpoint:
         name = parts[5] if len(parts) > 5 else None
         if parts[4] == "secrets":
             return self._secret_request(method, name, body, metadata_only)
+        if parts[4] == "events":
+            if self.events_error is not None:
+                raise self.events_error
+            return {"items": self.events}
         if method == "POST":
             pod = copy.deepcopy(body)
             if pod["metadata"]["name"] in self.pods:

@@ -8,6 +8,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export CONTAINER_GROUPS_STATE_FILE="$work/state/container_groups.yml"
 pods() { python "$here/files/pods.py" "$config" "$@"; }
+kubectl="$(../setup_integration_config/files/integration_config.sh cg_cluster_script)"
+kubectl="$("$kubectl" env | sed -n 's/^export CG_BIN_DIR=//p')/kubectl"
 fail() { echo "FAILED: $*" >&2; exit 1; }
 job_args() { # group playbook [more ansible-playbook args] -> the command in array JOB
   local group=$1 playbook=$2; shift 2
@@ -127,9 +129,32 @@ scenario_noimage() {
 }
 
 scenario_unschedulable() {
-  echo "== an impossible resource request fails naming Unschedulable, Pod gone"
-  expect_job_failure job-huge quick.yml "$work/huge.log"
-  grep -q 'Unschedulable: .*Insufficient cpu' "$work/huge.log" || fail "the message does not say Unschedulable with the scheduler's reason"
+  echo "== a request no node can meet is waited for up to pending_timeout, then fails with the scheduler's words, Pod gone"
+  expect_job_failure job-huge quick.yml "$work/huge.log" -e pending_timeout=12
+  grep -q 'is Unschedulable: .*Insufficient cpu.*Waiting up to' "$work/huge.log" || fail "the wait was not said with the scheduler's words"
+  grep -q 'stuck Pending for [0-9]*s (pending_timeout 12s), last state: Unschedulable: .*Insufficient cpu' "$work/huge.log" \
+    || fail "the failure does not give the scheduler's last words"
+}
+
+scenario_autoscaled() {
+  echo "== a Pod no node fits yet runs once a node fits (the node gets the pool's label 20 s in, as an autoscaler adds a node)"
+  local admin node unlabel
+  admin=(--kubeconfig "$(../setup_integration_config/files/integration_config.sh cg_test_kubeconfig)")
+  node=$("$kubectl" "${admin[@]}" get nodes -o jsonpath='{.items[0].metadata.name}')
+  printf -v unlabel '%q ' "$kubectl" "${admin[@]}" label node "$node" container-groups.ephemeral.io/test-pool-
+  # The label goes whatever happens (the trap runs when the function's locals are gone).
+  # shellcheck disable=SC2064
+  trap "$unlabel >/dev/null 2>&1 || :; rm -rf '$work'" EXIT
+  run_job job-autoscaled quick.yml -e pending_timeout=120 > "$work/autoscaled.log" 2>&1 &
+  local job=$! started=$SECONDS
+  sleep 20
+  "$kubectl" "${admin[@]}" label node "$node" container-groups.ephemeral.io/test-pool=autoscaled > /dev/null
+  wait "$job" || { cat "$work/autoscaled.log"; fail "the job failed although a node came"; }
+  cat "$work/autoscaled.log"
+  grep -q "is Unschedulable: .*didn't match Pod's node affinity/selector" "$work/autoscaled.log" || fail "the wait was not said"
+  grep -q '"msg": "MARKER-QUICK"' "$work/autoscaled.log" || fail "the target did not run"
+  [ $((SECONDS - started)) -ge 20 ] || fail "the job ran before the node had its label"
+  eval "$unlabel" > /dev/null
 }
 
 scenario_forbidden() {
@@ -170,7 +195,7 @@ scenario_limit() {
 export PYTHONUNBUFFERED=1
 # CG_JOB_SCENARIOS="noimage limit" runs a subset when runme.sh is run by hand (ansible-test
 # does not pass the variable through); all by default.
-for scenario in ${CG_JOB_SCENARIOS:-success check_mode failure timeout signals sigkill noimage unschedulable forbidden limit}; do
+for scenario in ${CG_JOB_SCENARIOS:-success check_mode failure timeout signals sigkill noimage unschedulable autoscaled forbidden limit}; do
   "scenario_$scenario"
 done
 echo "all wrapper scenarios passed"

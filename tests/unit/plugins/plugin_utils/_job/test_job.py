@@ -460,3 +460,48 @@ def test_a_leftover_is_deleted_by_its_uid_and_a_pod_that_took_its_name_since_is_
     outcome = job.run()
     assert outcome.failure is None and outcome.rc == 0
     assert api.pods == {"cg-g-old": api.pods["cg-g-old"]} and api.pods["cg-g-old"]["metadata"]["uid"] == "uid-new"
+
+
+_NO_NODE = {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                                               "message": "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector."}]}
+
+
+def test_a_pod_no_node_fits_is_waited_for_until_a_node_comes(fake_api, monkeypatch, tmp_path):
+    # As an autoscaler adds a node: Unschedulable first, then scheduled and running.
+    api = fake_api(phase="Pending", status=_NO_NODE)
+    api.watch_events = lambda pod: [{"type": "MODIFIED", "object": {**pod, "status": _NO_NODE}},
+                                    {"type": "MODIFIED", "object": {**pod, "status": {"phase": "Running"}}}]
+    job, dummy_lines, notices = _job(api, monkeypatch, tmp_path, FakeExec())
+    outcome = job.run()
+    assert outcome.failure is None and outcome.rc == 0
+    said = [message for message, problem in notices if problem]
+    assert len(said) == 1 and said[0].startswith(
+        f"Pod default/{job.pod_name} is Unschedulable: 0/1 nodes are available: 1 node(s) didn't match Pod's node "
+        "affinity/selector. (no autoscaler has said anything of it yet). Waiting up to ")
+    assert [method for method, path in api.calls if path.endswith("/events")] == ["GET"], "the events read once"
+
+
+def test_a_pod_no_node_fits_fails_at_pending_timeout_with_the_schedulers_and_the_autoscalers_words(
+        fake_api, monkeypatch, tmp_path):
+    api = fake_api(phase="Pending", status=_NO_NODE)
+    api.events = [{"reason": "TriggeredScaleUp", "message": "pod triggered scale-up: [{pool 1->2 (max: 3)}]",
+                   "source": {"component": "cluster-autoscaler"}}]
+    clock = iter(range(0, 100_000, 1))
+    monkeypatch.setattr(_job_module.time, "monotonic", lambda: float(next(clock)))
+    job, dummy_lines, notices = _job(api, monkeypatch, tmp_path, FakeExec())
+    outcome = job.run()
+    assert outcome.failure.startswith(f"Pod default/{job.pod_name} stuck Pending for ")
+    assert outcome.failure.endswith("(pending_timeout 5s), last state: Unschedulable: 0/1 nodes are available: 1 node(s) "
+                                    "didn't match Pod's node affinity/selector.; a scale-up was triggered (cluster-autoscaler: "
+                                    "pod triggered scale-up: [{pool 1->2 (max: 3)}])")
+    assert outcome.pod_deleted is True and api.pods == {}
+    assert "a scale-up was triggered" in [m for m, problem in notices if problem][0]
+
+
+def test_events_that_cannot_be_read_only_leave_the_autoscaler_out(fake_api, monkeypatch, tmp_path):
+    api = fake_api(phase="Pending", status=_NO_NODE)
+    api.events_error = K8sApiError(403, "Forbidden", '{"message": "events is forbidden"}')
+    api.watch_events = lambda pod: [{"type": "MODIFIED", "object": {**pod, "status": {"phase": "Running"}}}]
+    job, dummy_lines, notices = _job(api, monkeypatch, tmp_path, FakeExec())
+    assert job.run().failure is None
+    assert "(its events cannot be read (RBAC: events list)" in [m for m, problem in notices if problem][0]

@@ -9,7 +9,9 @@ import pytest
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.pod_status import (
     container_problem,
     registry_refused,
+    scale_up,
     start_problem,
+    unschedulable,
     waiting_reason,
 )
 
@@ -49,8 +51,7 @@ def _waiting(reason, message=""):
         (_pod(statuses=_waiting("CreateContainerConfigError", 'secret "x" not found')),
          'CreateContainerConfigError for image my/ee:1 (container worker): secret "x" not found'),
         (_pod(conditions=[{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-                           "message": "0/1 nodes are available: 1 Insufficient cpu."}]),
-         "Unschedulable: 0/1 nodes are available: 1 Insufficient cpu."),
+                           "message": "0/1 nodes are available: 1 Insufficient cpu."}]), None),
         (_pod(conditions=[{"type": "PodScheduled", "status": "True"}]), None),
         (_pod(phase="Failed"), "the Pod ended (Failed) before the job started"),
     ],
@@ -90,3 +91,29 @@ def test_container_problem(pod, container, expected):
 ])
 def test_registry_refused(statuses, refused):
     assert registry_refused(_pod(statuses=statuses)) is refused
+
+
+def test_an_unschedulable_pod_gives_the_schedulers_words():
+    pod = _pod(conditions=[{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                            "message": "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector."}])
+    assert unschedulable(pod) == "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector."
+    assert unschedulable(_pod(conditions=[{"type": "PodScheduled", "status": "True"}])) is None
+
+
+@pytest.mark.parametrize(("events", "expected"), [
+    ([], None),
+    ([{"reason": "Scheduled", "message": "assigned"}], None),
+    ([{"reason": "NotTriggerScaleUp", "message": "pod didn't trigger scale-up: 1 node(s) didn't match Pod's node affinity",
+       "source": {"component": "cluster-autoscaler"}, "lastTimestamp": "2026-12-06T10:00:00Z"}],
+     "no scale-up was triggered (cluster-autoscaler: pod didn't trigger scale-up: 1 node(s) didn't match Pod's node affinity)"),
+    ([{"reason": "TriggeredScaleUp", "message": "pod triggered scale-up: [{pool-1 1->2 (max: 5)}]",
+       "source": {"component": "cluster-autoscaler"}, "lastTimestamp": "2026-12-06T10:00:05Z"},
+      {"reason": "NotTriggerScaleUp", "message": "earlier", "source": {"component": "cluster-autoscaler"},
+       "lastTimestamp": "2026-12-06T10:00:00Z"}],
+     "a scale-up was triggered (cluster-autoscaler: pod triggered scale-up: [{pool-1 1->2 (max: 5)}])"),
+    ([{"reason": "Nominated", "message": "Pod should schedule on: nodeclaim/default-x7k2p", "reportingComponent": "karpenter",
+       "eventTime": "2026-12-06T10:00:00.000000Z"}],
+     "a node was nominated for it (karpenter: Pod should schedule on: nodeclaim/default-x7k2p)"),
+])
+def test_what_an_autoscaler_last_said_of_a_pod(events, expected):
+    assert scale_up(events) == expected
