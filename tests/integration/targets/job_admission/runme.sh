@@ -11,13 +11,8 @@
 # - container_group with validate=server: an invalid quantity and a Pod Security violation
 #   are refused in the server's words and not stored; a good group is stored; no Pod is made.
 # No `set -x`: the token must not be echoed.
-set -eu
-config=$(../setup_integration_config/files/integration_config.sh)
-here=$(pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export CONTAINER_GROUPS_STATE_FILE="$work/state/container_groups.yml" PYTHONUNBUFFERED=1 ANSIBLE_NOCOLOR=1
-fail() { echo "FAILED: $*" >&2; exit 1; }
+# shellcheck source-path=SCRIPTDIR source=../setup_integration_config/files/job_target.sh
+. ../setup_integration_config/files/job_target.sh
 pods_left() { python "$here/../container_group_job/files/pods.py" "$config" count val-ok; }
 run_job() { # group playbook log
   ansible-playbook ephemeral.container_groups.run -e "container_group=$1" -e "playbook=$here/files/project/$2" > "$3" 2>&1

@@ -6,14 +6,9 @@
 #   proven gone because the initial PID namespace sees that no process of it is left;
 # - groups whose names read alike (ci.fast, ci_fast), one slot each, run a job each at once.
 # No `set -x`: the token must not be echoed.
-set -eu
-config=$(../setup_integration_config/files/integration_config.sh)
-here=$(pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export CONTAINER_GROUPS_STATE_FILE="$work/state/container_groups.yml" PYTHONUNBUFFERED=1 ANSIBLE_NOCOLOR=1
+# shellcheck source-path=SCRIPTDIR source=../setup_integration_config/files/job_target.sh
+. ../setup_integration_config/files/job_target.sh
 pods() { python "$here/../container_group_job/files/pods.py" "$config" "$@"; }
-fail() { echo "FAILED: $*" >&2; exit 1; }
 job() { # group playbook [more args]: the wrapper's command line, in the array JOB
   local group=$1 playbook=$2; shift 2
   JOB=(ansible-playbook ephemeral.container_groups.run -e "container_group=$group" -e "playbook=$here/files/project/$playbook" "$@")
