@@ -25,7 +25,8 @@ from ansible_collections.ephemeral.container_groups.plugins.module_utils._state 
     StateStore,
     resolve_state_path,
 )
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.job import ContainerGroupJob, JobOutcome
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.job import ContainerGroupJob
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.outcome import JobOutcome
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.inputs import JobInputError, JobSpec, job_spec
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.secrets import JobSecrets
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.auth import (

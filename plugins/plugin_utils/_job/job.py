@@ -36,7 +36,7 @@ from __future__ import annotations
 import time
 import typing as t
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import LABEL_GROUP, LABEL_JOB_ID, pod_name
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.events import parse_events, stats_of, write_events
@@ -61,18 +61,15 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.in
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.inputs import JobSpec
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.manifests import job_manifests
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.namespace import JobError, JobNamespace, NoticeFn
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.outcome import JobOutcome
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.pending import NodeWait
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.owner import leftovers, owner_id
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.pull_secret import GRACE_SECONDS, PullSecret
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.secrets import JobSecrets
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.stop_guard import Interrupted, StopGuard
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.api import ApiEndpoint, pod_path
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import K8sApiError, K8sClientError, quota_exceeded
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.pod_status import (
-    scale_up,
-    start_problem,
-    unschedulable,
-    waiting_reason,
-)
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.pod_status import start_problem, unschedulable, waiting_reason
 
 # Beyond job_timeout, the Pod's own deadline leaves this much for start-up and clean-up.
 DEADLINE_GRACE_SECONDS = 30
@@ -82,33 +79,10 @@ DELETE_CONFIRM_SECONDS = 60.0
 STOP_GRACE_SECONDS = 3.0
 #: Beyond job_timeout, how long the controller follows a target the Pod should have stopped.
 FOLLOW_GRACE_SECONDS = 60.0
-#: While no node fits the Pod, how often at most its events are read for an autoscaler's word.
-SCALE_UP_CHECK_SECONDS = 30.0
 
 #: What the runner's stop answers, in words.
 _STOPPED = {STOPPED: "stopped by SIGTERM", KILLED: f"was killed (SIGKILL after {STOP_GRACE_SECONDS:g}s)",
             NOT_RUNNING: "had already ended"}
-
-
-@dataclass
-class JobOutcome:
-    """What a finished job reports (the action plugin's result is built from it)."""
-
-    changed: bool = False
-    rc: int | None = None
-    failure: str | None = None
-    pod_name: str = ""  # the name the Pod ended with (a slot's, with max_concurrent_jobs)
-    pod_deleted: bool | None = None  # None: no Pod was created
-    recap: list[str] = field(default_factory=list)
-    stdout_tail: list[str] = field(default_factory=list)
-    leftovers_removed: list[str] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-    elapsed: float = 0.0
-    stats: dict[str, dict[str, int]] = field(default_factory=dict)  # per host, from the job events
-    events: int = 0  # job events read back (and written to events_file)
-    reconnects: int = 0  # times the output stream was lost and taken up again
-    api_retries: int = 0  # API calls tried again after a transient failure (the delete's among them)
-    api_requests: int = 0  # HTTP requests and exec connections the job made
 
 
 @dataclass(frozen=True)
@@ -362,7 +336,7 @@ class ContainerGroupJob:
         deadline = started + self.spec.pending_timeout
         last_reason = "Pending"
         said_pull_retry = False
-        waiting = _NodeWait(self, started)
+        waiting = NodeWait(self.api, self.pod_name, self.spec.pending_timeout, started)
         for pod in self.api.pod_states(self.pod_name, deadline):
             if pod is None:
                 raise JobError(f"{self.where} was deleted before it ran")
@@ -453,42 +427,6 @@ class ContainerGroupJob:
                 self._deleted = True
                 return
         raise JobError(f"{self.where} still exists {DELETE_CONFIRM_SECONDS:.0f}s after it was deleted; check the node's kubelet")
-
-
-class _NodeWait:
-    """A Pod that no node fits yet: said once with the scheduler's words, then again whenever
-    what an autoscaler says of it changes (its events, read at most every SCALE_UP_CHECK_SECONDS)."""
-
-    def __init__(self, job: ContainerGroupJob, started: float) -> None:
-        self._job = job
-        self._started = started
-        self._checked = float("-inf")
-        self._said: str | None = None
-        self._unread = False
-        self._told = False
-
-    def saw(self, scheduler_said: str) -> None:
-        job = self._job
-        now = time.monotonic()
-        if now - self._checked >= SCALE_UP_CHECK_SECONDS:
-            self._checked = now
-            events = job.api.pod_events(job.pod_name)
-            self._unread = events is None
-            said = scale_up(events) if events is not None else None
-            if self._told and said and said != self._said:
-                job.notice(f"{job.where}: {said}", False)
-            self._said = said or self._said
-        if not self._told:
-            self._told = True
-            left = job.spec.pending_timeout - (now - self._started)
-            autoscaler = self._said or ("its events cannot be read (RBAC: events list), so what an autoscaler does is not known"
-                                        if self._unread else "no autoscaler has said anything of it yet")
-            job.notice(f"{job.where} is Unschedulable: {scheduler_said} ({autoscaler}). Waiting up to {left:.0f}s more "
-                       "(pending_timeout) for a node that fits, as an autoscaler may add one; stop now if none will "
-                       "(a nodeSelector, affinity or resource request that no node can meet)", True)
-
-    def autoscaler_said(self) -> str:
-        return f"; {self._said}" if self._said else ""
 
 
 def _despite_a_signal(call: t.Callable[[], None]) -> str:

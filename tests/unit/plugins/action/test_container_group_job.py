@@ -11,7 +11,7 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.ephemeral.container_groups.plugins.action import container_group_job as action_module
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._state import StateStore
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.job import JobOutcome
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.outcome import JobOutcome
 
 TOKEN = "action-test-token"
 
