@@ -93,12 +93,16 @@ def stop_argv(grace: float) -> list[str]:
     return ["python3", RUNNER, runner.STOP, JOB_DIR, f"{grace:g}"]
 
 
-def runner_source() -> bytes:
-    """The runner's source, as the job copies it into the Pod: data, as ansible-core reads what
-    it runs on a target (``pkgutil.get_data``)."""
-    source = pkgutil.get_data(runner.__name__.rpartition(".")[0], "runner.py")
+#: What runs in the Pod (``in_pod/``), copied beside each other under META.
+IN_POD_FILES = ("runner.py", "processes.py")
+
+
+def in_pod_source(name: str) -> bytes:
+    """The source of a file of ``in_pod/``, as the job copies it into the Pod: data, as
+    ansible-core reads what it runs on a target (``pkgutil.get_data``)."""
+    source = pkgutil.get_data(runner.__name__.rpartition(".")[0], name)
     if source is None:
-        raise FileNotFoundError("the job's runner (plugin_utils/_job/in_pod/runner.py) cannot be read")
+        raise FileNotFoundError(f"the job's plugin_utils/_job/in_pod/{name} cannot be read")
     return source
 
 
@@ -114,9 +118,11 @@ def default_inventory() -> bytes:
 
 
 def job_files(spec: JobSpec, secret_files: t.Mapping[str, bytes]) -> dict[str, bytes]:
-    """The job's own files, by their path in the job directory: the runner, the events callback,
+    """The job's own files, by their path in the job directory: the runner and its processes
+    module, the events callback,
     the default inventory when the job names none (under META), and the secrets (under SECRETS)."""
-    files = {runner.RUNNER: runner_source(), f"{runner.CALLBACK_PLUGINS}/job_events.py": events_callback_source()}
+    files = {f"{runner.META}/{name}": in_pod_source(name) for name in IN_POD_FILES}
+    files[f"{runner.CALLBACK_PLUGINS}/job_events.py"] = events_callback_source()
     if not spec.inventories:
         files[f"{runner.META}/inventory.ini"] = default_inventory()
     files.update((f"{runner.SECRETS}/{name}", data) for name, data in secret_files.items())

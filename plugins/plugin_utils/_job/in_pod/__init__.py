@@ -4,6 +4,7 @@
 # Internal to ephemeral.container_groups: this package may change or disappear without notice.
 # Do not import it from outside the collection.
 """What runs inside the job's Pod, under the image's python3 (3.6 or later; the standard library
-only): ``runner.py``. The job copies its source into the Pod (read as data, never run on the
-controller) and imports only its constants, the words of the protocol between the two sides.
+only): ``runner.py``, and ``processes.py`` beside it. The job copies their sources into the Pod
+(read as data, never run on the controller) and imports only the runner's constants, the words
+of the protocol between the two sides.
 """

@@ -35,14 +35,18 @@ below the imports; the controller imports them from here.
 """
 
 import configparser
-import ctypes
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from typing import Callable, Dict, List, Optional, TextIO, Tuple
+from typing import Dict, List, Optional, TextIO
+
+if __package__:  # imported as part of the collection (the controller, the tests)
+    from . import processes
+else:  # run as a script in the Pod, where the job puts processes.py beside it
+    import processes  # type: ignore[no-redef,import-not-found]
 
 # -- The protocol between this runner and the controller, spelled here once. The controller
 # (``_job``) and the tests import these names; the runner copied into the Pod carries them.
@@ -84,11 +88,9 @@ _AGENT_SOCKET = "agent.sock"
 _ASKPASS = "askpass"
 
 KILL_AFTER_SECONDS = 10
-POLL_SECONDS = 0.05
+POLL_SECONDS = processes.POLL_SECONDS
 KEEPALIVE_SECONDS = 5.0
 CHUNK = 256 * 1024
-#: prctl(2) option that makes orphaned descendants this process's children.
-_PR_SET_CHILD_SUBREAPER = 36
 
 
 def _write_atomically(path: str, text: str) -> None:
@@ -100,41 +102,12 @@ def _write_atomically(path: str, text: str) -> None:
     os.rename(temp, path)
 
 
-def _stat(pid: int) -> Optional[List[str]]:
-    """The fields of /proc/PID/stat after the command name (state, ppid, pgrp, ...); None if gone."""
-    try:
-        with open("/proc/%d/stat" % pid) as handle:
-            return handle.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie (ended, not yet reaped by the container's init) counts as gone.
-    fields = _stat(pid)
-    return fields is None or fields[0] != "Z"
-
-
 def _read_int(path: str) -> Optional[int]:
     try:
         with open(path) as handle:
             return int(handle.read().strip())
     except (OSError, ValueError):
         return None
-
-
-def _become_subreaper() -> None:
-    try:
-        # The running interpreter's own symbols include libc's (glibc and musl alike).
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass  # not Linux (or no libc): stop still reaches the target's process group
 
 
 class _StartError(Exception):
@@ -254,7 +227,7 @@ def _clear(directory: str) -> None:
 
 
 def _supervise(job_dir: str, timeout: float, argv: List[str]) -> None:
-    _become_subreaper()
+    processes.become_subreaper()
     secrets = os.path.join(job_dir, SECRETS)
     agent = None
     with open(os.path.join(job_dir, OUTPUT), "ab", buffering=0) as output:
@@ -283,9 +256,9 @@ def _supervise(job_dir: str, timeout: float, argv: List[str]) -> None:
     while target.pid not in ended:
         if not timed_out and time.monotonic() > deadline:
             timed_out = True
-            _stop_everything(os.getpid(), target.pid, KILL_AFTER_SECONDS, lambda: _reap(ended))
+            processes.stop_everything(os.getpid(), target.pid, KILL_AFTER_SECONDS, lambda: processes.reap(ended))
         time.sleep(POLL_SECONDS)
-        _reap(ended)
+        processes.reap(ended)
     if agent is not None:
         agent.kill()
     _clear(secrets)
@@ -295,83 +268,6 @@ def _supervise(job_dir: str, timeout: float, argv: List[str]) -> None:
     else:
         rc = os.WEXITSTATUS(status)
     _write_atomically(os.path.join(job_dir, STATUS), json.dumps({"rc": rc, "timed_out": timed_out}))
-
-
-def _reap(ended: Dict[int, int]) -> None:
-    """Reap every ended child, adopted orphans too (no zombie lingers); note each wait status."""
-    while True:
-        try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-        ended[pid] = status
-
-
-def _processes() -> Dict[int, Tuple[int, int]]:
-    """{pid: (parent pid, process group)} of every live (not zombie) process, from /proc."""
-    table = {}
-    for name in os.listdir("/proc"):
-        fields = _stat(int(name)) if name.isdigit() else None
-        if fields is not None and fields[0] != "Z":  # None: not a process, or gone meanwhile
-            table[int(name)] = (int(fields[1]), int(fields[2]))
-    return table
-
-
-def _target_processes(supervisor: Optional[int], pgid: int) -> List[int]:
-    """The target's live processes: its process group, and everything below the supervisor."""
-    table = _processes()
-    children = {}  # type: Dict[int, List[int]]
-    for pid, (parent, _group) in table.items():
-        children.setdefault(parent, []).append(pid)
-    found = set(pid for pid, (_parent, group) in table.items() if group == pgid)
-    todo = list(children.get(supervisor, [])) if supervisor is not None else []
-    while todo:
-        pid = todo.pop()
-        if pid not in found:
-            found.add(pid)
-            todo.extend(children.get(pid, []))
-    found.discard(os.getpid())
-    return sorted(found)
-
-
-def _signal_all(pids: List[int], pgid: int, signum: int) -> None:
-    _signal_group(pgid, signum)
-    for pid in pids:
-        try:
-            os.kill(pid, signum)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
-def _stop_everything(supervisor: Optional[int], pgid: int, grace: float, wait: Callable[[], None]) -> str:
-    """SIGTERM to the target's processes, SIGKILL after grace: stopped, killed or still running."""
-    left = _target_processes(supervisor, pgid)
-    _signal_all(left, pgid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while left and time.monotonic() < deadline:
-        time.sleep(POLL_SECONDS)
-        wait()
-        left = _target_processes(supervisor, pgid)
-        _signal_all(left, pgid, signal.SIGTERM)  # and to what was started meanwhile
-    if not left:
-        return STOPPED
-    deadline = time.monotonic() + 2
-    while left and time.monotonic() < deadline:
-        _signal_all(left, pgid, signal.SIGKILL)
-        time.sleep(POLL_SECONDS)
-        wait()
-        left = _target_processes(supervisor, pgid)
-    return STILL_RUNNING if left else KILLED
-
-
-def _signal_group(pgid: int, signum: int) -> bool:
-    try:
-        os.killpg(pgid, signum)
-        return True
-    except (ProcessLookupError, PermissionError):
-        return False
 
 
 def start(job_dir: str, timeout: float, argv: List[str]) -> int:
@@ -436,7 +332,7 @@ def follow(job_dir: str, offset: int) -> int:
                 _send_events(job_dir, err)
                 err.write("%s %d %d %d\n" % (DONE_LINE, handle.tell(), status["rc"], 1 if status["timed_out"] else 0))
                 return 0
-            if supervisor is not None and not _alive(supervisor) and not os.path.exists(status_path):
+            if supervisor is not None and not processes.alive(supervisor) and not os.path.exists(status_path):
                 err.write("%s %d\n" % (LOST_LINE, handle.tell()))
                 return 0
             if time.monotonic() - quiet_since > KEEPALIVE_SECONDS:
@@ -460,10 +356,11 @@ def _send_events(job_dir: str, err: TextIO) -> None:
 def stop(job_dir: str, grace: float) -> int:
     pgid = _read_int(os.path.join(job_dir, _PGID))
     supervisor = _read_int(os.path.join(job_dir, _SUPERVISOR))
-    if pgid is None or not _target_processes(supervisor, pgid):
+    if pgid is None or not processes.target_processes(supervisor, pgid):
         print(NOT_RUNNING)
         return 0
-    print(_stop_everything(supervisor, pgid, grace, lambda: None))
+    needed_kill, left = processes.stop_everything(supervisor, pgid, grace, lambda: None)
+    print(STILL_RUNNING if left else KILLED if needed_kill else STOPPED)
     return 0
 
 

@@ -17,7 +17,7 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.fi
     playbook_args,
     project_tar_stream,
     recap_of,
-    runner_source,
+    in_pod_source,
     start_argv,
     stop_argv,
 )
@@ -59,8 +59,10 @@ def test_the_playbook_defaults_to_localhost_inventory():
 
 def test_the_job_files_are_the_runner_the_callback_and_the_secrets_by_their_path_in_the_job_directory():
     files = job_files(spec(), {"env.json": b"{}"})
-    assert sorted(files) == ["meta/callback_plugins/job_events.py", "meta/inventory.ini", "meta/runner.py", "secrets/env.json"]
-    assert files["meta/runner.py"] == runner_source() and b"def follow(" in files["meta/runner.py"]
+    assert sorted(files) == ["meta/callback_plugins/job_events.py", "meta/inventory.ini", "meta/processes.py", "meta/runner.py",
+                             "secrets/env.json"]
+    assert files["meta/runner.py"] == in_pod_source("runner.py") and b"def follow(" in files["meta/runner.py"]
+    assert b"def stop_everything(" in files["meta/processes.py"]
 
 
 def test_controller_inventories_are_copied_under_their_own_names():
@@ -71,7 +73,7 @@ def test_controller_inventories_are_copied_under_their_own_names():
 def test_follow_and_stop_commands():
     assert follow_argv(1234) == ["python3", "/tmp/cg-job/meta/runner.py", "follow", "/tmp/cg-job", "1234"]
     assert stop_argv(3.0) == ["python3", "/tmp/cg-job/meta/runner.py", "stop", "/tmp/cg-job", "3"]
-    assert b"def follow(" in runner_source()
+    assert b"def follow(" in in_pod_source("runner.py")
 
 
 def test_project_tar_stream_round_trip(tmp_path):

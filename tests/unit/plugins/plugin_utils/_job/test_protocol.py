@@ -16,7 +16,7 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.fi
     META_DIR,
     RUNNER,
     follow_argv,
-    runner_source,
+    in_pod_source,
     start_argv,
     stop_argv,
 )
@@ -42,7 +42,7 @@ def test_the_commands_the_controller_sends_are_the_runners():
 
 def test_the_runner_copied_into_the_pod_is_this_one():
     with open(runner.__file__, "rb") as handle:
-        assert runner_source() == handle.read()
+        assert in_pod_source("runner.py") == handle.read()
 
 
 def test_every_stop_answer_has_words_on_the_controller():

@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.in_pod import processes
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.in_pod import runner as _job_runner
 
 RUNNER = _job_runner.__file__
@@ -77,7 +78,7 @@ def test_stop_signals_the_targets_process_group(tmp_path):
     assert stopped.stdout == _job_runner.STOPPED.encode() + b"\n"
     assert wait_for_status(job)["rc"] == 143
     deadline = time.monotonic() + 5
-    while _job_runner._alive(child):
+    while processes.alive(child):
         assert time.monotonic() < deadline, "the target's child outlived the stop"
         time.sleep(0.05)
     assert runner("stop", job, "5").stdout == _job_runner.NOT_RUNNING.encode() + b"\n"
@@ -108,7 +109,7 @@ def test_stop_reaches_what_left_the_targets_session(tmp_path):
     daemon = int(open(os.path.join(job, _job_runner.OUTPUT), "rb").read().split()[1])
     assert os.getpgid(daemon) != int(open(os.path.join(job, "pgid")).read())
     assert runner("stop", job, "5").stdout == _job_runner.STOPPED.encode() + b"\n"
-    assert not _job_runner._alive(daemon), "the daemon outlived the stop"
+    assert not processes.alive(daemon), "the daemon outlived the stop"
     assert wait_for_status(job)["rc"] == 143
 
 
@@ -117,7 +118,7 @@ def test_the_timeout_stops_what_left_the_targets_session(tmp_path):
     runner("start", job, "1", sys.executable, "-c", _DAEMONIZING_TARGET)
     assert wait_for_status(job, 15) == {"rc": 143, "timed_out": True}
     daemon = int(open(os.path.join(job, _job_runner.OUTPUT), "rb").read().split()[1])
-    assert not _job_runner._alive(daemon), "the daemon outlived the timeout"
+    assert not processes.alive(daemon), "the daemon outlived the timeout"
 
 
 def test_a_command_that_cannot_start_ends_with_127(tmp_path):

@@ -1,0 +1,128 @@
+# Copyright: contributors to ephemeral.container_groups
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Internal to ephemeral.container_groups: this file may change or disappear without notice.
+# Do not import it from outside the collection.
+"""The target's processes, for the runner (``runner.py``) that runs beside this file in the Pod.
+
+Found from /proc (its process group, and everything below the supervisor, which is a child
+subreaper), reaped, and stopped: SIGTERM, then SIGKILL after a grace. The standard library
+only, Python 3.6+, like the runner.
+"""
+
+import ctypes
+import os
+import signal
+import time
+from typing import Callable, Dict, List, Optional, Tuple
+
+POLL_SECONDS = 0.05
+#: prctl(2) option that makes orphaned descendants this process's children.
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def stat(pid: int) -> Optional[List[str]]:
+    """The fields of /proc/PID/stat after the command name (state, ppid, pgrp, ...); None if gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (ended, not yet reaped by the container's init) counts as gone.
+    fields = stat(pid)
+    return fields is None or fields[0] != "Z"
+
+
+def become_subreaper() -> None:
+    try:
+        # The running interpreter's own symbols include libc's (glibc and musl alike).
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux (or no libc): stop still reaches the target's process group
+
+
+def reap(ended: Dict[int, int]) -> None:
+    """Reap every ended child, adopted orphans too (no zombie lingers); note each wait status."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        ended[pid] = status
+
+
+def _processes() -> Dict[int, Tuple[int, int]]:
+    """{pid: (parent pid, process group)} of every live (not zombie) process, from /proc."""
+    table = {}
+    for name in os.listdir("/proc"):
+        fields = stat(int(name)) if name.isdigit() else None
+        if fields is not None and fields[0] != "Z":  # None: not a process, or gone meanwhile
+            table[int(name)] = (int(fields[1]), int(fields[2]))
+    return table
+
+
+def target_processes(supervisor: Optional[int], pgid: int) -> List[int]:
+    """The target's live processes: its process group, and everything below the supervisor."""
+    table = _processes()
+    children = {}  # type: Dict[int, List[int]]
+    for pid, (parent, _group) in table.items():
+        children.setdefault(parent, []).append(pid)
+    found = set(pid for pid, (_parent, group) in table.items() if group == pgid)
+    todo = list(children.get(supervisor, [])) if supervisor is not None else []
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found.add(pid)
+            todo.extend(children.get(pid, []))
+    found.discard(os.getpid())
+    return sorted(found)
+
+
+def _signal_all(pids: List[int], pgid: int, signum: int) -> None:
+    _signal_group(pgid, signum)
+    for pid in pids:
+        try:
+            os.kill(pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def stop_everything(supervisor: Optional[int], pgid: int, grace: float, wait: Callable[[], None]) -> Tuple[bool, bool]:
+    """SIGTERM to the target's processes, SIGKILL after grace: (whether SIGKILL was needed,
+    whether any is still running)."""
+    left = target_processes(supervisor, pgid)
+    _signal_all(left, pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while left and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+        wait()
+        left = target_processes(supervisor, pgid)
+        _signal_all(left, pgid, signal.SIGTERM)  # and to what was started meanwhile
+    if not left:
+        return False, False
+    deadline = time.monotonic() + 2
+    while left and time.monotonic() < deadline:
+        _signal_all(left, pgid, signal.SIGKILL)
+        time.sleep(POLL_SECONDS)
+        wait()
+        left = target_processes(supervisor, pgid)
+    return True, bool(left)
+
+
+def _signal_group(pgid: int, signum: int) -> bool:
+    try:
+        os.killpg(pgid, signum)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
