@@ -137,20 +137,22 @@ class JobNamespace:
         except K8sClientError as exc:
             raise JobError(f"cannot watch {self.where(name)}: {self.explain(exc, 'watch')}") from exc
 
-    def delete_pod(self, name: str, uid: str | None = None) -> None:
-        """Delete the Pod at once (grace 0: the job is over, or abandoned); gone already is fine.
-
-        With uid, only that Pod: a Pod that has taken the name since is left alone (the API
-        server refuses the delete with 409 Conflict on the precondition).
-        """
-        body: dict[str, t.Any] = {"gracePeriodSeconds": 0}
-        if uid:
-            body["preconditions"] = {"uid": uid}
+    def delete(self, resource: str, name: str, uid: str | None = None, **options: t.Any) -> None:
+        """Delete one object (options: the DeleteOptions, gracePeriodSeconds say); gone already is
+        fine. With uid, only that object: one that has taken the name since is left alone (the
+        API server refuses the delete with 409 Conflict on the precondition). K8sClientError."""
+        body = dict(options, preconditions={"uid": uid}) if uid else options or None
         try:
-            self.request("DELETE", pod_path(self.namespace, name), body=body)
+            self.request("DELETE", core_path(resource, self.namespace, name), body=body)
+        except K8sApiError as exc:
+            if not (exc.status == 404 or (exc.status == 409 and uid)):
+                raise
+
+    def delete_pod(self, name: str, uid: str | None = None) -> None:
+        """Delete the Pod at once (grace 0: the job is over, or abandoned), by uid when given."""
+        try:
+            self.delete("pods", name, uid, gracePeriodSeconds=0)
         except K8sClientError as exc:
-            if isinstance(exc, K8sApiError) and (exc.status == 404 or (exc.status == 409 and uid)):
-                return
             raise JobError(f"cannot delete {self.where(name)}: {self.explain(exc, 'delete')}") from exc
 
     # -- execs ------------------------------------------------------------------------------

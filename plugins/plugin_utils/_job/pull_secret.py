@@ -88,13 +88,11 @@ class PullSecret:
         self.exists = False
 
     def _delete(self, name: str, uid: str | None = None) -> None:
-        """With uid, only that Secret: one that has taken the name since is left alone (409)."""
-        body = {"preconditions": {"uid": uid}} if uid else None
+        """With uid, only that Secret (see JobNamespace.delete)."""
         try:
-            self._api.request("DELETE", core_path("secrets", self._api.namespace, name), body=body)
+            self._api.delete("secrets", name, uid)
         except K8sClientError as exc:
-            if not (isinstance(exc, K8sApiError) and (exc.status == 404 or (exc.status == 409 and uid))):
-                raise self._fail("delete", exc, name) from exc
+            raise self._fail("delete", exc, name) from exc
 
     @staticmethod
     def refusal_may_be_early(pod: dict, waited: float) -> bool:
