@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import typing as t
+import uuid
 
 from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.parsing.vault import get_file_vault_secret
@@ -25,9 +26,10 @@ from ansible_collections.ephemeral.container_groups.plugins.module_utils._state 
     StateStore,
     resolve_state_path,
 )
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.choice import run_in_first_with_room
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.job import ContainerGroupJob
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.outcome import JobOutcome
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.inputs import JobInputError, JobSpec, job_spec
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.inputs import JobInputError, JobSpec, group_names, job_spec
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.secrets import JobSecrets
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.auth import (
     auth_from_credential,
@@ -52,24 +54,35 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         dummy_validation, args = self.validate_argument_spec(argument_spec=JOB_ARGUMENT_SPEC)
-        group_name = args["container_group"]
         try:
-            group, credential, pull_credential = StateStore(resolve_state_path(args["state_file"])).job_records(group_name)
-            spec = job_spec(args, group)
-            secrets = self._secrets(args, spec)
-            endpoint = get_endpoint(auth_from_credential(credential))
-            job = ContainerGroupJob(spec, group, endpoint, on_line=_say, notice=_say, secrets=secrets,
-                                    pull_credential=pull_credential)
-        except (StateError, JobInputError) as exc:
+            names = group_names(args["container_group"])
+        except JobInputError as exc:
             raise AnsibleActionFail(str(exc)) from exc
-        except (K8sClientError, PodSpecError) as exc:
-            raise AnsibleActionFail(f"container group {group_name!r}: {exc}") from exc
-        result.update(pod_name=job.pod_name, namespace=job.namespace, job_id=job.job_id)
+        store = StateStore(resolve_state_path(args["state_file"]))
+        job_id = uuid.uuid4().hex[:12]
+        jobs: list[ContainerGroupJob] = []
+        secrets: JobSecrets | None = None
+        for group_name in names:
+            try:
+                group, credential, pull_credential = store.job_records(group_name)
+                spec = job_spec(dict(args, container_group=group_name), group)
+                secrets = secrets or self._secrets(args, spec)
+                endpoint = get_endpoint(auth_from_credential(credential))
+                jobs.append(ContainerGroupJob(spec, group, endpoint, on_line=_say, notice=_say, secrets=secrets,
+                                              pull_credential=pull_credential, job_id=job_id))
+            except (StateError, JobInputError) as exc:
+                raise AnsibleActionFail(str(exc)) from exc
+            except (K8sClientError, PodSpecError) as exc:
+                raise AnsibleActionFail(f"container group {group_name!r}: {exc}") from exc
+        first = jobs[0]
+        result.update(pod_name=first.pod_name, namespace=first.namespace, job_id=job_id, container_group=names[0])
         if self._task.check_mode:
-            result.update(changed=False, msg=f"check mode: would run {spec.playbook} in a new Pod of "
-                                             f"container group {group_name!r} in namespace {job.namespace}")
+            groups = [f"container group {job.spec.group_name!r} in namespace {job.namespace}" for job in jobs]
+            where = groups[0] if len(groups) == 1 else "the first with room of: " + "; ".join(groups)
+            result.update(changed=False, msg=f"check mode: would run {first.spec.playbook} in a new Pod of {where}")
             return result
-        result.update(_result_of(job.run(), job))
+        job, outcome = run_in_first_with_room(jobs, _say)
+        result.update(_result_of(outcome, job))
         return result
 
     def _secrets(self, args: dict, spec: JobSpec) -> JobSecrets:
@@ -108,13 +121,17 @@ def _result_of(outcome: JobOutcome, job: ContainerGroupJob) -> dict[str, t.Any]:
         "reconnects": outcome.reconnects,
         "api_retries": outcome.api_retries,
         "api_requests": outcome.api_requests,
-        # The slot a job got decides its Pod's name: report the name it ended with.
+        # With a list of groups, the one with room decides the Pod: report the one that ran.
+        "container_group": job.spec.group_name,
+        "namespace": job.namespace,
         "pod_name": outcome.pod_name,
     }
     if job.spec.events_file and outcome.events:
         result["events_file"] = job.spec.events_file
     if outcome.pod_deleted is not None:
-        result["pod_deleted"] = outcome.pod_deleted
+        result.update(pod_deleted=outcome.pod_deleted, pod_kept=outcome.pod_kept)
+    if outcome.pod_reason:
+        result["pod_reason"] = outcome.pod_reason
     if outcome.failure:
         result.update(failed=True, msg=outcome.failure)
     else:

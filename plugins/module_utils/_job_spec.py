@@ -14,7 +14,8 @@ from __future__ import annotations
 import typing as t
 
 JOB_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
-    "container_group": {"type": "str", "required": True},
+    # One group's name, or a list (or comma-separated names): the first group with room.
+    "container_group": {"type": "raw", "required": True},
     "playbook": {"type": "path", "required": True},
     "project_dir": {"type": "path"},
     "inventory": {"type": "list", "elements": "str"},
@@ -43,5 +44,6 @@ JOB_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "job_timeout": {"type": "int", "default": 3600},
     "pending_timeout": {"type": "int", "default": 300},
     "reconnect_timeout": {"type": "int", "default": 300},
+    "keep_pod": {"type": "str", "choices": ["never", "on_failure", "always"], "default": "never"},
     "state_file": {"type": "path"},
 }

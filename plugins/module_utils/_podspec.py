@@ -290,7 +290,8 @@ def pod_name(group_name: str, job_id: str) -> str:
     12 hex digits of its SHA-256. The group part is the group's name when that is a
     lowercase DNS label that fits; any other name is lowercased, other characters turned
     into '-', shortened to fit, and followed by 6 hex digits of the name's SHA-256, so that
-    groups such as ci.fast, ci_fast and CI-fast never share Pod names (nor slots).
+    groups such as ci.fast, ci_fast and CI-fast never share Pod names (their queues are
+    told apart by the group label, which is the name itself).
     """
     short_id = job_id if _SHORT_ID_RE.match(job_id) else hashlib.sha256(job_id.encode("utf-8")).hexdigest()[:12]
     room = 63 - len(POD_NAME_PREFIX) - 1 - len(short_id)

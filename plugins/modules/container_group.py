@@ -85,7 +85,9 @@ options:
   max_concurrent_jobs:
     description:
       - Most jobs of this group that may run at once (counted as live Pods of the group); V(0)
-        means no limit.
+        means no limit. More jobs wait in a fair queue, in the order they arrived (see
+        M(ephemeral.container_groups.container_group_job)); the credential then also needs
+        C(pods) C(patch).
     type: int
     default: 0
   max_forks:

@@ -23,12 +23,15 @@ description:
     host networking, say) only when it can see that namespace's processes, or, from the initial
     PID namespace, that none is left. A host name alone proves nothing. The Pods of controllers it
     cannot judge end by their C(activeDeadlineSeconds) and are removed by a later job.
-  - With the group's C(max_concurrent_jobs) above 0, the Pod takes one of that many slot names
-    (C(cg-<group>-s1), C(cg-<group>-s2), and so on; a group whose name is not a lowercase DNS label,
-    such as C(ci.fast), gets a part of its name's hash in its Pod names, so that C(ci.fast) and
-    C(ci_fast) never share a slot). The API server refuses a second Pod of the
-    same name, so the limit holds across processes and controllers. The job waits, with a message,
-    until a slot frees or O(pending_timeout) passes.
+  - With the group's C(max_concurrent_jobs) above 0, jobs wait in a fair queue and start in the
+    order they arrived, across any number of controllers. The job's Pod is created at once, held
+    by the scheduling gate C(container-groups.ephemeral.io/queue) (C(kubectl get pods) shows it
+    C(SchedulingGated)); its place in line is the resourceVersion the API server gave it at
+    creation, and it removes its gate when the group's running Pods and those ahead of it in line
+    are fewer than C(max_concurrent_jobs). The job watches the group while it waits (no polling),
+    says its place in line (V(3rd in line)), and fails at O(pending_timeout). A waiting Pod that does not take its turn within 15 seconds (its
+    controller is gone) is removed by the job behind it. Such a group needs C(pods) C(patch) as
+    well; groups are told apart by their label, so C(ci.fast) and C(ci_fast) never share slots.
   - Fails fast, deleting the Pod, when it cannot start (C(ErrImagePull), C(ImagePullBackOff),
     C(CreateContainerConfigError), ...) or is refused by the API server (403
     with the RBAC reason, a Pod Security rejection with the fields to set, an admission webhook
@@ -88,8 +91,14 @@ description:
     C(ephemeral.container_groups.run).
 options:
   container_group:
-    description: Name of the container group.
-    type: str
+    description:
+      - Name of the container group, or a list of names (also as one string of names separated by
+        commas, V(fast,big)), as AWX's list of instance groups.
+      - With a list, the job runs in the first group with room (one without C(max_concurrent_jobs),
+        or one where its turn comes at once); when every group is full it waits in the queue of
+        each and runs in the first whose turn comes, and its Pods in the other queues are deleted.
+        RV(container_group) says which group ran it.
+    type: raw
     required: true
   playbook:
     description:
@@ -203,7 +212,7 @@ options:
     default: 3600
   pending_timeout:
     description:
-      - Seconds to wait for a free slot when the group is at its C(max_concurrent_jobs), and
+      - Seconds to wait in the group's queue when it is at its C(max_concurrent_jobs), and
         separately for the Pod to reach C(Running).
     type: int
     default: 300
@@ -217,6 +226,17 @@ options:
         it is stopped there at O(job_timeout) even when no controller is left.
     type: int
     default: 300
+  keep_pod:
+    description:
+      - Whether to leave the Pod in place for inspection instead of deleting it (as Jenkins'
+        C(podRetention)). V(on_failure) keeps it when the job fails, V(always) always.
+      - A kept Pod stays until its C(activeDeadlineSeconds) (O(job_timeout) + O(pending_timeout)
+        + 30 seconds from its start) ends it; later jobs leave it alone until then, and it holds
+        no slot of C(max_concurrent_jobs). The message gives the C(kubectl) commands to look at it
+        and to delete it.
+    type: str
+    choices: [never, on_failure, always]
+    default: never
   state_file:
     description: State file holding the group and its credential (as for the other modules).
     type: path
@@ -326,20 +346,41 @@ job_id:
   description: The job's id (label C(container-groups.ephemeral.io/job-id) of its Pod).
   returned: always
   type: str
+container_group:
+  description: The container group the job ran in (with a list of groups, the one that had room first).
+  returned: always
+  type: str
+  sample: batch
 pod_deleted:
   description: Whether the Pod was deleted and confirmed gone.
   returned: when a Pod was created
   type: bool
+pod_kept:
+  description: Whether the Pod was left in place for inspection (O(keep_pod)).
+  returned: when a Pod was created
+  type: bool
+pod_reason:
+  description:
+    - Why the Pod or its container ended before the playbook did, in Kubernetes' word
+      (V(OOMKilled), V(Evicted), V(DeadlineExceeded), a disruption such as
+      V(DeletionByTaintManager) when the node is lost, V(Deleted)). V(OOMKilled) also when the
+      OOM killer killed a process of the playbook while the container lived on, as on cgroup v1
+      nodes, where Kubernetes reports nothing.
+  returned: when the Pod or the OOM killer ended the job
+  type: str
+  sample: OOMKilled
 leftovers_removed:
   description: Leftover Pods of earlier jobs that this job removed.
   returned: when not in check mode
   type: list
   elements: str
 timings:
-  description: Seconds spent creating the Pod until Running, copying the project, running, and deleting.
+  description:
+    - Seconds spent waiting in the group's queue (max_concurrent_jobs), from the Pod's start to
+      Running, copying the project, running, and deleting.
   returned: when not in check mode
   type: dict
-  sample: {create_to_running: 1.2, copy: 0.3, run: 4.1, delete: 0.4}
+  sample: {queue: 0.0, create_to_running: 1.2, copy: 0.3, run: 4.1, delete: 0.4}
 elapsed:
   description: Seconds for the whole job.
   returned: when not in check mode

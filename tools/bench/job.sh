@@ -12,19 +12,9 @@
 # No `set -x`: the environment holds the cluster's bearer token.
 set -euo pipefail
 runs=${1:-10}
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-venv=$("$repo/tools/venv.sh" newest)
-# shellcheck source=../private-tree.sh
-. "$repo/tools/private-tree.sh"
-cg_private_tree bench-job
-# shellcheck disable=SC1090
-. <("$repo/tools/localcluster/cluster.sh" env)
-
-work=$CG_TREE_ROOT/bench
-mkdir -p "$work/project"
-chmod 700 "$work"
-export ANSIBLE_COLLECTIONS_PATH=$CG_TREE_ROOT ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=0
-export PATH=$venv/bin:$PATH
+# shellcheck source=bench-env.sh
+. "$(dirname "$0")/bench-env.sh"
+cg_bench_env job
 group=bench-job-$$
 
 cat > "$work/project/target.yml" <<'YML'
@@ -37,32 +27,7 @@ cat > "$work/project/target.yml" <<'YML'
         msg: hello
 YML
 printf '%s\n' 'localhost ansible_connection=local ansible_python_interpreter="{{ ansible_playbook_python }}"' > "$work/inventory.ini"
-cat > "$work/setup.yml" <<'YML'
-- name: Define the benchmark's credential and group
-  hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: Store the cluster's test credential
-      ephemeral.container_groups.k8s_bearer_credential:
-        name: "{{ group }}"
-        host: "{{ lookup('ansible.builtin.env', 'CG_TEST_HOST') }}"
-        bearer_token: "{{ lookup('ansible.builtin.env', 'CG_TEST_TOKEN') }}"
-        ssl_ca_cert: "{{ lookup('ansible.builtin.file', lookup('ansible.builtin.env', 'CG_TEST_CA_FILE')) }}"
-        state_file: "{{ state_file }}"
-    - name: Define the group
-      ephemeral.container_groups.container_group:
-        name: "{{ group }}"
-        credential: "{{ group }}"
-        pod_spec_override:
-          metadata:
-            namespace: "{{ lookup('ansible.builtin.env', 'CG_TEST_NAMESPACE') }}"
-          spec:
-            containers:
-              - image: "{{ lookup('ansible.builtin.env', 'CG_TEST_IMAGE') }}"
-                args: [sleep, infinity]
-        state_file: "{{ state_file }}"
-YML
-ansible-playbook -i "$work/inventory.ini" "$work/setup.yml" \
+ansible-playbook -i "$work/inventory.ini" "$repo/tools/bench/define-group.yml" \
   -e "group=$group" -e "state_file=$work/state/container_groups.yml" > "$work/setup.log" 2>&1 \
   || { cat "$work/setup.log"; exit 1; }
 

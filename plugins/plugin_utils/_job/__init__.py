@@ -8,7 +8,10 @@
 The retried, worded calls to the job's namespace (``namespace``), what the job creates
 (``manifests``), its inputs and secrets (``inputs``, ``secrets``), what goes into the Pod
 (``files``), the output followed by byte offset (``follow``), the job events (``events``),
-who owns a Pod (``owner``), the image pull Secret (``pull_secret``) and the signals
-(``stop_guard``), the outcome (``outcome``) and the wait for a node (``pending``). The top layer: imports _k8s and _exec; nothing below imports it.
+who owns a Pod (``owner``), the Pod's creation and its turn in a capped group's fair queue
+(``admission``, ``queue``), the first of a list of groups with room (``choice``), the image
+pull Secret (``pull_secret``) and the signals
+(``stop_guard``), the outcome (``outcome``) and the wait for a node (``pending``). The top
+layer: imports _k8s and _exec; nothing below imports it.
 ``in_pod`` holds what runs inside the Pod, read as data.
 """

@@ -11,7 +11,9 @@ brings the job events, sent whole on every try (no new connection at the end). W
 stream drops (an API server or
 kubelet restart, a reset connection, an idle cut), it reconnects with backoff and resumes at
 the exact byte it had: no byte is lost and none is repeated. Only when the connection stays
-lost for longer than reconnect_timeout does following fail.
+lost for longer than reconnect_timeout does following fail; or at once when the Pod or its
+container has ended (OOMKilled, Evicted, DeadlineExceeded, deleted), which one read of the
+Pod tells after each lost stream.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ import typing as t
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.files import follow_argv
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.in_pod.runner import DONE_LINE, EVENT_LINE, LOST_LINE
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.namespace import JobNamespace
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import ExecTruncated, K8sClientError
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.api import pod_path
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import ExecTruncated, K8sApiError, K8sClientError
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.pod_status import end_reason
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.retry import delay, is_restart_refusal, is_transient
 
 #: Seconds without a byte (the runner writes a keepalive every 5 s) before a stream that has
@@ -38,6 +42,15 @@ class FollowError(Exception):
     """Following cannot go on (refused, or the runner failed); the message says why."""
 
 
+class PodEnded(FollowError):
+    """The Pod or its container ended before the target did; reason is Kubernetes' word for it
+    (OOMKilled, Evicted, DeadlineExceeded, a disruption, Deleted)."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 _EVENT_PREFIX = EVENT_LINE.encode("ascii") + b" "
 
 
@@ -50,6 +63,8 @@ class _Trailer:
         self.rc: int | None = None
         self.timed_out = False
         self.lost = False
+        self.oom_kills = 0
+        self.memory_limit = 0
         self.other: list[str] = []
         self.events: list[bytes] = []
 
@@ -61,8 +76,9 @@ class _Trailer:
                 self.events.append(raw[len(_EVENT_PREFIX):])
                 continue
             words = raw.decode("utf-8", "replace").split()
-            if words[:1] == [DONE_LINE] and len(words) == 4:
+            if words[:1] == [DONE_LINE] and len(words) == 6:
                 self.size, self.rc, self.timed_out = int(words[1]), int(words[2]), words[3] == "1"
+                self.oom_kills, self.memory_limit = int(words[4]), int(words[5])
             elif words[:1] == [LOST_LINE] and len(words) == 2:
                 self.size, self.lost = int(words[1]), True
             elif words:
@@ -89,6 +105,23 @@ class TargetStream:
         self.reconnects = 0
         #: The job events (JSON lines) the runner sent once the output was whole.
         self.events = b""
+        #: Processes the OOM killer killed in the container, and its memory limit (bytes, 0: none).
+        self.oom_kills = 0
+        self.memory_limit = 0
+
+    def _pod_ended(self) -> PodEnded | None:
+        """Whether the Pod can still run the target, from one read that is not retried (the
+        reconnects are): PodEnded saying why not, or None (running, or unknown)."""
+        try:
+            pod = self._api.endpoint.request("GET", pod_path(self._api.namespace, self._pod), timeout=10.0)
+        except K8sApiError as exc:
+            return PodEnded(f"{self._where} was deleted before the playbook ended", "Deleted") if exc.status == 404 else None
+        except K8sClientError:
+            return None
+        ended = end_reason(pod, self._container) if isinstance(pod, dict) else None
+        if ended is None:
+            return None
+        return PodEnded(f"{self._where} ended before the playbook did: {ended[1]} ({ended[0]})", ended[0])
 
     def follow(self, deadline: float) -> tuple[int, bool]:
         """(exit status, stopped at job_timeout) of the target, once every byte of its output is out.
@@ -127,6 +160,9 @@ class TargetStream:
                 rc = self._api.exec_once(self._pod, self._container, follow_argv(self.offset), on_stdout=output,
                                          on_stderr=runner_stderr, timeout=remaining, idle_timeout=STREAM_IDLE_SECONDS)
             except K8sClientError as exc:
+                ended = self._pod_ended()
+                if ended is not None:
+                    raise ended from exc
                 # A restarted API server refuses for a moment what it allowed before the loss.
                 if not is_transient(exc) and not (reattaching and is_restart_refusal(exc)):
                     raise FollowError(str(exc)) from exc
@@ -141,7 +177,11 @@ class TargetStream:
                                       "ended; its exit status is unknown")
                 if trailer.size is not None and trailer.rc is not None and self.offset >= trailer.size:
                     self.events = b"\n".join(trailer.events)
+                    self.oom_kills, self.memory_limit = trailer.oom_kills, trailer.memory_limit
                     return trailer.rc, trailer.timed_out
+                ended = self._pod_ended()
+                if ended is not None:
+                    raise ended
                 reason = "the stream ended before the whole output arrived"
             self._api.lost()
             now = time.monotonic()

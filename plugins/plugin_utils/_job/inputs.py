@@ -51,12 +51,25 @@ class JobSpec(t.NamedTuple):
     vault_password_files: tuple[tuple[str | None, str], ...] = ()
     private_key_file: str | None = None  # absolute, on the controller
     events_file: str | None = None  # absolute, on the controller
+    keep_pod: str = "never"  # never, on_failure, always: leave the Pod for inspection
 
 
 #: Where an inventory of the job comes from.
 PROJECT, CONTROLLER = "project", "controller"
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def group_names(value: t.Any) -> list[str]:
+    """The container_group option as a list of names: one name, a list, or names separated by
+    commas (no group name holds one); each once, in order."""
+    names = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else None
+    if names is None or not all(isinstance(name, str) for name in names):
+        raise JobInputError(f"container_group: expected a group's name or a list of names, got {value!r}")
+    names = list(dict.fromkeys(name.strip() for name in names if name.strip()))
+    if not names:
+        raise JobInputError("container_group: no group named")
+    return names
 
 
 def job_spec(args: t.Mapping[str, t.Any], group: t.Mapping[str, t.Any]) -> JobSpec:
@@ -95,6 +108,7 @@ def job_spec(args: t.Mapping[str, t.Any], group: t.Mapping[str, t.Any]) -> JobSp
         vault_password_files=tuple(_vault_file(entry) for entry in args.get("vault_password_file") or [] if entry),
         private_key_file=_readable_file(args.get("private_key_file"), "private_key_file"),
         events_file=_events_file(args.get("events_file")),
+        keep_pod=args.get("keep_pod") or "never",
     )
 
 

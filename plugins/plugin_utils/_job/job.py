@@ -7,26 +7,30 @@
 
 The lifecycle of AWX's container-group job for plain ansible-playbook. :meth:`run` owns
 the whole sequence; its caller (the action plugin ``container_group_job``) only turns
-arguments into a job and the outcome into a result:
+arguments into a job and the outcome into a result. (With a list of groups, ``choice`` first
+takes each group's job through steps 1 and 2, :meth:`enter` and :meth:`admit`, until one
+has room; :meth:`run` then goes on from step 3.)
 
 1. remove leftover Pods of ours that no live job owns (terminal ones, and ones whose owning
    process on this controller is gone); with an image pull credential, create the job's
    pull Secret (``pull_secret``; both objects are built by ``manifests``);
-2. take a slot (``max_concurrent_jobs``): with a limit, Pod names are the group's slot
-   names, so the API server's name uniqueness makes admission atomic across controllers;
-3. create the Pod and wait for Running, failing fast on reasons that will not heal;
+2. create the Pod (``admission``); in a group with ``max_concurrent_jobs`` it is created
+   gated and waits for its turn in the group's fair queue (``queue``);
+3. wait for Running, failing fast on reasons that will not heal (and failing at once, with
+   Kubernetes' reason, when the Pod ends under the playbook: OOMKilled, Evicted...);
 4. stream the project in as one tar over one exec;
 5. run ansible-playbook inside, handing each output line to a callback as it arrives, every
    secret masked; then its job events and per-host stats, which the same stream brings
    (``events``);
 6. delete the Pod and confirm it is gone, whatever happened before: success, failure,
    SIGINT or SIGTERM (see ``stop_guard``), with one more try if a signal cuts it short;
-   then the pull Secret.
+   then the pull Secret. With keep_pod, the Pod is marked kept instead, and left.
 
 The job is composed, not inherited: it holds a :class:`JobNamespace` (every API call and exec,
 retried and worded) and hands it to the pull Secret and to the follow of the output. Each
 step returns what it produced and :meth:`run` builds the outcome from those returns; the job
-itself remembers only what exists in the cluster (the Pod it created), for the clean-up.
+itself remembers what exists in the cluster (the Pod it created), for the clean-up, and
+what it did before :meth:`run` (leftovers removed, the wait in the queue).
 Step errors are JobError with a message for people: the Pod once, as ``Pod NAMESPACE/NAME``,
 then the cause.
 """
@@ -36,9 +40,9 @@ from __future__ import annotations
 import time
 import typing as t
 import uuid
-from dataclasses import dataclass
 
-from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import LABEL_GROUP, LABEL_JOB_ID, pod_name
+from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import JOB_DIR
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.admission import CreatedPod, PodAdmission, QueueWait
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.events import parse_events, stats_of, write_events
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.files import (
     LineFn,
@@ -51,7 +55,7 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.fi
     start_argv,
     stop_argv,
 )
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.follow import FollowError, StreamLost, TargetStream
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.follow import FollowError, PodEnded, StreamLost, TargetStream
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.in_pod.runner import (
     KILLED,
     NOT_RUNNING,
@@ -63,17 +67,17 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.ma
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.namespace import JobError, JobNamespace, NoticeFn
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.outcome import JobOutcome
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.pending import NodeWait
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.owner import leftovers, owner_id
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.owner import kept_patch, leftovers, owner_id
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.pull_secret import GRACE_SECONDS, PullSecret
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.queue import gated
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.secrets import JobSecrets
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.stop_guard import Interrupted, StopGuard
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.api import ApiEndpoint, pod_path
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import K8sApiError, K8sClientError, quota_exceeded
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.api import ApiEndpoint
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import K8sClientError
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.pod_status import start_problem, unschedulable, waiting_reason
 
 # Beyond job_timeout, the Pod's own deadline leaves this much for start-up and clean-up.
 DEADLINE_GRACE_SECONDS = 30
-SLOT_POLL_SECONDS = 2.0
 DELETE_CONFIRM_SECONDS = 60.0
 #: Seconds the target gets to stop after SIGTERM when the job is interrupted, before SIGKILL.
 STOP_GRACE_SECONDS = 3.0
@@ -83,12 +87,6 @@ FOLLOW_GRACE_SECONDS = 60.0
 #: What the runner's stop answers, in words.
 _STOPPED = {STOPPED: "stopped by SIGTERM", KILLED: f"was killed (SIGKILL after {STOP_GRACE_SECONDS:g}s)",
             NOT_RUNNING: "had already ended"}
-
-
-@dataclass(frozen=True)
-class _CreatedPod:
-    name: str
-    uid: str | None
 
 
 class ContainerGroupJob:
@@ -110,22 +108,32 @@ class ContainerGroupJob:
         deadline = spec.job_timeout + spec.pending_timeout + DEADLINE_GRACE_SECONDS
         manifests = job_manifests(spec.group_name, group.get("pod_spec_override"), self.job_id, self.owner, deadline,
                                   pull_credential)
-        #: The Pod as the job creates it (a slot's name replaces its name with max_concurrent_jobs).
+        #: The Pod as the job creates it.
         self.pod_manifest = manifests.pod
         self.namespace: str = manifests.pod["metadata"]["namespace"]
         self.container: str = manifests.pod["spec"]["containers"][0]["name"]
         self.api = JobNamespace(endpoint, self.namespace, reconnect_timeout=spec.reconnect_timeout, notice=notice)
         self.pull_secret = PullSecret(manifests.pull_secret, self.api) if manifests.pull_secret is not None else None
+        self.admission = PodAdmission(self.api, spec.group_name, self.job_id, spec.pending_timeout, notice)
         self._stdout = LineSplitter(on_line, mask=self.secrets.mask)
         # What exists in the cluster, for the clean-up on every way out: the Pod once created,
         # until it is confirmed gone.
-        self._created: _CreatedPod | None = None
+        self._created: CreatedPod | None = None
         self._deleted = False
+        #: Leftover Pods of earlier jobs this job removed.
+        self.leftovers_removed: list[str] = []
+        #: Seconds the Pod waited in its group's queue, once admitted (None before).
+        self.queue_seconds: float | None = None
 
     @property
     def pod_name(self) -> str:
         """The Pod's name: the one it was created with, else the one it will be created with."""
         return self._created.name if self._created is not None else str(self.pod_manifest["metadata"]["name"])
+
+    @property
+    def has_pod(self) -> bool:
+        """Whether the job's Pod was created (and not yet confirmed gone)."""
+        return self._created is not None and not self._deleted
 
     @property
     def where(self) -> str:
@@ -137,17 +145,14 @@ class ContainerGroupJob:
         """Run every step, then delete the Pod whatever happened; never raises JobError."""
         outcome = JobOutcome()
         started = time.monotonic()
-        timings = dict.fromkeys(("create_to_running", "copy", "run", "delete"), 0.0)
+        timings = dict.fromkeys(("queue", "create_to_running", "copy", "run", "delete"), 0.0)
         follow: TargetStream | None = None
         target_started = False
         with StopGuard() as guard:
             try:
-                outcome.leftovers_removed += self.remove_leftovers()
-                if self.pull_secret is not None:
-                    self.pull_secret.create()
-                outcome.leftovers_removed += self.create_pod()
-                outcome.changed = True
-                self._own_pull_secret()
+                if self.queue_seconds is None:
+                    self.queue_seconds = self.admit(self.enter())
+                timings["queue"] = self.queue_seconds
                 self.notice(f"{self.where} created for container group {self.spec.group_name!r}; waiting for it to run", False)
                 timings["create_to_running"] = self.wait_running()
                 timings["copy"] = self.copy_project()
@@ -170,16 +175,24 @@ class ContainerGroupJob:
                     outcome.rc = rc
                     if rc != 0:
                         outcome.failure = f"the playbook {self.spec.playbook} failed in {self.where} (exit status {rc})"
+                if follow.oom_kills:
+                    outcome.failure, outcome.pod_reason = self._oom_killed(outcome.failure, follow)
             except JobError as exc:
-                outcome.failure = str(exc)
+                outcome.failure, outcome.pod_reason = str(exc), exc.reason
             except (Interrupted, KeyboardInterrupt):
                 outcome.failure = f"interrupted by {guard.reason or 'SIGINT'}; the job was stopped"
                 if target_started:
                     self._stop_target()
             finally:
                 self._stdout.flush()
-                outcome.pod_deleted, timings["delete"], problems = self._clean_up()
-                outcome.failure = "; ".join(filter(None, [outcome.failure, *problems])) or None
+                outcome.changed = self._created is not None
+                outcome.leftovers_removed = self.leftovers_removed
+                outcome.pod_kept = self._kept(outcome.failure)
+                if outcome.pod_kept:
+                    outcome.pod_deleted = False
+                else:
+                    outcome.pod_deleted, timings["delete"], problems = self.clean_up()
+                    outcome.failure = "; ".join(filter(None, [outcome.failure, *problems])) or None
         outcome.pod_name = self.pod_name
         outcome.recap = recap_of(self._stdout.kept)
         outcome.stdout_tail = self._stdout.kept[-20:]
@@ -210,7 +223,38 @@ class ContainerGroupJob:
                 self.notice(f"the playbook in {self.where} {how}; its processes are gone", False)
             return
 
-    def _clean_up(self) -> tuple[bool | None, float, list[str]]:
+    def _oom_killed(self, failure: str | None, follow: TargetStream) -> tuple[str | None, str | None]:
+        """What the job says when the OOM killer killed processes of the target in a container
+        that lived on (cgroup v1 kills the largest process only, and Kubernetes reports nothing)."""
+        limit = f"its memory limit, {follow.memory_limit / 2**20:g} MiB" if follow.memory_limit else "the node's memory"
+        said = (f"the OOM killer killed {follow.oom_kills} process(es) of the playbook in {self.where}, which reached "
+                f"{limit} (OOMKilled)")
+        if failure is None:
+            self.notice(f"{said}; the playbook succeeded all the same", True)
+            return None, "OOMKilled"
+        return (f"{failure}: {said}; give the container more memory (resources.limits.memory in the group's "
+                "pod_spec_override) or the playbook less to hold"), "OOMKilled"
+
+    def _kept(self, failure: str | None) -> bool:
+        """Whether keep_pod leaves the Pod in place; if so, it is marked kept until its deadline
+        (so later jobs leave it alone) and the job says how to look at it and remove it."""
+        keep = self.spec.keep_pod == "always" or (self.spec.keep_pod == "on_failure" and failure is not None)
+        if self._created is None or not keep:
+            return False
+        deadline = int(self.pod_manifest["spec"]["activeDeadlineSeconds"])
+        try:
+            self.api.patch_pod(self.pod_name, kept_patch(time.time() + deadline))
+        except K8sClientError as exc:
+            self.notice(f"cannot mark {self.where} as kept ({self.api.explain(exc, 'patch')}); a later job may remove "
+                        "it once this controller is gone", True)
+        kubectl = f"kubectl -n {self.namespace}"
+        self.notice(f"{self.where} kept for inspection (keep_pod: {self.spec.keep_pod}) until its deadline "
+                    f"(activeDeadlineSeconds {deadline}); look at it: {kubectl} describe pod {self.pod_name}; "
+                    f"{kubectl} exec -it {self.pod_name} -c {self.container} -- bash (the job's files are in "
+                    f"{JOB_DIR}); remove it: {kubectl} delete pod {self.pod_name}", True)
+        return True
+
+    def clean_up(self) -> tuple[bool | None, float, list[str]]:
         """Delete the Pod, then the pull Secret, whatever happened before: (the Pod deleted,
         None if none was created; seconds the delete took; what could not be cleaned up)."""
         deleted, seconds, problems = None, 0.0, []
@@ -231,18 +275,33 @@ class ContainerGroupJob:
 
     # -- steps ------------------------------------------------------------------------------
 
-    def remove_leftovers(self) -> list[str]:
-        """Delete Pods of ours that no live job owns (and pull Secrets no job or Pod owns);
-        returns the Pods' names."""
-        removed: list[str] = []
+    def enter(self) -> QueueWait | None:
+        """The steps up to the Pod's creation: leftovers removed, the pull Secret, the Pod (gated
+        in a group with max_concurrent_jobs, whose queue it joins: the wait is returned; None
+        when there is none)."""
+        self.remove_leftovers()
+        if self.pull_secret is not None:
+            self.pull_secret.create()
+        cap = int(self.group.get("max_concurrent_jobs") or 0)
+        if cap > 0:
+            gated(self.pod_manifest)
+        self._created = self.admission.create(self.pod_manifest)
+        self._own_pull_secret()
+        return self.admission.join(self._created, cap) if cap > 0 else None
+
+    def admit(self, wait: QueueWait | None) -> float:
+        """Wait for the Pod's turn in its group's queue, if it is in one; the seconds it waited."""
+        return self.admission.wait_turn(wait) if wait is not None else 0.0
+
+    def remove_leftovers(self) -> None:
+        """Delete Pods of ours that no live job owns (and pull Secrets no job or Pod owns)."""
         for name, uid, why in leftovers(self.api.list_pods()):
             self.notice(f"removing leftover {self.api.where(name)} ({why})", False)
             self.api.delete_pod(name, uid)
-            removed.append(name)
+            self.leftovers_removed.append(name)
         if self.pull_secret is not None:
             for name in self.pull_secret.remove_leftovers():
                 self.notice(f"removed leftover image pull Secret {self.namespace}/{name} (its controller process is gone)", False)
-        return removed
 
     def _own_pull_secret(self) -> None:
         """The Pod becomes the pull Secret's owner, so the Secret goes with it whatever happens."""
@@ -251,82 +310,6 @@ class ContainerGroupJob:
         uid = self._created.uid or ((self.api.read_pod(self._created.name) or {}).get("metadata") or {}).get("uid")
         if uid:
             self.pull_secret.own(self._created.name, uid)
-
-    def create_pod(self) -> list[str]:
-        """Create the Pod, waiting for a free slot when the group has max_concurrent_jobs;
-        returns the leftover Pods removed while it waited."""
-        limit = int(self.group.get("max_concurrent_jobs") or 0)
-        if limit <= 0:
-            self._create(self.pod_manifest)
-            return []
-        removed: list[str] = []
-        started = time.monotonic()
-        said_waiting = False
-        while True:
-            for slot in range(1, limit + 1):
-                self.pod_manifest["metadata"]["name"] = pod_name(self.spec.group_name, f"s{slot}")
-                if self._create(self.pod_manifest, taken_ok=True):
-                    return removed
-            waited = time.monotonic() - started
-            if waited > self.spec.pending_timeout:
-                raise JobError(
-                    f"container group {self.spec.group_name!r} stayed at its max_concurrent_jobs ({limit}) "
-                    f"for {waited:.0f}s (pending_timeout {self.spec.pending_timeout}s) in namespace {self.namespace}; "
-                    "try again later or raise max_concurrent_jobs"
-                )
-            if not said_waiting:
-                busy = ", ".join(sorted(p["metadata"]["name"] for p in self.api.list_pods(f"{LABEL_GROUP}={self.spec.group_name}")))
-                self.notice(f"container group {self.spec.group_name!r} is running {limit} job(s) ({busy}); "
-                            "waiting for a free slot", False)
-                said_waiting = True
-            time.sleep(SLOT_POLL_SECONDS)
-            removed += self.remove_leftovers()
-
-    def _create(self, pod: dict, taken_ok: bool = False) -> bool:
-        """POST the Pod; False when taken_ok and its name is taken (a busy slot)."""
-        name = pod["metadata"]["name"]
-        retries = self.api.retries
-        full_since: float | None = None
-        while True:
-            try:
-                created = self.api.request("POST", pod_path(self.namespace), body=pod)
-                uid = ((created if isinstance(created, dict) else {}).get("metadata") or {}).get("uid")
-                break
-            except K8sApiError as exc:
-                if exc.status == 409 and self.api.retries > retries and self._is_ours(name):
-                    uid = None  # an earlier try created it, and its answer was lost
-                    break
-                if taken_ok and exc.status == 409:
-                    return False
-                quota = quota_exceeded(exc)
-                if quota is None:
-                    raise JobError(f"cannot create {self.api.where(name)}: {self.api.explain(exc, 'create')}") from exc
-                full_since = self._wait_for_room(quota, full_since)
-            except K8sClientError as exc:
-                raise JobError(f"cannot create {self.api.where(name)}: {self.api.explain(exc, 'create')}") from exc
-        self._created = _CreatedPod(name, uid)
-        return True
-
-    def _is_ours(self, name: str) -> bool:
-        try:
-            pod = self.api.read_pod(name)
-        except JobError:
-            return False
-        return (((pod or {}).get("metadata") or {}).get("labels") or {}).get(LABEL_JOB_ID) == self.job_id
-
-    def _wait_for_room(self, quota: str, since: float | None) -> float:
-        """A full ResourceQuota is a busy slot: wait for room (AWX sends the job back to pending)."""
-        now = time.monotonic()
-        if since is None:
-            since = now
-            self.notice(f"no room for the job's Pod in namespace {self.namespace}: {quota} is full; waiting for room, "
-                        f"up to pending_timeout ({self.spec.pending_timeout}s)", False)
-        elif now - since > self.spec.pending_timeout:
-            raise JobError(f"no room for the job's Pod in namespace {self.namespace} for {now - since:.0f}s "
-                           f"(pending_timeout {self.spec.pending_timeout}s): {quota} stayed full; try again later "
-                           "or ask for a larger quota")
-        time.sleep(SLOT_POLL_SECONDS)
-        return since
 
     def wait_running(self) -> float:
         """Watch the Pod until it runs; the seconds that took. JobError naming the reason when it
@@ -394,6 +377,8 @@ class ContainerGroupJob:
         deadline = time.monotonic() + self.spec.job_timeout + FOLLOW_GRACE_SECONDS
         try:
             return follow.follow(deadline)
+        except PodEnded as exc:
+            raise JobError(str(exc), exc.reason) from exc
         except StreamLost as exc:
             raise JobError(
                 f"{exc}. The playbook may still be running in the Pod: it stops there at job_timeout "

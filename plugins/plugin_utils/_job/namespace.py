@@ -28,7 +28,7 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.er
     explain_api_exception,
 )
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.retry import RECOVERY_SECONDS, with_retries
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.watch import pod_states
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.watch import object_changes, pod_states
 
 NoticeFn = t.Callable[[str, bool], None]
 _T = t.TypeVar("_T")
@@ -37,7 +37,12 @@ CALL_TIMEOUT_SECONDS = 30.0
 
 
 class JobError(Exception):
-    """A job step failed; the message names the object once, then the cause, for people."""
+    """A job step failed; the message names the object once, then the cause, for people.
+    reason is Kubernetes' word when the Pod itself ended the job (OOMKilled, Evicted, ...)."""
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class JobNamespace:
@@ -137,16 +142,43 @@ class JobNamespace:
         except K8sClientError as exc:
             raise JobError(f"cannot watch {self.where(name)}: {self.explain(exc, 'watch')}") from exc
 
-    def delete(self, resource: str, name: str, uid: str | None = None, **options: t.Any) -> None:
+    def pod_changes(self, selector: str, until: float, wake_in: t.Callable[[], float | None]) -> t.Iterator[tuple[str, t.Any]]:
+        """Our Pods matching selector, listed then watched (see ``_k8s.watch.object_changes``)."""
+        labels = f"{LABEL_MANAGED_BY}={MANAGED_BY_VALUE},{selector}"
+        path = pod_path(self.namespace)
+        try:
+            yield from object_changes(self.endpoint, path, labels,
+                                      lambda: self.request("GET", path, query=[("labelSelector", labels)]), until, wake_in)
+        except K8sClientError as exc:
+            raise JobError(f"cannot watch the Pods of {selector} in namespace {self.namespace}: "
+                           f"{self.explain(exc, 'watch')}") from exc
+
+    def patch_pod(self, name: str, patch: dict, patch_type: str = "merge") -> dict | None:
+        """Patch the Pod; its new state, None if the API server has no such Pod. K8sClientError."""
+        try:
+            pod = self.request("PATCH", pod_path(self.namespace, name), body=patch, patch_type=patch_type)
+        except K8sApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return pod if isinstance(pod, dict) else {}
+
+    def delete(self, resource: str, name: str, uid: str | None = None, version: str | None = None,
+               **options: t.Any) -> bool:
         """Delete one object (options: the DeleteOptions, gracePeriodSeconds say); gone already is
         fine. With uid, only that object: one that has taken the name since is left alone (the
-        API server refuses the delete with 409 Conflict on the precondition). K8sClientError."""
-        body = dict(options, preconditions={"uid": uid}) if uid else options or None
+        API server refuses the delete with 409 Conflict on the precondition); with version too,
+        only while it is unchanged. False when a precondition kept it. K8sClientError."""
+        preconditions = {key: value for key, value in (("uid", uid), ("resourceVersion", version)) if value}
+        body = dict(options, preconditions=preconditions) if preconditions else options or None
         try:
             self.request("DELETE", core_path(resource, self.namespace, name), body=body)
         except K8sApiError as exc:
-            if not (exc.status == 404 or (exc.status == 409 and uid)):
+            if exc.status == 409 and preconditions:
+                return False
+            if exc.status != 404:
                 raise
+        return True
 
     def delete_pod(self, name: str, uid: str | None = None) -> None:
         """Delete the Pod at once (grace 0: the job is over, or abandoned), by uid when given."""

@@ -17,8 +17,10 @@ class JobOutcome:
     changed: bool = False
     rc: int | None = None
     failure: str | None = None
-    pod_name: str = ""  # the name the Pod ended with (a slot's, with max_concurrent_jobs)
+    pod_name: str = ""
     pod_deleted: bool | None = None  # None: no Pod was created
+    pod_kept: bool = False  # left in place for inspection (keep_pod)
+    pod_reason: str | None = None  # Kubernetes' word for why the Pod ended the job (OOMKilled, Evicted, ...)
     recap: list[str] = field(default_factory=list)
     stdout_tail: list[str] = field(default_factory=list)
     leftovers_removed: list[str] = field(default_factory=list)

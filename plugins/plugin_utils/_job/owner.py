@@ -21,9 +21,13 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import typing as t
 
 ANNOTATION_OWNER = "container-groups.ephemeral.io/owner"
+#: A Pod kept for inspection (keep_pod) until this time (seconds since the epoch): later jobs
+#: leave it alone until then, and it holds no slot of its group.
+ANNOTATION_KEPT_UNTIL = "container-groups.ephemeral.io/kept-until"
 #: The inode of the kernel's initial PID namespace (PROC_PID_INIT_INO): its processes see all.
 INITIAL_PID_NAMESPACE = "4026531836"
 _UNKNOWN = "?"
@@ -136,9 +140,21 @@ def owner_is_alive(owner: str) -> bool | None:
     return _alive_in_another_namespace(pid, ticks)
 
 
-def leftovers(pods: t.Iterable[dict]) -> list[tuple[str, str | None, str]]:
-    """(name, uid, why) of the Pods of ours that no live job owns: ended ones, and ones whose
-    controller process is provably gone. Pods being deleted are not counted."""
+def kept_patch(until: float) -> dict:
+    return {"metadata": {"annotations": {ANNOTATION_KEPT_UNTIL: str(int(until))}}}
+
+
+def kept_until(pod: dict) -> int | None:
+    """Until when a Pod is kept for inspection (seconds since the epoch), None if it is not."""
+    value = str(((pod.get("metadata") or {}).get("annotations") or {}).get(ANNOTATION_KEPT_UNTIL) or "")
+    return int(value) if value.isdigit() else None
+
+
+def leftovers(pods: t.Iterable[dict], now: float | None = None) -> list[tuple[str, str | None, str]]:
+    """(name, uid, why) of the Pods of ours that no live job owns: ended ones, ones whose
+    controller process is provably gone, and kept ones past their time (at now, seconds since
+    the epoch). Pods being deleted and Pods kept for inspection are not counted."""
+    now = time.time() if now is None else now
     found = []
     judged: dict[str, bool | None] = {}  # one judgement per owner in a sweep
     for pod in pods:
@@ -147,6 +163,11 @@ def leftovers(pods: t.Iterable[dict]) -> list[tuple[str, str | None, str]]:
         if not isinstance(name, str) or metadata.get("deletionTimestamp"):
             continue
         uid = metadata.get("uid") if isinstance(metadata.get("uid"), str) else None
+        kept = kept_until(pod)
+        if kept is not None:
+            if now >= kept:
+                found.append((name, uid, "kept for inspection until its deadline, now past"))
+            continue
         phase = (pod.get("status") or {}).get("phase")
         if phase in ("Succeeded", "Failed"):
             found.append((name, uid, f"phase {phase}"))

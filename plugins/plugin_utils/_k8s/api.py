@@ -195,7 +195,8 @@ class ApiEndpoint:
         return parsed.hostname, parsed.port or 80
 
     def _send(self, method: str, path: str, query: t.Sequence[tuple[str, str]] | None, body: t.Any,
-              timeout: float, accept: str = "application/json") -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+              timeout: float, accept: str = "application/json",
+              patch_type: str = "merge") -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
         """Send one request; the open connection and its response (headers read)."""
         import http.client  # pylint: disable=import-outside-toplevel,redefined-outer-name
 
@@ -210,8 +211,9 @@ class ApiEndpoint:
         payload = None
         if body is not None:
             payload = json.dumps(body).encode("utf-8")
-            # A PATCH says how to apply it; a JSON merge patch is the one the job sends.
-            headers["Content-Type"] = "application/merge-patch+json" if method == "PATCH" else "application/json"
+            # A PATCH says how to apply it: a JSON merge patch, or a strategic merge patch (which
+            # can remove one item of a list merged by key, as one scheduling gate).
+            headers["Content-Type"] = f"application/{patch_type}-patch+json" if method == "PATCH" else "application/json"
         conn = self._http_connection(timeout)
         try:
             conn.request(method, url, body=payload, headers=headers)
@@ -236,15 +238,18 @@ class ApiEndpoint:
         body: t.Any = None,
         timeout: float = 30.0,
         metadata_only: bool = False,
+        patch_type: str = "merge",
     ) -> t.Any:
         """One JSON API call; raises K8sApiError for an error status, K8sConnectionError if unreachable.
 
         metadata_only asks a list for its items' metadata alone (a PartialObjectMetadataList), so
-        listing Secrets does not bring their data to the controller.
+        listing Secrets does not bring their data to the controller. patch_type is "merge" or
+        "strategic-merge".
         """
         import http.client  # pylint: disable=import-outside-toplevel,redefined-outer-name
 
-        conn, response = self._send(method, path, query, body, timeout, _METADATA_ONLY if metadata_only else "application/json")
+        conn, response = self._send(method, path, query, body, timeout, _METADATA_ONLY if metadata_only else "application/json",
+                                    patch_type)
         try:
             data = response.read()
         except (OSError, http.client.HTTPException) as exc:

@@ -149,3 +149,25 @@ def container_problem(pod: dict, container: str | None) -> str | None:
     if phase(pod) != "Running":
         return f"the Pod is not running (phase {phase(pod)})"
     return None
+
+
+def end_reason(pod: dict, container: str) -> tuple[str, str] | None:
+    """Why a Pod that was running its job can run it no more, in Kubernetes' word and ours:
+    ("OOMKilled", "container worker was killed by the OOM killer (exit code 137)"),
+    ("Evicted", ...), ("DeadlineExceeded", ...), a disruption (the node lost, a drain, a
+    preemption), or the Pod being deleted. None while the container runs."""
+    status = pod.get("status") or {}
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "DisruptionTarget" and condition.get("status") == "True":
+            return str(condition.get("reason") or "DisruptionTarget"), _joined("the Pod is being disrupted", condition.get("message"))
+    if phase(pod) in ("Failed", "Succeeded") and status.get("reason"):
+        return str(status["reason"]), _joined(f"the Pod {phase(pod).lower()}", status.get("message"))
+    for container_status in _container_statuses(pod):
+        ended = (container_status.get("state") or {}).get("terminated")
+        if container_status.get("name") == container and ended is not None:
+            reason = str(ended.get("reason") or "Terminated")
+            how = "was killed by the OOM killer" if reason == "OOMKilled" else f"ended ({reason})"
+            return reason, _joined(f"container {container} {how} (exit code {ended.get('exitCode')})", ended.get("message"))
+    if (pod.get("metadata") or {}).get("deletionTimestamp"):
+        return "Deleted", "the Pod is being deleted (by someone else, or a node drain)"
+    return None

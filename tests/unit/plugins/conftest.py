@@ -14,6 +14,7 @@ import typing as t
 
 import pytest
 
+from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import LABEL_MANAGED_BY
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.owner import owner_id
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import K8sApiError
 
@@ -36,10 +37,19 @@ class FakeEndpoint:
         self.events: list[dict] = []  # the events of the Pod
         self.events_error: BaseException | None = None  # what reading them raises
         self.watch_events: t.Callable[[dict], list[dict]] | None = None  # the events a watch of a Pod brings
+        # The events a watch of a label selector brings (given the watches so far and the selector);
+        # each changes the stored Pods too.
+        self.group_watch_events: t.Callable[[int, str], list[dict]] | None = None
         self.watch_queries: list[list] = []
+        self.patches: list[tuple[str, t.Any, str]] = []  # (name, patch, patch type) of each Pod PATCH
+        self.version = 0  # the last resourceVersion given
+
+    def _next_version(self) -> str:
+        self.version += 1
+        return str(self.version)
 
     def request(self, method: str, path: str, *, query: t.Any = None, body: t.Any = None, timeout: float = 30.0,
-                metadata_only: bool = False) -> t.Any:
+                metadata_only: bool = False, patch_type: str = "merge") -> t.Any:
         self.calls.append((method, path))
         self.requests += 1
         if method in self.fail_next:
@@ -60,14 +70,19 @@ class FakeEndpoint:
             if pod["metadata"]["name"] in self.pods:
                 raise K8sApiError(409, "Conflict", '{"message": "already exists"}')
             pod["status"] = {"phase": self.phase, **self.status}
-            pod["metadata"]["resourceVersion"] = "1"
+            pod["metadata"]["resourceVersion"] = self._next_version()
             pod["metadata"]["uid"] = f"uid-{pod['metadata']['name']}"
             self.pods[pod["metadata"]["name"]] = pod
             return pod
         if method == "GET" and name is None:
-            return {"items": list(self.pods.values())}
+            selector = dict(query or []).get("labelSelector", "")
+            return {"metadata": {"resourceVersion": str(self.version)},
+                    "items": [pod for pod in self.pods.values() if _matches(pod, selector)]}
         if name not in self.pods:
             raise K8sApiError(404, "Not Found", f'{{"message": "pods \\"{name}\\" not found"}}')
+        if method == "PATCH":
+            self.patches.append((name, copy.deepcopy(body), patch_type))
+            return self.patch_pod(name, body, patch_type)
         if method == "DELETE":
             _check_precondition(self.pods[name], body)
             return self.pods.pop(name)
@@ -93,21 +108,51 @@ class FakeEndpoint:
             return self.secrets.pop(name)
         return self.secrets[name]
 
+    def patch_pod(self, name: str, body: dict, patch_type: str) -> dict:
+        """Annotations merge; a strategic merge patch's deleted scheduling gates go."""
+        pod = self.pods[name]
+        pod["metadata"].setdefault("annotations", {}).update((body.get("metadata") or {}).get("annotations") or {})
+        for gate in (body.get("spec") or {}).get("schedulingGates") or []:
+            assert patch_type == "strategic-merge" and gate.get("$patch") == "delete"
+            pod["spec"]["schedulingGates"] = [g for g in pod["spec"].get("schedulingGates") or [] if g["name"] != gate["name"]]
+        pod["metadata"]["resourceVersion"] = self._next_version()
+        return pod
+
     def watch(self, path: str, *, query: list, seconds: int) -> t.Iterator[dict]:
-        """The scripted events of the one Pod watched; each changes the stored Pod too."""
+        """The scripted events of the one Pod watched, or of a label selector; each changes the
+        stored Pods too."""
         self.calls.append(("WATCH", path))
         self.watch_queries.append(list(query))
+        if "labelSelector" in dict(query):
+            selector = dict(query)["labelSelector"]
+            for event in self.group_watch_events(len(self.watch_queries), selector) if self.group_watch_events else []:
+                name = event["object"]["metadata"]["name"]
+                if event["type"] == "DELETED":
+                    self.pods.pop(name, None)
+                else:
+                    self.pods[name] = event["object"]
+                yield event
+            return
         name = dict(query)["fieldSelector"].split("=", 1)[1]
         for event in self.watch_events(self.pods[name]) if self.watch_events and name in self.pods else []:
             self.pods[name] = event["object"]
             yield event
 
 
+def _matches(pod: dict, selector: str) -> bool:
+    """Whether a Pod's labels meet a label selector of KEY=VALUE terms (the managed-by label is
+    left out of the fake's Pods, so it is not asked for)."""
+    labels = pod["metadata"].get("labels") or {}
+    terms = [term.split("=", 1) for term in selector.split(",") if term and not term.startswith(LABEL_MANAGED_BY)]
+    return all(labels.get(key) == value for key, value in terms)
+
+
 def _check_precondition(stored: dict, body: t.Any) -> None:
     """A DELETE whose uid precondition names another object is refused with 409, as the API server does."""
-    wanted = ((body or {}).get("preconditions") or {}).get("uid")
-    if wanted and wanted != stored["metadata"].get("uid"):
-        raise K8sApiError(409, "Conflict", '{"message": "Precondition failed: UID in precondition does not match"}')
+    wanted = (body or {}).get("preconditions") or {}
+    for key in ("uid", "resourceVersion"):
+        if wanted.get(key) and wanted[key] != stored["metadata"].get(key):
+            raise K8sApiError(409, "Conflict", f'{{"message": "Precondition failed: {key} in precondition does not match"}}')
 
 
 @pytest.fixture()

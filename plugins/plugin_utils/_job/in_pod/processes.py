@@ -126,3 +126,28 @@ def _signal_group(pgid: int, signum: int) -> bool:
         return True
     except (ProcessLookupError, PermissionError):
         return False
+
+
+#: Where the container's memory cgroup keeps its OOM kill count and its limit: cgroup v2,
+#: then v1 (whose kernel kills only the largest process, so the container lives on and
+#: Kubernetes reports nothing).
+_MEMORY_CGROUPS = (("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory.max"),
+                   ("/sys/fs/cgroup/memory/memory.oom_control", "/sys/fs/cgroup/memory/memory.limit_in_bytes"))
+#: A v1 limit above this is "no limit" (the kernel writes PAGE_COUNTER_MAX pages there).
+_NO_LIMIT = 1 << 62
+
+
+def oom_kills() -> Tuple[int, int]:
+    """(processes the OOM killer killed in this container, its memory limit in bytes or 0 for
+    none); (0, 0) where the memory cgroup cannot be read."""
+    for events_path, limit_path in _MEMORY_CGROUPS:
+        try:
+            with open(events_path) as events:
+                kills = [int(line.split()[1]) for line in events if line.startswith("oom_kill ")]
+            with open(limit_path) as limit_file:
+                limit = limit_file.read().strip()
+        except (OSError, ValueError, IndexError):
+            continue
+        limit_bytes = int(limit) if limit.isdigit() else 0
+        return (kills[0] if kills else 0), (limit_bytes if limit_bytes < _NO_LIMIT else 0)
+    return 0, 0

@@ -25,7 +25,9 @@ below the imports; the controller imports them from here.
 ``FOLLOW DIR OFFSET``
     Copies DIR/OUTPUT from byte OFFSET to stdout as it grows, until the target has ended and
     every byte is out; then writes the job events (``EVENT_LINE <json>``, one line each) and
-    ``DONE_LINE <size> <rc> <timed out 0|1>`` on stderr. While the target is quiet it writes a
+    ``DONE_LINE <size> <rc> <timed out 0|1> <OOM kills> <memory limit>`` on stderr (the
+    container's memory cgroup's count of processes the OOM killer killed, and its limit in
+    bytes, 0 for none). While the target is quiet it writes a
     newline on stderr every few seconds, so no idle timeout of the API server or kubelet cuts
     the stream. ``LOST_LINE <size>`` if the supervisor died without a status (killed).
 ``STOP DIR GRACE``
@@ -56,7 +58,8 @@ START = "start"
 FOLLOW = "follow"
 STOP = "stop"
 #: The lines ``follow`` writes on stderr once the output is whole: ``EVENT_LINE <json>`` for
-#: each job event, then ``DONE_LINE <size> <rc> <timed out 0|1>``; or ``LOST_LINE <size>``.
+#: each job event, then ``DONE_LINE <size> <rc> <timed out 0|1> <OOM kills> <memory limit>``;
+#: or ``LOST_LINE <size>``.
 EVENT_LINE = "CG-EVENT"
 DONE_LINE = "CG-DONE"
 LOST_LINE = "CG-LOST"
@@ -267,7 +270,9 @@ def _supervise(job_dir: str, timeout: float, argv: List[str]) -> None:
         rc = 128 + os.WTERMSIG(status)
     else:
         rc = os.WEXITSTATUS(status)
-    _write_atomically(os.path.join(job_dir, STATUS), json.dumps({"rc": rc, "timed_out": timed_out}))
+    kills, limit = processes.oom_kills()
+    _write_atomically(os.path.join(job_dir, STATUS), json.dumps({"rc": rc, "timed_out": timed_out, "oom_kills": kills,
+                                                                 "memory_limit": limit}))
 
 
 def start(job_dir: str, timeout: float, argv: List[str]) -> int:
@@ -330,7 +335,8 @@ def follow(job_dir: str, offset: int) -> int:
                 with open(status_path) as status_file:
                     status = json.load(status_file)
                 _send_events(job_dir, err)
-                err.write("%s %d %d %d\n" % (DONE_LINE, handle.tell(), status["rc"], 1 if status["timed_out"] else 0))
+                err.write("%s %d %d %d %d %d\n" % (DONE_LINE, handle.tell(), status["rc"], 1 if status["timed_out"] else 0,
+                                                   status.get("oom_kills", 0), status.get("memory_limit", 0)))
                 return 0
             if supervisor is not None and not processes.alive(supervisor) and not os.path.exists(status_path):
                 err.write("%s %d\n" % (LOST_LINE, handle.tell()))

@@ -128,6 +128,26 @@ scenario_noimage() {
   grep -qE '(ErrImagePull|ImagePullBackOff) for image .*cg/does-not-exist:1' "$work/noimage.log" || fail "the message does not name the pull error and the image"
 }
 
+scenario_oom() {
+  echo "== a playbook holding 256 MB in a 64 MiB container fails saying OOMKilled; keep_pod: on_failure keeps its Pod"
+  expect_job_failure job-small oom.yml "$work/oom.log"
+  grep -q '"pod_reason": "OOMKilled"' "$work/oom.log" || fail "the result does not give pod_reason OOMKilled"
+  grep -qE 'OOM killer .*64 MiB|OOMKilled' "$work/oom.log" || fail "the message does not say OOMKilled"
+  job_args job-small oom.yml -e keep_pod=on_failure
+  if "${JOB[@]}" > "$work/oom-kept.log" 2>&1; then cat "$work/oom-kept.log"; fail "the kept job succeeded"; fi
+  cat "$work/oom-kept.log"
+  kept=$(pods names job-small)
+  [ -n "$kept" ] || fail "keep_pod: on_failure did not keep the Pod"
+  grep -q "Pod cg-test/$kept kept for inspection (keep_pod: on_failure) until its deadline" "$work/oom-kept.log" \
+    || fail "the job did not say it kept the Pod"
+  grep -q "kubectl -n cg-test delete pod $kept" "$work/oom-kept.log" || fail "the message does not say how to remove the Pod"
+  grep -q '"pod_kept": true' "$work/oom-kept.log" || fail "the result does not say pod_kept"
+  run_job job-small quick.yml > "$work/after-kept.log" 2>&1 || { cat "$work/after-kept.log"; fail "a job beside a kept Pod failed"; }
+  if grep -q "removing leftover Pod cg-test/$kept" "$work/after-kept.log"; then fail "a later job removed the kept Pod"; fi
+  pods delete job-small
+  pods wait-gone job-small 60 || fail "the kept Pod could not be deleted"
+}
+
 scenario_unschedulable() {
   echo "== a request no node can meet is waited for up to pending_timeout, then fails with the scheduler's words, Pod gone"
   expect_job_failure job-huge quick.yml "$work/huge.log" -e pending_timeout=12
@@ -166,8 +186,33 @@ scenario_forbidden() {
   grep -q "RBAC must grant" "$work/forbidden.log" || fail "the message does not say what RBAC must grant"
 }
 
+scenario_groups() {
+  echo "== a list of two groups, the first full: the job runs in the second and leaves the first's queue"
+  job_args job-limited ok.yml -e '{"extra_vars": {"sleep_seconds": 20}}'
+  "${JOB[@]}" > "$work/holder-1.log" 2>&1 &
+  holder1=$!
+  "${JOB[@]}" > "$work/holder-2.log" 2>&1 &
+  holder2=$!
+  for _ in $(seq 1 300); do
+    [ "$(grep -l 'MARKER-START' "$work"/holder-*.log 2>/dev/null | wc -l)" = 2 ] && break
+    sleep 0.2
+  done
+  [ "$(grep -l 'MARKER-START' "$work"/holder-*.log | wc -l)" = 2 ] || { cat "$work"/holder-*.log; fail "the two jobs holding job-limited did not start"; }
+  run_job job-limited,job-ok quick.yml > "$work/groups.log" 2>&1 || { cat "$work/groups.log"; fail "the job with a list of groups failed"; }
+  cat "$work/groups.log"
+  grep -q "waiting for a slot of container group 'job-limited': 1st in line (2 of max_concurrent_jobs 2 running)" "$work/groups.log" \
+    || fail "the job did not say its place in the first group's queue"
+  grep -q "leaves the queue of container group 'job-limited': the job runs in container group 'job-ok'" "$work/groups.log" \
+    || fail "the job did not say it left the first group's queue"
+  grep -q '"container group: job-ok"' "$work/groups.log" || fail "the job's summary does not say it ran in job-ok"
+  [ "$(pods count job-limited)" = 2 ] || fail "the job's Pod in the full group's queue is left, or a holder is gone"
+  wait "$holder1" || { cat "$work/holder-1.log"; fail "a job holding job-limited failed"; }
+  wait "$holder2" || { cat "$work/holder-2.log"; fail "a job holding job-limited failed"; }
+  [ "$(pods count job-ok)" = 0 ] || fail "a Pod of job-ok is left"
+}
+
 scenario_limit() {
-  echo "== max_concurrent_jobs 2, four jobs at once: never more than 2 Pods, all succeed"
+  echo "== max_concurrent_jobs 2, four jobs at once: never more than 2 Pods admitted, the others in line, all succeed"
   rm -f "$work/stop"
   pods monitor job-limited "$work/stop" > "$work/most" &
   monitor=$!
@@ -181,12 +226,14 @@ scenario_limit() {
   for i in 0 1 2 3; do wait "${jobs[$i]}" || { failed=1; cat "$work/limited-$((i + 1)).log"; }; done
   touch "$work/stop"
   wait "$monitor"
-  most=$(cat "$work/most")
-  echo "most Pods of job-limited seen at once: $most"
+  read -r most waiting < "$work/most"
+  echo "most Pods of job-limited seen admitted at once: $most; most seen waiting in the queue: $waiting"
   [ "$failed" = 0 ] || fail "not all four limited jobs succeeded"
-  [ "$most" -le 2 ] || fail "$most Pods ran at once with max_concurrent_jobs 2"
+  [ "$most" -le 2 ] || fail "$most Pods were admitted at once with max_concurrent_jobs 2"
   [ "$most" -ge 1 ] || fail "the monitor never saw a Pod"
-  grep -l 'waiting for a free slot' "$work"/limited-*.log >/dev/null || fail "no job said it was waiting for a slot"
+  [ "$waiting" -ge 1 ] || fail "the monitor never saw a Pod waiting in the queue (SchedulingGated)"
+  grep -lE "waiting for a slot of container group 'job-limited': [0-9]+(st|nd|rd|th) in line" "$work"/limited-*.log >/dev/null \
+    || fail "no job said its place in line"
   [ "$(pods count job-limited)" = 0 ] || fail "Pods of job-limited are left"
 }
 
@@ -195,7 +242,7 @@ scenario_limit() {
 export PYTHONUNBUFFERED=1
 # CG_JOB_SCENARIOS="noimage limit" runs a subset when runme.sh is run by hand (ansible-test
 # does not pass the variable through); all by default.
-for scenario in ${CG_JOB_SCENARIOS:-success check_mode failure timeout signals sigkill noimage unschedulable autoscaled forbidden limit}; do
+for scenario in ${CG_JOB_SCENARIOS:-success check_mode failure timeout signals sigkill noimage oom unschedulable autoscaled forbidden groups limit}; do
   "scenario_$scenario"
 done
 echo "all wrapper scenarios passed"

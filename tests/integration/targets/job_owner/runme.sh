@@ -4,7 +4,9 @@
 #   host networking): a job's sweep does not remove the other's running Pod;
 # - a controller killed with SIGKILL (its whole PID namespace): the next job removes its Pod,
 #   proven gone because the initial PID namespace sees that no process of it is left;
-# - groups whose names read alike (ci.fast, ci_fast), one slot each, run a job each at once.
+# - groups whose names read alike (ci.fast, ci_fast), one slot each, run a job each at once;
+# - a Pod waiting in a group's queue whose controller (on another machine) is silent is
+#   removed by the job behind it once its turn has come and gone, and that job runs.
 # No `set -x`: the token must not be echoed.
 # shellcheck source-path=SCRIPTDIR source=../setup_integration_config/files/job_target.sh
 . ../setup_integration_config/files/job_target.sh
@@ -63,7 +65,7 @@ job ci_fast hold.yml -e hold_seconds=8
 "${JOB[@]}" > "$work/underscore.log" 2>&1 || { cat "$work/underscore.log"; fail "the ci_fast job failed"; }
 wait "$dot" || { cat "$work/dot.log"; fail "the ci.fast job failed"; }
 for log in "$work/dot.log" "$work/underscore.log"; do
-  if grep -q "waiting for a free slot" "$log"; then cat "$log"; fail "a job waited for the other group's slot"; fi
+  if grep -q "waiting for a slot" "$log"; then cat "$log"; fail "a job waited for the other group's slot"; fi
 done
 dot_pod=$(sed -n 's/.*Pod [^ ]*\/\(cg-ci-fast-[a-z0-9-]*\) created.*/\1/p' "$work/dot.log")
 underscore_pod=$(sed -n 's/.*Pod [^ ]*\/\(cg-ci-fast-[a-z0-9-]*\) created.*/\1/p' "$work/underscore.log")
@@ -71,4 +73,13 @@ echo "ci.fast ran in $dot_pod, ci_fast in $underscore_pod"
 if [ -z "$dot_pod" ] || [ -z "$underscore_pod" ] || [ "$dot_pod" = "$underscore_pod" ]; then
   fail "the two groups' Pods are not told apart"
 fi
+echo "== a silent waiter ahead in the queue of ci.fast: the job behind it removes it after its turn, then runs"
+pods waiter ci.fast cg-ci-fast-silent-waiter
+job ci.fast hold.yml -e hold_seconds=1
+"${JOB[@]}" > "$work/behind.log" 2>&1 || { cat "$work/behind.log"; fail "the job behind the silent waiter failed"; }
+cat "$work/behind.log"
+grep -q "waiting for a slot of container group 'ci.fast': 2nd in line" "$work/behind.log" || fail "the job did not say its place"
+grep -q "removed Pod .*/cg-ci-fast-silent-waiter from the queue of container group 'ci.fast': it stayed gated 15s" \
+  "$work/behind.log" || fail "the job did not say it removed the silent waiter"
+pods wait-gone ci.fast 60 || fail "a Pod of ci.fast is left"
 echo "all owner scenarios passed"

@@ -46,6 +46,8 @@ def project(tmp_path):
                                                "pod_spec_override": {"metadata": {"namespace": "jobs"}}}
         state["container_groups"]["local"] = {"credential": None, "max_concurrent_jobs": 0, "max_forks": 0,
                                               "pod_spec_override": {}}
+        state["container_groups"]["big"] = {"credential": "lab", "max_concurrent_jobs": 2, "max_forks": 0,
+                                            "pod_spec_override": {"metadata": {"namespace": "batch"}}}
 
     StateStore(state_file).update(fill)
     return {"playbook": str(tmp_path / "project" / "site.yml"), "state_file": state_file}
@@ -79,6 +81,29 @@ def test_the_outcome_of_the_job_becomes_the_result(project, monkeypatch):
     assert result["msg"].startswith("the playbook site.yml succeeded in Pod jobs/cg-builds-")
 
 
+def test_check_mode_with_a_list_of_groups_names_each(project, monkeypatch):
+    monkeypatch.setattr(action_module.ContainerGroupJob, "run", lambda job: pytest.fail("check mode ran the job"))
+    result = run_action({"container_group": "builds,big", **project}, check_mode=True)
+    assert result["msg"] == ("check mode: would run site.yml in a new Pod of the first with room of: container group "
+                             "'builds' in namespace jobs; container group 'big' in namespace batch")
+    assert result["container_group"] == "builds"
+
+
+def test_a_list_of_groups_runs_one_job_per_group_with_one_id_and_reports_the_group_that_ran(project, monkeypatch):
+    seen: dict[str, t.Any] = {}
+
+    def run_in_first_with_room(jobs, notice):
+        seen.update(groups=[job.spec.group_name for job in jobs], ids={job.job_id for job in jobs},
+                    forks=[job.spec.forks for job in jobs])
+        return jobs[1], JobOutcome(changed=True, rc=0, pod_deleted=True, pod_name=jobs[1].pod_name)
+
+    monkeypatch.setattr(action_module, "run_in_first_with_room", run_in_first_with_room)
+    result = run_action({"container_group": ["builds", "big"], "forks": 10, **project})
+    assert seen["groups"] == ["builds", "big"] and len(seen["ids"]) == 1 and seen["forks"] == [3, 10]
+    assert result["container_group"] == "big" and result["namespace"] == "batch"
+    assert result["pod_name"].startswith("cg-big-") and result["msg"].startswith("the playbook site.yml succeeded in Pod batch/cg-big-")
+
+
 def test_a_failed_job_fails_the_task_with_its_message(project, monkeypatch):
     monkeypatch.setattr(action_module.ContainerGroupJob, "run",
                         lambda job: JobOutcome(changed=True, rc=2, failure="the playbook failed", pod_deleted=True))
@@ -96,6 +121,8 @@ def test_a_job_that_never_made_a_pod_reports_no_deletion(project, monkeypatch):
     "args, message",
     [
         ({"container_group": "nope"}, "container group 'nope' is not defined in state file"),
+        ({"container_group": "builds,nope"}, "container group 'nope' is not defined in state file"),
+        ({"container_group": " , "}, "container_group: no group named"),
         ({"container_group": "local"}, "container group 'local' has no credential (kubernetes: false)"),
         ({"container_group": "builds", "playbook": "/nonexistent/site.yml"}, "playbook /nonexistent/site.yml does not exist"),
         ({"container_group": "builds", "job_timeout": 0}, "job_timeout must be at least 1 second, got 0"),

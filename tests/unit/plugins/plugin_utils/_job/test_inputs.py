@@ -11,6 +11,7 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.in
     CONTROLLER,
     PROJECT,
     JobInputError,
+    group_names,
     job_spec,
 )
 
@@ -52,3 +53,19 @@ def test_vault_files_with_and_without_an_id(project):
 def test_bad_inputs_say_what_is_wrong(project, values, message):
     with pytest.raises(JobInputError, match=message.replace("(", r"\(").replace(")", r"\)")):
         job_spec(_args(project, **values), {})
+
+
+@pytest.mark.parametrize(("value", "names"), [
+    ("batch", ["batch"]),
+    ("fast,big", ["fast", "big"]),
+    (" fast , big,fast ", ["fast", "big"]),
+    (["fast", "big"], ["fast", "big"]),
+])
+def test_container_group_is_a_name_a_list_or_names_separated_by_commas(value, names):
+    assert group_names(value) == names
+
+
+@pytest.mark.parametrize("value", ["", " , ", [], [1], {"a": 1}, None])
+def test_container_group_must_name_a_group(value):
+    with pytest.raises(JobInputError, match="container_group"):
+        group_names(value)

@@ -5,16 +5,21 @@
 from __future__ import annotations
 
 import json
+import time
 
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import job as _job_module
+from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import LABEL_GROUP
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import admission as _admission
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import namespace as _namespace
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import pull_secret as _pull_secret
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.in_pod import runner
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s import retry as _retry
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s import watch as _watch
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.choice import run_in_first_with_room
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.job import ContainerGroupJob
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.manifests import pull_secret_manifest
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.owner import ANNOTATION_OWNER, owner_id
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.owner import ANNOTATION_KEPT_UNTIL
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.inputs import JobSpec
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.queue import ANNOTATION_TICKET, QUEUE_GATE, ungate_patch
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.secrets import JobSecrets
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import ExecError, K8sApiError, K8sConnectionError
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.stop_guard import Interrupted
@@ -35,9 +40,10 @@ class FakeExec:
               b' "processed": {"localhost": 1}}}\n')
 
     def __init__(self, rc: int = 0, raises: BaseException | None = None, cuts: tuple[int, ...] = (),
-                 timed_out: bool = False) -> None:
+                 timed_out: bool = False, oom_kills: int = 0) -> None:
         self.rc = rc
         self.timed_out = timed_out
+        self.oom_kills = oom_kills
         self.raises = raises
         self.cuts = list(cuts)
         self.commands: list[list[str]] = []
@@ -63,7 +69,7 @@ class FakeExec:
             raise ExecError("the exec stream broke: connection reset")
         kwargs["on_stdout"](self.OUTPUT[offset:])
         events = b"".join(f"{runner.EVENT_LINE} ".encode() + line + b"\n" for line in self.EVENTS.split(b"\n") if line.endswith(b"}"))
-        done = f"{runner.DONE_LINE} {len(self.OUTPUT)} {self.rc} {int(self.timed_out)}\n"
+        done = f"{runner.DONE_LINE} {len(self.OUTPUT)} {self.rc} {int(self.timed_out)} {self.oom_kills} 67108864\n"
         kwargs["on_stderr"](b"\n" + events + done.encode())
         return 0
 
@@ -195,14 +201,98 @@ def test_a_refused_create_leaves_nothing_to_delete(fake_api, monkeypatch, tmp_pa
     assert "DELETE" not in [m for m, dummy_path in api.calls]
 
 
-def test_slots_name_the_pods_of_a_group_with_max_concurrent_jobs(fake_api, monkeypatch, tmp_path):
+def _queued(name: str, ticket: int | None, gate: bool = True, group: str = "g") -> dict:
+    annotations = {ANNOTATION_TICKET: str(ticket)} if ticket is not None else {}
+    return {"metadata": {"name": name, "uid": f"uid-{name}", "resourceVersion": "1", "labels": {LABEL_GROUP: group},
+                         "annotations": annotations},
+            "spec": {"schedulingGates": [{"name": QUEUE_GATE}] if gate else []}, "status": {"phase": "Pending" if gate else "Running"}}
+
+
+def test_a_capped_group_with_room_creates_the_pod_gated_then_ungates_it(fake_api, monkeypatch, tmp_path):
     api = fake_api()
-    api.pods["cg-g-s1"] = {"metadata": {"name": "cg-g-s1", "labels": {}}, "status": {"phase": "Running"}}
-    job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec(),
-                                           group={"pod_spec_override": {}, "max_concurrent_jobs": 2})
+    api.pods["cg-g-other"] = _queued("cg-g-other", None, gate=False)
+    created = []
+    real_request = api.request
+
+    def request(method, path, **kwargs):
+        if method == "POST" and path.endswith("/pods"):
+            created.append(kwargs["body"])
+        return real_request(method, path, **kwargs)
+
+    api.request = request
+    job, dummy_lines, notices = _job(api, monkeypatch, tmp_path, FakeExec(), group={"pod_spec_override": {}, "max_concurrent_jobs": 2})
     outcome = job.run()
-    assert outcome.failure is None and job.pod_name == "cg-g-s2"
-    assert list(api.pods) == ["cg-g-s1"]
+    assert outcome.failure is None and job.pod_name == f"cg-g-{job.job_id}"
+    assert created[0]["spec"]["schedulingGates"] == [{"name": QUEUE_GATE}]
+    ticket = created and api.patches[0]
+    assert api.patches == [(job.pod_name, {"metadata": {"annotations": {ANNOTATION_TICKET: "1"}}}, "merge"),
+                           (job.pod_name, ungate_patch(), "strategic-merge")], ticket
+    assert not [message for message, dummy in notices if "in line" in message]
+    assert list(api.pods) == ["cg-g-other"]
+
+
+def test_a_full_group_waits_in_line_and_goes_when_its_turn_comes(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    api.version = 10
+    api.pods["cg-g-run"] = _queued("cg-g-run", 2, gate=False)
+    api.pods["cg-g-first"] = _queued("cg-g-first", 5)
+
+    def group_events(watches: int, dummy_selector: str) -> list[dict]:
+        if watches > 1:
+            return []
+        first_goes = _queued("cg-g-first", 5, gate=False)
+        return [{"type": "DELETED", "object": api.pods["cg-g-run"]}, {"type": "MODIFIED", "object": first_goes},
+                {"type": "DELETED", "object": first_goes}]
+
+    api.group_watch_events = group_events
+    job, dummy_lines, notices = _job(api, monkeypatch, tmp_path, FakeExec(), group={"pod_spec_override": {}, "max_concurrent_jobs": 1})
+    outcome = job.run()
+    assert outcome.failure is None, outcome.failure
+    said = [message for message, dummy in notices if "in line" in message]
+    assert said == [f"waiting for a slot of container group 'g': 2nd in line (1 of max_concurrent_jobs 1 running); "
+                    f"Pod default/{job.pod_name} waits SchedulingGated"]
+    assert any("took its turn" in message for message, dummy in notices)
+    assert [patch for dummy, patch, dummy_type in api.patches][-1] == ungate_patch()
+    assert outcome.timings["queue"] >= 0
+    assert api.pods == {}
+
+
+def test_a_job_still_in_line_at_pending_timeout_fails_and_leaves_nothing(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    api.pods["cg-g-run"] = _queued("cg-g-run", None, gate=False)
+    monkeypatch.setattr(_watch, "WATCH_SECONDS", 1)
+    job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec(), group={"pod_spec_override": {}, "max_concurrent_jobs": 1},
+                                           )
+    api.group_watch_events = lambda watches, selector: time.sleep(0.5) or []
+    outcome = job.run()
+    assert outcome.failure.startswith(f"Pod default/{job.pod_name} waited 5s (pending_timeout 5s) in the queue of "
+                                      "container group 'g', still 1st in line (max_concurrent_jobs 1); try again later")
+    assert list(api.pods) == ["cg-g-run"]
+    assert outcome.api_requests <= 20, "a waiting job watches, it does not poll"
+
+
+def test_a_pod_that_stays_gated_when_its_turn_came_is_removed_and_the_next_goes(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    api.version = 10
+    api.pods["cg-g-dead"] = _queued("cg-g-dead", 3)
+    monkeypatch.setattr(_admission, "STALLED_SECONDS", 0.2)
+    api.group_watch_events = lambda watches, selector: time.sleep(0.1) or []
+    job, dummy_lines, notices = _job(api, monkeypatch, tmp_path, FakeExec(), group={"pod_spec_override": {}, "max_concurrent_jobs": 1})
+    outcome = job.run()
+    assert outcome.failure is None
+    assert ("removed Pod default/cg-g-dead from the queue of container group 'g': it stayed gated 0s after its turn came "
+            "(its controller is gone or cut off)", True) in notices
+    assert api.pods == {}
+
+
+def test_a_pod_deleted_while_it_waits_fails_its_job_with_the_reason(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    api.pods["cg-g-run"] = _queued("cg-g-run", None, gate=False)
+    job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec(), group={"pod_spec_override": {}, "max_concurrent_jobs": 1})
+    api.group_watch_events = lambda watches, selector: [{"type": "DELETED", "object": api.pods[job.pod_name]}]
+    outcome = job.run()
+    assert outcome.failure.startswith(f"Pod default/{job.pod_name} was deleted while it waited in the queue of container group 'g'")
+    assert list(api.pods) == ["cg-g-run"]
 
 
 def test_a_lost_stream_is_taken_up_again_at_its_byte_with_nothing_lost_or_repeated(fake_api, monkeypatch, tmp_path):
@@ -262,7 +352,7 @@ _QUOTA_FULL = ('{"kind": "Status", "code": 403, "message": "pods \\"p\\" is forb
 
 def test_a_full_quota_makes_the_job_wait_for_room_then_run(fake_api, monkeypatch, tmp_path):
     api = fake_api()
-    monkeypatch.setattr(_job_module, "SLOT_POLL_SECONDS", 0.01)
+    monkeypatch.setattr(_admission, "QUOTA_POLL_SECONDS", 0.01)
     posts = []
     real_request = api.request
 
@@ -284,9 +374,9 @@ def test_a_full_quota_makes_the_job_wait_for_room_then_run(fake_api, monkeypatch
 
 def test_a_quota_that_stays_full_fails_the_job_at_pending_timeout(fake_api, monkeypatch, tmp_path):
     api = fake_api()
-    monkeypatch.setattr(_job_module, "SLOT_POLL_SECONDS", 0.01)
+    monkeypatch.setattr(_admission, "QUOTA_POLL_SECONDS", 0.01)
     clock = iter(range(0, 10_000, 2))
-    monkeypatch.setattr(_job_module.time, "monotonic", lambda: float(next(clock)))
+    monkeypatch.setattr(time, "monotonic", lambda: float(next(clock)))
 
     def request(method, path, **kwargs):
         if method == "POST":
@@ -405,34 +495,6 @@ def test_a_refused_pull_stays_fatal_after_the_grace(fake_api, monkeypatch, tmp_p
     assert api.secrets == {} and api.pods == {}
 
 
-def test_leftovers_removed_before_a_slot_wait_are_all_reported(fake_api, monkeypatch, tmp_path):
-    # The first sweep removes an ended Pod; the slot wait sweeps again and finds nothing more.
-    # Both sweeps' removals are the job's, so the result must still name the first one.
-    api = fake_api()
-    monkeypatch.setattr(_job_module, "SLOT_POLL_SECONDS", 0.01)
-    api.pods["cg-g-old"] = {"metadata": {"name": "cg-g-old", "labels": {}}, "status": {"phase": "Succeeded"}}
-    busy = {"metadata": {"name": "cg-g-s1", "labels": {}, "annotations": {ANNOTATION_OWNER: owner_id()}},
-            "status": {"phase": "Running"}}
-    api.pods["cg-g-s1"] = busy
-    lists = []
-    real_request = api.request
-
-    def request(method, path, **kwargs):
-        if method == "GET" and path.endswith("/pods"):
-            lists.append(path)
-            if len(lists) == 3:  # the sweep after the first wait: the busy job has ended meanwhile
-                api.pods.pop("cg-g-s1", None)
-        return real_request(method, path, **kwargs)
-
-    api.request = request
-    job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec(),
-                                           group={"pod_spec_override": {}, "max_concurrent_jobs": 1})
-    outcome = job.run()
-    assert outcome.failure is None and outcome.pod_name == "cg-g-s1"
-    assert len(lists) == 3, "a sweep, the busy slots listed for the notice, a sweep after the wait"
-    assert outcome.leftovers_removed == ["cg-g-old"]
-
-
 def test_a_refusal_names_the_pod_once_then_the_cause(fake_api, monkeypatch, tmp_path):
     api = fake_api()
     job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec())
@@ -487,7 +549,7 @@ def test_a_pod_no_node_fits_fails_at_pending_timeout_with_the_schedulers_and_the
     api.events = [{"reason": "TriggeredScaleUp", "message": "pod triggered scale-up: [{pool 1->2 (max: 3)}]",
                    "source": {"component": "cluster-autoscaler"}}]
     clock = iter(range(0, 100_000, 1))
-    monkeypatch.setattr(_job_module.time, "monotonic", lambda: float(next(clock)))
+    monkeypatch.setattr(time, "monotonic", lambda: float(next(clock)))
     job, dummy_lines, notices = _job(api, monkeypatch, tmp_path, FakeExec())
     outcome = job.run()
     assert outcome.failure.startswith(f"Pod default/{job.pod_name} stuck Pending for ")
@@ -505,3 +567,126 @@ def test_events_that_cannot_be_read_only_leave_the_autoscaler_out(fake_api, monk
     job, dummy_lines, notices = _job(api, monkeypatch, tmp_path, FakeExec())
     assert job.run().failure is None
     assert "(its events cannot be read (RBAC: events list)" in [m for m, problem in notices if problem][0]
+
+
+def test_a_target_the_oom_killer_struck_in_a_container_that_lived_on_fails_saying_so(fake_api, monkeypatch, tmp_path):
+    job, dummy_lines, dummy_notices = _job(fake_api(), monkeypatch, tmp_path, FakeExec(rc=2, oom_kills=1))
+    outcome = job.run()
+    assert outcome.pod_reason == "OOMKilled" and outcome.pod_deleted is True
+    assert outcome.failure == (f"the playbook site.yml failed in Pod default/{job.pod_name} (exit status 2): the OOM killer "
+                               f"killed 1 process(es) of the playbook in Pod default/{job.pod_name}, which reached its "
+                               "memory limit, 64 MiB (OOMKilled); give the container more memory "
+                               "(resources.limits.memory in the group's pod_spec_override) or the playbook less to hold")
+
+
+def test_a_container_that_ends_under_the_job_fails_it_at_once_with_kubernetes_reason(fake_api, monkeypatch, tmp_path):
+    killed = {"containerStatuses": [{"name": "worker", "state": {"terminated": {"reason": "OOMKilled", "exitCode": 137}}}]}
+    fake = FakeExec(raises=ExecError("the exec stream broke: connection reset"))
+    job, dummy_lines, notices = _job(fake_api(status=killed), monkeypatch, tmp_path, fake)
+    outcome = job.run()
+    assert outcome.pod_reason == "OOMKilled"
+    assert outcome.failure == (f"Pod default/{job.pod_name} ended before the playbook did: container worker was killed by "
+                               "the OOM killer (exit code 137) (OOMKilled)")
+    assert not [message for message, dummy in notices if "reconnecting" in message]
+
+
+class EvictedOnFollow(FakeExec):
+    """The node evicts the Pod while the playbook runs: the follow stream breaks."""
+
+    def __call__(self, endpoint, namespace, pod, container, argv, stdin=None, **kwargs) -> int:
+        if argv[2:3] == [runner.FOLLOW]:
+            endpoint.pods[pod]["status"] = {"phase": "Failed", "reason": "Evicted",
+                                            "message": "The node was low on resource: memory."}
+        return super().__call__(endpoint, namespace, pod, container, argv, stdin, **kwargs)
+
+
+def test_an_evicted_pod_fails_the_job_at_once_with_the_eviction_message(fake_api, monkeypatch, tmp_path):
+    job, dummy_lines, dummy_notices = _job(fake_api(), monkeypatch, tmp_path, EvictedOnFollow(raises=ExecError("the exec stream broke")))
+    outcome = job.run()
+    assert outcome.pod_reason == "Evicted"
+    assert outcome.failure == (f"Pod default/{job.pod_name} ended before the playbook did: the Pod failed: "
+                               "The node was low on resource: memory. (Evicted)")
+
+
+def test_keep_pod_on_failure_leaves_a_failed_job_s_pod_marked_and_says_how_to_remove_it(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    job, dummy_lines, notices = _job(api, monkeypatch, tmp_path, FakeExec(rc=2), keep_pod="on_failure")
+    outcome = job.run()
+    assert outcome.pod_kept is True and outcome.pod_deleted is False
+    assert outcome.failure == f"the playbook site.yml failed in Pod default/{job.pod_name} (exit status 2)"
+    kept = api.pods[job.pod_name]["metadata"]["annotations"][ANNOTATION_KEPT_UNTIL]
+    assert int(kept) > time.time() + 60
+    said = notices[-1][0]
+    assert said.startswith(f"Pod default/{job.pod_name} kept for inspection (keep_pod: on_failure) until its deadline")
+    assert f"kubectl -n default describe pod {job.pod_name}" in said and f"kubectl -n default delete pod {job.pod_name}" in said
+
+
+def test_keep_pod_on_failure_deletes_a_successful_job_s_pod(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec(rc=0), keep_pod="on_failure")
+    outcome = job.run()
+    assert outcome.pod_kept is False and outcome.pod_deleted is True and api.pods == {}
+
+
+# -- a list of groups: the first with room ----------------------------------------------------
+
+
+def _jobs(api, monkeypatch, tmp_path, groups: dict[str, int]) -> tuple[list[ContainerGroupJob], list[tuple[str, bool]]]:
+    """One job per group (name: max_concurrent_jobs), all with one job id, as the action builds them."""
+    first, dummy_lines, notices = _job(api, monkeypatch, tmp_path, FakeExec())
+    jobs = [ContainerGroupJob(first.spec._replace(group_name=name), {"pod_spec_override": {}, "max_concurrent_jobs": cap},
+                              api, on_line=lambda line, err: None, notice=lambda message, problem: notices.append((message, problem)),
+                              job_id="j1") for name, cap in groups.items()]
+    return jobs, notices
+
+
+def test_a_list_of_groups_runs_in_the_first_with_room_and_leaves_the_full_one_s_queue(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    api.pods["cg-a-run"] = _queued("cg-a-run", None, gate=False, group="a")
+    jobs, notices = _jobs(api, monkeypatch, tmp_path, {"a": 1, "b": 0})
+    job, outcome = run_in_first_with_room(jobs, lambda message, problem: notices.append((message, problem)))
+    assert outcome.failure is None and job.spec.group_name == "b" and outcome.pod_name == "cg-b-j1"
+    assert ("Pod default/cg-a-j1 leaves the queue of container group 'a': the job runs in container group 'b'", False) in notices
+    assert list(api.pods) == ["cg-a-run"]
+    assert outcome.api_requests == api.requests
+
+
+def test_a_list_of_groups_takes_the_first_group_with_room_without_touching_the_others(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    jobs, notices = _jobs(api, monkeypatch, tmp_path, {"a": 2, "b": 0})
+    job, outcome = run_in_first_with_room(jobs, lambda message, problem: notices.append((message, problem)))
+    assert outcome.failure is None and job.spec.group_name == "a"
+    assert not [call for call in api.calls if "cg-b" in call[1]]
+
+
+def test_when_every_group_is_full_the_job_waits_in_each_queue_and_takes_the_first_turn(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    api.pods["cg-a-run"] = _queued("cg-a-run", None, gate=False, group="a")
+    api.pods["cg-b-run"] = _queued("cg-b-run", None, gate=False, group="b")
+
+    def group_events(watches: int, selector: str) -> list[dict]:
+        time.sleep(0.2)
+        if selector.endswith("=b") and "cg-b-run" in api.pods:
+            return [{"type": "DELETED", "object": api.pods["cg-b-run"]}]
+        return []
+
+    api.group_watch_events = group_events
+    jobs, notices = _jobs(api, monkeypatch, tmp_path, {"a": 1, "b": 1})
+    job, outcome = run_in_first_with_room(jobs, lambda message, problem: notices.append((message, problem)))
+    assert outcome.failure is None and job.spec.group_name == "b"
+    said = [message for message, dummy in notices if "in line" in message]
+    assert [message.split(":")[0] for message in said] == [
+        "waiting for a slot of container group 'a'", "waiting for a slot of container group 'b'"]
+    assert list(api.pods) == ["cg-a-run"]
+
+
+def test_a_list_of_full_groups_fails_at_pending_timeout_naming_each_queue(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    api.pods["cg-a-run"] = _queued("cg-a-run", None, gate=False, group="a")
+    api.pods["cg-b-run"] = _queued("cg-b-run", None, gate=False, group="b")
+    api.group_watch_events = lambda watches, selector: time.sleep(0.5) or []
+    jobs, dummy_notices = _jobs(api, monkeypatch, tmp_path, {"a": 1, "b": 1})
+    job, outcome = run_in_first_with_room(jobs, lambda message, problem: None)
+    assert outcome.failure.startswith("Pod default/cg-a-j1 waited 5s (pending_timeout 5s) in the queue of container group 'a'")
+    assert "; Pod default/cg-b-j1 waited 5s (pending_timeout 5s) in the queue of container group 'b'" in outcome.failure
+    assert sorted(api.pods) == ["cg-a-run", "cg-b-run"] and job is jobs[0]

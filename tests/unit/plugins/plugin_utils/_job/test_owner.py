@@ -13,6 +13,7 @@ import pytest
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import owner as _owner
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.owner import (
     ANNOTATION_OWNER,
+    kept_patch,
     leftovers,
     owner_id,
     owner_is_alive,
@@ -118,3 +119,10 @@ def test_leftovers_are_ended_pods_and_pods_of_owners_proven_gone(dead_owner):
             pod("elsewhere", owner=_with(owner_id(), boot="another-boot-id")), pod("old-format", owner=f"host/{os.getpid()}/1"),
             pod("going", "Failed", deleting=True)]
     assert leftovers(pods) == [("done", "uid-done", "phase Succeeded"), ("orphan", "uid-orphan", "its controller process is gone")]
+
+
+def test_a_kept_pod_is_left_alone_until_its_time_then_removed(dead_owner):
+    kept = {"metadata": {"name": "cg-kept", "uid": "u1", "annotations": {ANNOTATION_OWNER: dead_owner, **kept_patch(1000)["metadata"]["annotations"]}},
+            "status": {"phase": "Failed"}}
+    assert leftovers([kept], now=999) == []
+    assert leftovers([kept], now=1000) == [("cg-kept", "u1", "kept for inspection until its deadline, now past")]

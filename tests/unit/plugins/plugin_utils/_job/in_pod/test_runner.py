@@ -32,7 +32,17 @@ def wait_for_status(job_dir, seconds: float = 30) -> dict:
         assert time.monotonic() < deadline, "the target did not end"
         time.sleep(0.05)
     with open(os.path.join(job_dir, _job_runner.STATUS)) as handle:
-        return json.load(handle)
+        status = json.load(handle)
+    # The memory cgroup's figures are the container's in a Pod, this machine's here: checked apart.
+    assert isinstance(status.pop("oom_kills", 0), int) and isinstance(status.pop("memory_limit", 0), int)
+    return status
+
+
+def done_line(stderr: bytes) -> bytes:
+    """The runner's last stderr line without its two memory figures (OOM kills, limit)."""
+    words = stderr.rstrip(b"\n").split(b"\n")[-1].split(b" ")
+    assert len(words) == 6 and words[4].isdigit() and words[5].isdigit(), words
+    return b" ".join(words[:4])
 
 
 def test_the_target_runs_detached_and_its_output_is_followed_from_any_byte(tmp_path):
@@ -43,7 +53,7 @@ def test_the_target_runs_detached_and_its_output_is_followed_from_any_byte(tmp_p
     whole = runner("follow", job, "0")
     assert whole.returncode == 0
     assert whole.stdout == b"".join(b"line %d\n" % i for i in range(5))
-    assert whole.stderr.split(b"\n")[-2] == b"%s %d 3 0" % (DONE, len(whole.stdout))
+    assert done_line(whole.stderr) == b"%s %d 3 0" % (DONE, len(whole.stdout))
     tail = runner("follow", job, "7")  # from the middle of the second line
     assert tail.stdout == whole.stdout[7:]
     assert wait_for_status(job) == {"rc": 3, "timed_out": False}
@@ -62,7 +72,7 @@ def test_the_target_is_stopped_at_its_timeout_with_no_controller_left(tmp_path):
     job = str(tmp_path)
     runner("start", job, "1", "sleep", "30")
     assert wait_for_status(job, 15) == {"rc": 143, "timed_out": True}
-    assert runner("follow", job, "0").stderr.endswith(DONE + b" 0 143 1\n")
+    assert done_line(runner("follow", job, "0").stderr) == DONE + b" 0 143 1"
 
 
 def test_stop_signals_the_targets_process_group(tmp_path):
@@ -235,4 +245,24 @@ def test_follow_sends_the_job_events_whole_after_the_output(tmp_path):
         handle.write('{"counter": 1}\n{"counter": 2}\n{"counter": 3, "cu')
     followed = runner("follow", job, "0")
     assert followed.stdout == b"out\n"
-    assert followed.stderr.endswith(EVENT + b' {"counter": 1}\n' + EVENT + b' {"counter": 2}\n' + DONE + b" 4 0 0\n")
+    assert EVENT + b' {"counter": 1}\n' + EVENT + b' {"counter": 2}\n' + DONE + b" 4 0 0 " in followed.stderr
+    assert done_line(followed.stderr) == DONE + b" 4 0 0"
+
+
+@pytest.mark.parametrize(("files", "expected"), [
+    ({"memory.events": "low 0\nhigh 0\nmax 4\noom 2\noom_kill 2\n", "memory.max": "67108864\n"}, (2, 67108864)),
+    ({"memory.events": "oom_kill 0\n", "memory.max": "max\n"}, (0, 0)),
+    ({"memory/memory.oom_control": "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n",
+      "memory/memory.limit_in_bytes": "9223372036854771712\n"}, (1, 0)),
+    ({"memory/memory.oom_control": "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n",
+      "memory/memory.limit_in_bytes": "67108864\n"}, (3, 67108864)),
+    ({}, (0, 0)),
+])
+def test_the_oom_kills_and_the_limit_are_read_from_cgroup_v2_or_v1(tmp_path, monkeypatch, files, expected):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    monkeypatch.setattr(processes, "_MEMORY_CGROUPS", (
+        (str(tmp_path / "memory.events"), str(tmp_path / "memory.max")),
+        (str(tmp_path / "memory/memory.oom_control"), str(tmp_path / "memory/memory.limit_in_bytes"))))
+    assert processes.oom_kills() == expected
