@@ -9,7 +9,9 @@
 # - the API server unreachable (new connections refused) for 20 s from just before the job
 #   deletes its Pod: the Pod is deleted once it is back, and the result says it took retries;
 # - Ctrl-C: the target's processes are gone within 5 s, seen from inside the Pod before the
-#   Pod is deleted, and the Pod is gone within 15 s.
+#   Pod is deleted, and the Pod is gone within 15 s;
+# - the API server killed while four jobs wait in the queue of a group capped at two: all
+#   four succeed, and no more than two are ever admitted at once.
 # No `set -x`: the token must not be echoed.
 set -eu
 config=$(../setup_integration_config/files/integration_config.sh)
@@ -169,10 +171,43 @@ scenario_ctrl_c() {
   [ "$rc" != 0 ] || fail "ctrl-c: the interrupted run exited 0"
 }
 
+scenario_queue_across_a_restart() {
+  echo "== the API server killed while jobs wait in the queue of a group capped at two"
+  rm -f "$work/stop"
+  pods monitor job-limited "$work/stop" > "$work/most" &
+  local monitor=$! i rc failed=0 jobs=()
+  for i in 1 2 3 4; do
+    ansible-playbook ephemeral.container_groups.run -e container_group=job-limited -e '{"extra_vars": {"sleep_seconds": 12}}' \
+      -e "playbook=$here/../container_group_job/files/project/ok.yml" > "$work/queued-$i.log" 2>&1 &
+    jobs+=($!)
+  done
+  for _ in $(seq 1 600); do
+    [ "$(grep -l 'MARKER-START' "$work"/queued-*.log 2>/dev/null | wc -l)" -ge 2 ] \
+      && [ "$(grep -l 'in line' "$work"/queued-*.log 2>/dev/null | wc -l)" -ge 1 ] && break
+    sleep 0.2
+  done
+  grep -l 'in line' "$work"/queued-*.log > /dev/null || { cat "$work"/queued-*.log; fail "queue: no job waited in line"; }
+  "$cluster" restart kube-apiserver --kill
+  for i in 0 1 2 3; do
+    rc=0
+    wait "${jobs[$i]}" || rc=$?
+    [ "$rc" = 0 ] || { failed=1; cat "$work/queued-$((i + 1)).log"; }
+  done
+  touch "$work/stop"
+  wait "$monitor"
+  local most waiting
+  read -r most waiting < "$work/most"
+  echo "most Pods of job-limited admitted at once: $most; most waiting: $waiting"
+  [ "$failed" = 0 ] || fail "queue: a job waiting across the API server's restart failed"
+  [ "$most" -le 2 ] || fail "queue: $most Pods were admitted at once with max_concurrent_jobs 2"
+  pods wait-gone job-limited 30 || fail "queue: a Pod of job-limited is left"
+}
+
 run_with_fault "kube-apiserver-killed" kube-apiserver --kill
 run_with_fault "kubelet-restarted" kubelet
 scenario_quiet_target
 scenario_api_frozen_past_the_budget
 scenario_api_unreachable_at_delete
 scenario_ctrl_c
+scenario_queue_across_a_restart
 echo "== all reconnect scenarios passed"

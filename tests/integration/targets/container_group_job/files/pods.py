@@ -101,7 +101,11 @@ def main() -> int:
     if command == "monitor":
         stop, most, most_waiting = sys.argv[4], 0, 0
         while not os.path.exists(stop):
-            pods = _pods(config, group)
+            try:
+                pods = _pods(config, group)
+            except OSError:  # the API server restarting under a fault-injection test
+                time.sleep(0.2)
+                continue
             admitted = sum(map(_admitted, pods))
             most, most_waiting = max(most, admitted), max(most_waiting, len(pods) - admitted)
             time.sleep(0.1)
