@@ -19,7 +19,8 @@ description:
     C(v5.channel.k8s.io) exec protocol (Kubernetes 1.30 or later), which can close a command's
     stdin; against an older API server, set O(pipelining=false).
   - Files are copied in one exec per file, streamed in chunks (any size, constant memory), and
-    their byte count is checked at the other end; C(put) keeps the local file's mode. C(put)
+    their byte count is checked at the other end; C(put) keeps the local file's mode, C(fetch)
+    the container file's mode less the controller's umask (as sftp does). C(put)
     sends the size first, so the command in the container stops by itself and no end of stdin
     is needed (it works with C(v4.channel.k8s.io) too).
   - Every command runs under a small C(/bin/sh) wrapper that keeps its output open until all of
@@ -497,10 +498,9 @@ class Connection(ConnectionBase):
                     f"{self._where()}: fetch {in_path}: the file has {sink.size} bytes but {sink.written} arrived "
                     "(did it change while being fetched?)"
                 )
-            if sink.mode is not None:
-                os.chmod(b_temp, sink.mode & 0o777)
-            else:
-                os.chmod(b_temp, 0o666 & ~_umask())
+            # As sftp does: the container file's permissions less the umask (a 0777 file in the
+            # container does not become one that anyone may write here).
+            os.chmod(b_temp, (sink.mode & 0o777 if sink.mode is not None else 0o666) & ~_umask())
             os.replace(b_temp, b_out_path)
         except BaseException:
             try:

@@ -42,6 +42,9 @@ WEBSOCKETS_REQUIREMENT = "websockets>=13.0"
 
 #: Bytes read from the socket at a time; a TLS read yields one record (16 kB) at most.
 READ_CHUNK = 256 * 1024
+#: The largest message taken from the API server: the kubelet sends a command's output in
+#: pieces of tens of KiB, so only a broken or hostile server sends more (which closes the stream).
+MAX_MESSAGE_BYTES = 16 << 20
 
 _QUIET = logging.getLogger("ansible_collections.ephemeral.container_groups.websocket")
 _QUIET.disabled = True
@@ -95,7 +98,8 @@ class WebSocket:
         port = "" if endpoint.port == (443 if scheme == "wss" else 80) else f":{endpoint.port}"
         host = f"[{endpoint.hostname}]" if ":" in endpoint.hostname else endpoint.hostname
         uri = websockets.uri.parse_uri(f"{scheme}://{host}{port}{endpoint.base_path}{path}")
-        protocol = websockets.client.ClientProtocol(uri, subprotocols=list(subprotocols), max_size=None, logger=_QUIET)
+        protocol = websockets.client.ClientProtocol(uri, subprotocols=list(subprotocols), max_size=MAX_MESSAGE_BYTES,
+                                                    logger=_QUIET)
         request = protocol.connect()
         authorization = endpoint.authorization()
         if authorization:

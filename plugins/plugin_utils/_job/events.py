@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import typing as t
 
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.secrets import JobSecrets
@@ -42,17 +43,28 @@ def stats_of(events: t.Sequence[dict]) -> dict[str, dict[str, int]]:
     playbook_on_stats event (empty if the run never got there)."""
     for event in reversed(events):
         if event.get("event") == "playbook_on_stats":
-            data = event.get("event_data") or {}
-            hosts = sorted(set().union(*(data.get(name) or {} for name in ("processed", *STAT_NAMES.values()))))
-            return {host: {ours: int((data.get(theirs) or {}).get(host, 0)) for ours, theirs in STAT_NAMES.items()}
+            # The target writes this event, so its shape is checked, never trusted.
+            data = event.get("event_data") if isinstance(event.get("event_data"), dict) else {}
+            counters = {name: data[name] if isinstance(data.get(name), dict) else {}
+                        for name in ("processed", *STAT_NAMES.values())}
+            hosts = sorted(set().union(*counters.values()))
+            return {host: {ours: _count(counters[theirs].get(host)) for ours, theirs in STAT_NAMES.items()}
                     for host in hosts}
     return {}
 
 
+def _count(value: t.Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
 def write_events(path: str, events: t.Iterable[dict]) -> None:
-    """Write the events to path, one JSON object per line (0600, replaced whole)."""
-    temp = f"{path}.tmp-{os.getpid()}"
-    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    """Write the events to path, one JSON object per line (0600, replaced whole: a file or a
+    link already there is replaced, never written through)."""
+    # mkstemp: a new file of a name no one can guess, created 0600 with O_EXCL.
+    descriptor, temp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=f".{os.path.basename(path)}.")
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             for event in events:

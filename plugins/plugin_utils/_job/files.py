@@ -22,6 +22,7 @@ from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspe
 from ansible_collections.ephemeral.container_groups.plugins.callback import job_events
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.in_pod import runner
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.inputs import PROJECT, JobSpec
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.lines import MAX_LINE_BYTES, LineAssembler
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.secrets import JobSecrets
 
 PROJECT_DIR = f"{JOB_DIR}/project"
@@ -30,6 +31,8 @@ META_DIR = f"{JOB_DIR}/{runner.META}"
 RUNNER = f"{JOB_DIR}/{runner.RUNNER}"
 #: Lines of the target's stdout kept for the result (the recap is among the last ones).
 OUTPUT_LINES_KEPT = 200
+#: Bytes kept past MAX_LINE_BYTES and masked with a long line before it is cut (longer than any secret).
+_MASK_MARGIN_BYTES = 64 << 10
 
 LineFn = t.Callable[[str, bool], None]
 
@@ -183,19 +186,31 @@ def project_tar_stream(project_dir: str, files: t.Mapping[str, bytes], *,
     yield sink.take()
 
 
+class ProjectFileError(Exception):
+    """A file of the project (or a copy) cannot be read: not a transient fault of the stream,
+    which is why it is no OSError (the exec would take it for a broken connection)."""
+
+
+def _add(tar: tarfile.TarFile, path: str, arcname: str) -> None:
+    try:
+        tar.add(path, arcname=arcname, recursive=False)
+    except OSError as exc:
+        raise ProjectFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
 def _add_tree(tar: tarfile.TarFile, source: str, arcname: str) -> t.Iterator[None]:
     """Add source (a file, or a directory and all below it) as arcname; yield after each file."""
     if not os.path.isdir(source):
-        tar.add(source, arcname=arcname, recursive=False)
+        _add(tar, source, arcname)
         yield None
         return
     for root, dirs, files in os.walk(source):
         dirs.sort()
         rel_root = os.path.relpath(root, source)
         arc_root = arcname if rel_root == "." else f"{arcname}/{rel_root}"
-        tar.add(root, arcname=arc_root, recursive=False)
+        _add(tar, root, arc_root)
         for name in sorted(files):
-            tar.add(os.path.join(root, name), arcname=f"{arc_root}/{name}", recursive=False)
+            _add(tar, os.path.join(root, name), f"{arc_root}/{name}")
             yield None
 
 
@@ -218,23 +233,26 @@ class LineSplitter:
     def __init__(self, on_line: LineFn, mask: t.Callable[[str], str] = str) -> None:
         self._on_line = on_line
         self._mask = mask
-        self._partial = b""
+        # Past the cap, a margin is kept and masked with the line, so that a secret cut by the
+        # cap is masked whole before the line is shortened.
+        self._lines = LineAssembler(MAX_LINE_BYTES + _MASK_MARGIN_BYTES)
         #: The last OUTPUT_LINES_KEPT lines, masked.
         self.kept: list[str] = []
 
     def feed(self, data: bytes) -> None:
-        data = self._partial + data
-        *lines, self._partial = data.split(b"\n")
-        for raw in lines:
-            self._emit(raw)
+        for raw, dropped in self._lines.feed(data):
+            self._emit(raw, dropped)
 
     def flush(self) -> None:
-        if self._partial:
-            self._emit(self._partial)
-            self._partial = b""
+        rest = self._lines.rest()
+        if rest is not None:
+            self._emit(*rest)
 
-    def _emit(self, raw: bytes) -> None:
+    def _emit(self, raw: bytes, dropped: int) -> None:
         line = self._mask(raw.decode("utf-8", errors="replace").rstrip("\r"))
+        if dropped or len(raw) > MAX_LINE_BYTES:
+            left_out = dropped + len(raw) - MAX_LINE_BYTES
+            line = line[:MAX_LINE_BYTES] + f" [... {left_out:,} more bytes of this line not shown]"
         self.kept.append(line)
         del self.kept[:-OUTPUT_LINES_KEPT]
         self._on_line(line, False)

@@ -23,6 +23,7 @@ import typing as t
 
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.files import follow_argv
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.in_pod.runner import DONE_LINE, EVENT_LINE, LOST_LINE
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.lines import LineAssembler
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.namespace import JobNamespace
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.api import pod_path
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import ExecTruncated, K8sApiError, K8sClientError
@@ -52,13 +53,15 @@ class PodEnded(FollowError):
 
 
 _EVENT_PREFIX = EVENT_LINE.encode("ascii") + b" "
+#: The longest job event taken (one line of the runner's stderr); a longer one is left out, said.
+MAX_EVENT_BYTES = 64 << 20
 
 
 class _Trailer:
     """The runner's stderr: keepalive newlines, the job events, then one DONE_LINE or LOST_LINE."""
 
     def __init__(self) -> None:
-        self._text = b""
+        self._lines = LineAssembler(MAX_EVENT_BYTES)
         self.size: int | None = None
         self.rc: int | None = None
         self.timed_out = False
@@ -66,12 +69,14 @@ class _Trailer:
         self.oom_kills = 0
         self.memory_limit = 0
         self.other: list[str] = []
+        self.left_out: list[int] = []  # sizes of the lines longer than MAX_EVENT_BYTES
         self.events: list[bytes] = []
 
     def feed(self, data: bytes) -> None:
-        self._text += data
-        *lines, self._text = self._text.split(b"\n")
-        for raw in lines:
+        for raw, dropped in self._lines.feed(data):
+            if dropped:
+                self.left_out.append(len(raw) + dropped)
+                continue
             if raw.startswith(_EVENT_PREFIX):
                 self.events.append(raw[len(_EVENT_PREFIX):])
                 continue
@@ -176,6 +181,9 @@ class TargetStream:
                     raise FollowError(f"the job's supervisor in {self._where} was killed before the target "
                                       "ended; its exit status is unknown")
                 if trailer.size is not None and trailer.rc is not None and self.offset >= trailer.size:
+                    for size in trailer.left_out:
+                        self._api.notice(f"a job event of {size:,} bytes from {self._where} was longer than "
+                                         f"{MAX_EVENT_BYTES:,} bytes and was left out of the events", True)
                     self.events = b"\n".join(trailer.events)
                     self.oom_kills, self.memory_limit = trailer.oom_kills, trailer.memory_limit
                     return trailer.rc, trailer.timed_out

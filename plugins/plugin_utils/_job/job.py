@@ -47,6 +47,7 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.ev
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.files import (
     LineFn,
     LineSplitter,
+    ProjectFileError,
     copy_argv,
     job_copies,
     job_files,
@@ -350,9 +351,13 @@ class ContainerGroupJob:
         started = time.monotonic()
         errors: list[bytes] = []
         files, copies = job_files(self.spec, self.secrets.files()), job_copies(self.spec)
-        rc = self.api.exec(self.pod_name, self.container, copy_argv(),
-                           stdin=lambda: project_tar_stream(self.spec.project_dir, files, copies=copies),
-                           on_stderr=errors.append, what="copy the project into")
+        try:
+            rc = self.api.exec(self.pod_name, self.container, copy_argv(),
+                               stdin=lambda: project_tar_stream(self.spec.project_dir, files, copies=copies),
+                               on_stderr=errors.append, what="copy the project into")
+        except ProjectFileError as exc:
+            raise JobError(f"the project could not be copied into {self.where}: {exc}; the job ships every file of "
+                           f"project_dir ({self.spec.project_dir}), so make it readable or move it out") from exc
         if rc != 0:
             detail = b"".join(errors).decode("utf-8", errors="replace").strip()
             raise JobError(

@@ -41,6 +41,8 @@ DEFAULT_NAMESPACE = "default"
 LogFn = t.Callable[[str], None]
 
 
+#: The most of an error response's body kept (a Status is a few hundred bytes).
+_MAX_ERROR_BODY_BYTES = 1 << 20
 #: The Accept header of a metadata-only list (a full list where the server cannot give one).
 _METADATA_ONLY = "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json"
 
@@ -219,7 +221,8 @@ class ApiEndpoint:
             conn.request(method, url, body=payload, headers=headers)
             response = conn.getresponse()
             if response.status >= 400:
-                data = response.read()
+                data = response.read(_MAX_ERROR_BODY_BYTES)  # a Status is small; a proxy's page may not be
+                response.close()  # the rest unread: the socket goes now, not when the response is collected
                 raise K8sApiError(response.status, response.reason, data, _retry_after(response.getheader("Retry-After")))
         except (OSError, http.client.HTTPException) as exc:
             conn.close()

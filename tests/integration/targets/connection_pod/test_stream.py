@@ -5,7 +5,8 @@
     CG_COLLECTIONS_ROOT=<dir holding ansible_collections> python test_stream.py CONFIG POD WORKDIR
 
 Checks what a playbook cannot see: every byte of a large binary output and input (sha256),
-live delivery, exit codes, the v4 protocol behaviour, and that put_file/fetch_file keep the file mode.
+live delivery, exit codes, the v4 protocol behaviour, and that put_file keeps the file mode and
+fetch_file keeps it less the umask.
 """
 
 from __future__ import annotations
@@ -170,7 +171,9 @@ def test_plugin_put_and_fetch_keep_the_mode(r: Run, workdir: str) -> None:
             "ansible_pod_container": "runner",
         }
     )
-    for name, mode, size in (("exe", 0o750, 1000), ("zero", 0o604, 0), ("odd ☃ name", 0o600, 70_001)):
+    umask = os.umask(0o022)
+    os.umask(umask)
+    for name, mode, size in (("exe", 0o750, 1000), ("zero", 0o604, 0), ("odd ☃ name", 0o600, 70_001), ("open", 0o777, 10)):
         local = os.path.join(workdir, name)
         with open(local, "wb") as handle:
             handle.write(os.urandom(size))
@@ -181,7 +184,8 @@ def test_plugin_put_and_fetch_keep_the_mode(r: Run, workdir: str) -> None:
         assert rc == 0 and out.decode().split() == [f"{mode:o}", str(size), "1000"], out
         back = local + ".back"
         conn.fetch_file(remote, back)
-        assert oct(os.stat(back).st_mode & 0o777) == oct(mode)
+        # As sftp: the container file's mode less the umask (a 0777 file does not stay writable by all).
+        assert oct(os.stat(back).st_mode & 0o777) == oct(mode & ~umask)
         with open(local, "rb") as a, open(back, "rb") as b:
             assert a.read() == b.read()
         conn.exec_command(f"rm -f '{remote}'")

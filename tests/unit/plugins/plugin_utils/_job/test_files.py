@@ -9,6 +9,7 @@ import json
 import os
 import tarfile
 
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import files as _files
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.files import (
     LineSplitter,
     follow_argv,
@@ -119,3 +120,19 @@ def test_line_splitter_joins_partial_chunks_and_keeps_stdout_tail():
     splitter.flush()
     assert seen[-1] == ("tail without newline", False)
     assert splitter.kept == [line for line, _stderr in seen]
+
+
+def test_a_line_in_many_chunks_is_whole_and_a_line_past_the_cap_says_what_it_left_out(monkeypatch):
+    seen: list[str] = []
+    splitter = LineSplitter(lambda line, err: seen.append(line))
+    for piece in (b"ab", b"c", b"d\nef", b"", b"g\n\nh"):
+        splitter.feed(piece)
+    splitter.flush()
+    assert seen == ["abcd", "efg", "", "h"]
+    monkeypatch.setattr(_files, "MAX_LINE_BYTES", 10)
+    monkeypatch.setattr(_files, "_MASK_MARGIN_BYTES", 8)
+    long: list[str] = []
+    splitter = LineSplitter(lambda line, err: long.append(line), mask=lambda text: text.replace("SECRET99", "********"))
+    splitter.feed(b"0123456SEC")
+    splitter.feed(b"RET99" + b"x" * 100 + b"\nnext\n")
+    assert long == ["0123456***" + " [... 105 more bytes of this line not shown]", "next"]

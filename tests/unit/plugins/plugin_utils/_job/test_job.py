@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import tarfile
 import time
 
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import LABEL_GROUP
@@ -690,3 +691,21 @@ def test_a_list_of_full_groups_fails_at_pending_timeout_naming_each_queue(fake_a
     assert outcome.failure.startswith("Pod default/cg-a-j1 waited 5s (pending_timeout 5s) in the queue of container group 'a'")
     assert "; Pod default/cg-b-j1 waited 5s (pending_timeout 5s) in the queue of container group 'b'" in outcome.failure
     assert sorted(api.pods) == ["cg-a-run", "cg-b-run"] and job is jobs[0]
+
+
+def test_an_unreadable_project_file_fails_the_job_at_once_naming_it(fake_api, monkeypatch, tmp_path):
+    (tmp_path / "secret.txt").write_text("x")
+    real_add = tarfile.TarFile.add
+
+    def add(tar, name, *args, **kwargs):
+        if name.endswith("secret.txt"):
+            raise PermissionError(13, "Permission denied", name)
+        return real_add(tar, name, *args, **kwargs)
+
+    monkeypatch.setattr(tarfile.TarFile, "add", add)
+    job, dummy_lines, dummy_notices = _job(fake_api(), monkeypatch, tmp_path, FakeExec())
+    outcome = job.run()
+    assert outcome.failure == (f"the project could not be copied into Pod default/{job.pod_name}: cannot read "
+                               f"{tmp_path}/secret.txt: Permission denied; the job ships every file of project_dir "
+                               f"({tmp_path}), so make it readable or move it out")
+    assert outcome.api_retries == 0 and outcome.pod_deleted is True

@@ -20,6 +20,7 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.fi
     start_argv,
     stop_argv,
 )
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import follow as _follow
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.follow import _Trailer
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.in_pod import runner
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.inputs import JobSpec
@@ -75,3 +76,13 @@ def test_a_supervisor_that_died_reads_as_lost(tmp_path):
     trailer.feed(followed.stderr)
     assert trailer.lost and trailer.size == len(b"partial")
     assert not os.path.exists(tmp_path / runner.STATUS)
+
+
+def test_a_job_event_longer_than_the_cap_is_left_out_and_counted(monkeypatch):
+    monkeypatch.setattr(_follow, "MAX_EVENT_BYTES", 64)
+    trailer = _Trailer()
+    big = runner.EVENT_LINE.encode() + b' {"counter": 1, "stdout": "' + b"x" * 100 + b'"}\n'
+    small = runner.EVENT_LINE.encode() + b' {"counter": 2}\n'
+    trailer.feed(big[:50] + big[50:] + small + runner.DONE_LINE.encode() + b" 0 0 0 0 0\n")
+    assert [json.loads(event) for event in trailer.events] == [{"counter": 2}]
+    assert trailer.left_out == [len(big) - 1] and trailer.rc == 0

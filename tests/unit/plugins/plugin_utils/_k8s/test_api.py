@@ -10,6 +10,7 @@ import threading
 
 import pytest
 
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s import api as _api
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.api import ApiEndpoint, pod_path
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import K8sApiError, K8sConnectionError
 
@@ -30,6 +31,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                                                        "message": "too old resource version: 1 (6)"}}):
                 self.wfile.write(json.dumps(event).encode() + b"\n")
                 self.wfile.flush()
+            return
+        if self.path.endswith("/huge-error"):  # a proxy's endless error page
+            self.send_response(502)
+            self.end_headers()
+            try:
+                for dummy in range(64):
+                    self.wfile.write(b"x" * (64 << 10))
+            except OSError:
+                pass  # the client read what it wanted and hung up
             return
         if self.path.endswith("/missing"):
             body, code = {"kind": "Status", "message": 'pods "missing" not found', "code": 404}, 404
@@ -66,6 +76,15 @@ def test_endpoint_request_returns_json_and_raises_api_errors(http_server, monkey
     with pytest.raises(K8sApiError) as info:
         endpoint.request("GET", "/api/v1/namespaces/ns/pods/missing")
     assert info.value.status == 404 and 'pods "missing" not found' in str(info.value)
+
+
+def test_an_error_body_is_read_only_up_to_its_cap(http_server, monkeypatch):
+    monkeypatch.setenv("no_proxy", "*")
+    monkeypatch.setattr(_api, "_MAX_ERROR_BODY_BYTES", 1000)
+    endpoint = ApiEndpoint(f"http://127.0.0.1:{http_server.server_port}", token=TOKEN)
+    with pytest.raises(K8sApiError) as info:
+        endpoint.request("GET", "/api/v1/namespaces/ns/pods/huge-error")
+    assert info.value.status == 502 and len(info.value.body) == 1000
 
 
 def test_a_metadata_only_list_asks_for_partial_object_metadata(http_server, monkeypatch):
