@@ -305,6 +305,7 @@ class StateStore:
         except OSError as exc:
             raise StateError(f"cannot create lock file {self.lock_path}: {exc.strerror}. Check the directory's owner and permissions.") from exc
         try:
+            self._keep_owner(fd)
             self._lock(fd, fcntl.LOCK_EX)
             before = self._load()
             change = self._apply(before, fn)
@@ -320,11 +321,39 @@ class StateStore:
         result = fn(after)
         return Change(before=before, after=after, changed=after != before, result=result)
 
+    def _owner(self) -> tuple[int, int] | None:
+        """Whom the state file (and its lock) must stay owned by when root writes it: the
+        file's owner, else its directory's (``sudo -E`` keeps HOME, so root may update a
+        user's file, which would otherwise become root's 0600 and lock the user out). None
+        when not root, or when that owner is root."""
+        if os.geteuid() != 0:
+            return None
+        for path in (self._real_path, self._dir):
+            try:
+                info = os.stat(path)
+            except OSError:
+                continue
+            return (info.st_uid, info.st_gid) if info.st_uid != 0 else None
+        return None
+
+    def _keep_owner(self, fd: int) -> None:
+        owner = self._owner()
+        if owner is None:
+            return
+        try:
+            os.fchown(fd, *owner)
+        except OSError as exc:
+            raise StateError(f"cannot give {self.path} back to its owner (uid {owner[0]}): {exc.strerror}. "
+                             "Run as that user instead of root.") from exc
+
     def _ensure_dir(self) -> None:
         if os.path.isdir(self._dir):
             return
         try:
             os.makedirs(self._dir, mode=0o700, exist_ok=True)
+            parent = os.stat(os.path.dirname(self._dir))
+            if os.geteuid() == 0 and parent.st_uid != 0:  # root making a user's ~/.ansible: the user's
+                os.chown(self._dir, parent.st_uid, parent.st_gid)
         except OSError as exc:
             raise StateError(f"cannot create directory {self._dir} for state file {self.path}: {exc.strerror}.") from exc
 
@@ -358,6 +387,7 @@ class StateStore:
         try:
             with os.fdopen(fd, "wb") as handle:
                 os.fchmod(handle.fileno(), 0o600)
+                self._keep_owner(handle.fileno())
                 handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())

@@ -422,3 +422,22 @@ def test_function_sees_the_state_as_it_is_under_the_lock(store_path, monkeypatch
     change = store.update(lambda s: s["container_groups"].update(mine={}))
     assert sorted(change.after["container_groups"]) == ["first", "intruder", "mine"]
     assert sorted(store.read()["container_groups"]) == ["first", "intruder", "mine"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can write a file for another user")
+def test_root_updating_a_user_s_state_file_leaves_it_and_its_lock_to_that_user(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    os.chown(home, 1000, 1000)
+    store = StateStore(str(home / ".ansible" / "container_groups.yml"))
+
+    def add(state: dict) -> None:
+        state["credentials"]["lab"] = {"host": "https://lab.example:6443", "bearer_token": "t", "verify_ssl": True,
+                                       "ssl_ca_cert": None}
+
+    store.update(add)  # as `sudo -E` would: root, with the user's HOME
+    for path in (home / ".ansible", home / ".ansible" / "container_groups.yml", home / ".ansible" / "container_groups.yml.lock"):
+        assert (os.stat(path).st_uid, os.stat(path).st_gid) == (1000, 1000), path
+    assert stat.S_IMODE(os.stat(home / ".ansible" / "container_groups.yml").st_mode) == 0o600
+    store.update(lambda state: state["credentials"].pop("lab"))
+    assert os.stat(home / ".ansible" / "container_groups.yml").st_uid == 1000
