@@ -195,11 +195,28 @@ def _add(tar: tarfile.TarFile, path: str, arcname: str) -> None:
     try:
         tar.add(path, arcname=arcname, recursive=False)
     except OSError as exc:
-        raise ProjectFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        raise ProjectFileError(f"cannot read {path}: {exc.strerror or exc}; the job ships every file of the project, "
+                               "so make it readable or move it out of the project") from exc
+
+
+def _add_link(tar: tarfile.TarFile, path: str, arcname: str, tree: str) -> None:
+    """A symbolic link in a shipped tree: shipped as a relative link when it resolves inside
+    the tree (so it works in the Pod as here), refused when it leads out of it (nothing from
+    outside the project is shipped, and a link to a controller path would dangle there)."""
+    target = os.path.realpath(path)
+    if os.path.commonpath([target, tree]) != tree:
+        raise ProjectFileError(f"{path} is a symbolic link to {target}, outside {tree}; the job ships nothing from "
+                               "outside it: copy what the link points to into the project, or make it point inside")
+    info = tarfile.TarInfo(arcname)
+    info.type = tarfile.SYMTYPE
+    info.linkname = os.path.relpath(target, os.path.realpath(os.path.dirname(path)))
+    info.mode = 0o777
+    tar.addfile(info)
 
 
 def _add_tree(tar: tarfile.TarFile, source: str, arcname: str) -> t.Iterator[None]:
-    """Add source (a file, or a directory and all below it) as arcname; yield after each file."""
+    """Add source (a file, or a directory and all below it) as arcname; yield after each file.
+    source is a resolved path; links below it are shipped as links (see _add_link)."""
     if not os.path.isdir(source):
         _add(tar, source, arcname)
         yield None
@@ -209,8 +226,13 @@ def _add_tree(tar: tarfile.TarFile, source: str, arcname: str) -> t.Iterator[Non
         rel_root = os.path.relpath(root, source)
         arc_root = arcname if rel_root == "." else f"{arcname}/{rel_root}"
         _add(tar, root, arc_root)
-        for name in sorted(files):
-            _add(tar, os.path.join(root, name), f"{arc_root}/{name}")
+        # os.walk lists a link to a directory among the directories, and does not enter it.
+        for name in sorted([*files, *(name for name in dirs if os.path.islink(os.path.join(root, name)))]):
+            path = os.path.join(root, name)
+            if os.path.islink(path):
+                _add_link(tar, path, f"{arc_root}/{name}", source)
+            else:
+                _add(tar, path, f"{arc_root}/{name}")
             yield None
 
 

@@ -117,7 +117,8 @@ def _inventory(path: str, project_dir: str) -> tuple[str, str]:
     inside = os.path.normpath(os.path.join(project_dir, path))
     if not os.path.isabs(path) and os.path.commonpath([inside, project_dir]) == project_dir and os.path.exists(inside):
         return PROJECT, os.path.relpath(inside, project_dir)
-    controller = os.path.abspath(os.path.expanduser(path))
+    # Resolved: a link to an inventory is shipped as what it points to (a link would dangle in the Pod).
+    controller = os.path.realpath(os.path.expanduser(path))
     if os.path.exists(controller):
         if not os.access(controller, os.R_OK):
             raise JobInputError(f"inventory {controller} cannot be read")
@@ -152,7 +153,8 @@ def _events_file(path: str | None) -> str | None:
 
 
 def _locate(playbook: str, project_dir: str | None) -> tuple[str, str]:
-    """Absolute playbook and project paths; the playbook must lie inside the project."""
+    """Resolved playbook and project paths (links followed: the project is shipped as what
+    they point to); the playbook must lie inside the project."""
     if project_dir:
         project_dir = os.path.abspath(project_dir)
         if not os.path.isabs(playbook) and os.path.exists(os.path.join(project_dir, playbook)):
@@ -163,6 +165,8 @@ def _locate(playbook: str, project_dir: str | None) -> tuple[str, str]:
     project_dir = project_dir or os.path.dirname(playbook)
     if not os.path.isdir(project_dir):
         raise JobInputError(f"project_dir {project_dir} is not a directory")
-    if os.path.commonpath([playbook, project_dir]) != project_dir:
-        raise JobInputError(f"playbook {playbook} is not inside project_dir {project_dir}")
-    return playbook, project_dir
+    project_dir, resolved = os.path.realpath(project_dir), os.path.realpath(playbook)
+    if os.path.commonpath([resolved, project_dir]) != project_dir:
+        raise JobInputError(f"playbook {playbook} is not inside project_dir {project_dir}"
+                            + (f" (it is a link to {resolved})" if resolved != playbook else ""))
+    return resolved, project_dir

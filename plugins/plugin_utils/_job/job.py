@@ -356,8 +356,7 @@ class ContainerGroupJob:
                                stdin=lambda: project_tar_stream(self.spec.project_dir, files, copies=copies),
                                on_stderr=errors.append, what="copy the project into")
         except ProjectFileError as exc:
-            raise JobError(f"the project could not be copied into {self.where}: {exc}; the job ships every file of "
-                           f"project_dir ({self.spec.project_dir}), so make it readable or move it out") from exc
+            raise JobError(f"the project could not be copied into {self.where}: {exc}") from exc
         if rc != 0:
             detail = b"".join(errors).decode("utf-8", errors="replace").strip()
             raise JobError(

@@ -148,6 +148,29 @@ scenario_oom() {
   pods wait-gone job-small 60 || fail "the kept Pod could not be deleted"
 }
 
+scenario_links() {
+  echo "== a project whose role and inventory are links inside it works; a link out of it fails naming the link, Pod gone"
+  local project=$work/links
+  mkdir -p "$project/shared/linked/tasks" "$project/roles"
+  printf '%s\n' '- name: Say the linked role ran' '  ansible.builtin.debug:' '    msg: MARKER-LINKED-ROLE' \
+    > "$project/shared/linked/tasks/main.yml"
+  ln -s ../shared/linked "$project/roles/linked"
+  printf '%s\n' '[pod]' 'localhost ansible_connection=local ansible_python_interpreter=auto_silent' > "$project/hosts"
+  ln -s "$project/hosts" "$project/inventory.ini"
+  printf '%s\n' '- name: A play with a linked role' '  hosts: pod' '  gather_facts: false' '  roles: [linked]' > "$project/site.yml"
+  JOB=(ansible-playbook ephemeral.container_groups.run -e container_group=job-ok -e "playbook=$project/site.yml"
+       -e inventory=inventory.ini)
+  "${JOB[@]}" > "$work/links.log" 2>&1 || { cat "$work/links.log"; fail "the job with linked role and inventory failed"; }
+  grep -q '"msg": "MARKER-LINKED-ROLE"' "$work/links.log" || { cat "$work/links.log"; fail "the linked role did not run"; }
+  echo "kept out" > "$work/outside.txt"
+  ln -s "$work/outside.txt" "$project/leak.txt"
+  if "${JOB[@]}" > "$work/leak.log" 2>&1; then cat "$work/leak.log"; fail "a project with a link out of it was shipped"; fi
+  cat "$work/leak.log"
+  grep -q "$project/leak.txt is a symbolic link to $work/outside.txt, outside $project" "$work/leak.log" \
+    || fail "the failure does not name the link and where it leads"
+  [ "$(pods count job-ok)" = 0 ] || fail "a Pod of job-ok is left after the refused copy"
+}
+
 scenario_unschedulable() {
   echo "== a request no node can meet is waited for up to pending_timeout, then fails with the scheduler's words, Pod gone"
   expect_job_failure job-huge quick.yml "$work/huge.log" -e pending_timeout=12
@@ -242,7 +265,7 @@ scenario_limit() {
 export PYTHONUNBUFFERED=1
 # CG_JOB_SCENARIOS="noimage limit" runs a subset when runme.sh is run by hand (ansible-test
 # does not pass the variable through); all by default.
-for scenario in ${CG_JOB_SCENARIOS:-success check_mode failure timeout signals sigkill noimage oom unschedulable autoscaled forbidden groups limit}; do
+for scenario in ${CG_JOB_SCENARIOS:-success check_mode failure timeout signals sigkill noimage oom links unschedulable autoscaled forbidden groups limit}; do
   "scenario_$scenario"
 done
 echo "all wrapper scenarios passed"

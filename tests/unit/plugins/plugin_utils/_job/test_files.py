@@ -9,9 +9,12 @@ import json
 import os
 import tarfile
 
+import pytest
+
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import files as _files
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.files import (
     LineSplitter,
+    ProjectFileError,
     follow_argv,
     job_copies,
     job_files,
@@ -136,3 +139,32 @@ def test_a_line_in_many_chunks_is_whole_and_a_line_past_the_cap_says_what_it_lef
     splitter.feed(b"0123456SEC")
     splitter.feed(b"RET99" + b"x" * 100 + b"\nnext\n")
     assert long == ["0123456***" + " [... 105 more bytes of this line not shown]", "next"]
+
+
+def _extracted(chunks: list[bytes], into) -> None:
+    with tarfile.open(fileobj=io.BytesIO(b"".join(chunks)), mode="r:gz") as tar:
+        tar.extractall(into, filter="tar")
+
+
+def test_links_inside_the_project_arrive_as_working_relative_links(tmp_path):
+    project = tmp_path / "project"
+    (project / "shared" / "common" / "tasks").mkdir(parents=True)
+    (project / "shared" / "common" / "tasks" / "main.yml").write_text("- debug: msg=hi\n")
+    (project / "roles").mkdir()
+    (project / "roles" / "common").symlink_to("../shared/common")  # a linked directory
+    (project / "hosts").write_text("web1\n")
+    (project / "inventory.ini").symlink_to(project / "hosts")  # an absolute link inside
+    _extracted(list(project_tar_stream(str(project), {})), tmp_path / "pod")
+    pod = tmp_path / "pod" / "project"
+    assert (pod / "roles" / "common" / "tasks" / "main.yml").read_text() == "- debug: msg=hi\n"
+    assert os.readlink(pod / "roles" / "common") == "../shared/common"
+    assert os.readlink(pod / "inventory.ini") == "hosts" and (pod / "inventory.ini").read_text() == "web1\n"
+
+
+def test_a_link_out_of_the_project_is_refused_naming_it(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    (tmp_path / "secret").write_text("x")
+    (project / "leak").symlink_to(tmp_path / "secret")
+    with pytest.raises(ProjectFileError, match=f"{project}/leak is a symbolic link to {tmp_path}/secret, outside {project}"):
+        list(project_tar_stream(str(project), {}))

@@ -69,3 +69,19 @@ def test_container_group_is_a_name_a_list_or_names_separated_by_commas(value, na
 def test_container_group_must_name_a_group(value):
     with pytest.raises(JobInputError, match="container_group"):
         group_names(value)
+
+
+def test_a_linked_project_dir_and_a_linked_inventory_are_resolved(tmp_path, project):
+    (tmp_path / "linked").symlink_to(tmp_path / "project")
+    (tmp_path / "inventory-link").symlink_to(tmp_path / "project" / "inventory" / "hosts")
+    spec = job_spec(_args(tmp_path, playbook=str(tmp_path / "linked" / "site.yml"), inventory=[str(tmp_path / "inventory-link")]),
+                    {})
+    assert spec.project_dir == str(tmp_path / "project") and spec.playbook == "site.yml"
+    assert spec.inventories == ((CONTROLLER, str(tmp_path / "project" / "inventory" / "hosts")),)
+
+
+def test_a_playbook_that_links_out_of_the_project_is_refused(tmp_path, project):
+    (tmp_path / "elsewhere" / "site.yml").write_text("- hosts: all\n")
+    (tmp_path / "project" / "linked.yml").symlink_to(tmp_path / "elsewhere" / "site.yml")
+    with pytest.raises(JobInputError, match="is not inside project_dir .* \\(it is a link to .*elsewhere/site.yml\\)"):
+        job_spec(_args(tmp_path, playbook=str(tmp_path / "project" / "linked.yml")), {})
