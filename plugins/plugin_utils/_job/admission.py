@@ -40,6 +40,12 @@ class CreatedPod:
     uid: str | None
     version: str = ""
 
+    @classmethod
+    def of(cls, name: str, pod: t.Any) -> CreatedPod:
+        """From the API server's answer (the Pod, or anything else when it sent none)."""
+        metadata = (pod if isinstance(pod, dict) else {}).get("metadata") or {}
+        return cls(name, metadata.get("uid"), str(metadata.get("resourceVersion") or ""))
+
 
 def ordinal(number: int) -> str:
     """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st..."""
@@ -67,9 +73,7 @@ class PodAdmission:
         full_since: float | None = None
         while True:
             try:
-                created = self.api.request("POST", pod_path(self.api.namespace), body=pod)
-                metadata = (created if isinstance(created, dict) else {}).get("metadata") or {}
-                return CreatedPod(name, metadata.get("uid"), str(metadata.get("resourceVersion") or ""))
+                return CreatedPod.of(name, self.api.request("POST", pod_path(self.api.namespace), body=pod))
             except K8sApiError as exc:
                 if exc.status == 409 and self.api.retries > retries:
                     mine = self._read_mine(name)  # an earlier try created it, and its answer was lost
@@ -87,12 +91,11 @@ class PodAdmission:
             pod = self.api.read_pod(name)
         except JobError:
             return None
-        metadata = (pod or {}).get("metadata") or {}
-        if (metadata.get("labels") or {}).get(LABEL_JOB_ID) != self.job_id:
+        if (((pod or {}).get("metadata") or {}).get("labels") or {}).get(LABEL_JOB_ID) != self.job_id:
             return None
         # Its creation's version is lost with the answer; this one is later, which only puts
         # the job later in line.
-        return CreatedPod(name, metadata.get("uid"), str(metadata.get("resourceVersion") or ""))
+        return CreatedPod.of(name, pod)
 
     def _wait_for_room(self, quota: str, since: float | None) -> float:
         """A full ResourceQuota is a busy slot: wait for room (AWX sends the job back to pending)."""
@@ -117,7 +120,7 @@ class PodAdmission:
             raise JobError(f"{self.api.where(pod.name)}: the API server gave it the resourceVersion {pod.version!r}, which "
                            "is not an integer, so the queue of max_concurrent_jobs cannot order it (Kubernetes 1.35 "
                            "guarantees integers); remove max_concurrent_jobs from the group")
-        self.patch(pod.name, ticket_patch(ticket), "merge")
+        self.patch(pod.name, ticket_patch(ticket), "merge", "write the queue ticket of")
         return QueueWait(self, pod, ticket, cap)
 
     def wait_turn(self, wait: QueueWait) -> float:
@@ -146,8 +149,8 @@ class PodAdmission:
             gone = gone and removed
         return gone
 
-    def patch(self, name: str, patch: dict, patch_type: str) -> None:
-        what = "ungate" if "spec" in patch else "write the queue ticket of"
+    def patch(self, name: str, patch: dict, patch_type: str, what: str) -> None:
+        """Patch the queued Pod; what ("ungate") words the error."""
         try:
             patched = self.api.patch_pod(name, patch, patch_type)
         except K8sClientError as exc:
@@ -191,7 +194,7 @@ class QueueWait:
         now = time.monotonic()
         turn = self.view.turn(now)
         if self.admission.remove_stalled(turn.stalled) and turn.go:
-            self.admission.patch(self.pod.name, ungate_patch(), "strategic-merge")
+            self.admission.patch(self.pod.name, ungate_patch(), "strategic-merge", "ungate")
             if self._said_place:
                 self.admission.notice(f"{self.where} took its turn in container group {group!r} after "
                                       f"{now - self.started:.0f}s", False)

@@ -128,8 +128,8 @@ class ContainerGroupJob:
 
     @property
     def pod_name(self) -> str:
-        """The Pod's name: the one it was created with, else the one it will be created with."""
-        return self._created.name if self._created is not None else str(self.pod_manifest["metadata"]["name"])
+        """The Pod's name, fixed by the manifest (no slot names any more)."""
+        return str(self.pod_manifest["metadata"]["name"])
 
     @property
     def has_pod(self) -> bool:
