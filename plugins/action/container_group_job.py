@@ -30,6 +30,7 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.ch
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.job import ContainerGroupJob
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.outcome import JobOutcome
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.inputs import JobInputError, JobSpec, group_names, job_spec
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.project import ProjectCopy, ProjectFileError, job_project
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.secrets import JobSecrets
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.auth import (
     auth_from_credential,
@@ -62,28 +63,49 @@ class ActionModule(ActionBase):
         job_id = uuid.uuid4().hex[:12]
         jobs: list[ContainerGroupJob] = []
         secrets: JobSecrets | None = None
+        project: ProjectCopy | None = None
         for group_name in names:
             try:
                 group, credential, pull_credential = store.job_records(group_name)
                 spec = job_spec(dict(args, container_group=group_name), group)
                 secrets = secrets or self._secrets(args, spec)
+                project = project or self._project(spec, store.path)
                 endpoint = get_endpoint(auth_from_credential(credential))
                 jobs.append(ContainerGroupJob(spec, group, endpoint, on_line=_say, notice=_say, secrets=secrets,
-                                              pull_credential=pull_credential, job_id=job_id))
+                                              pull_credential=pull_credential, job_id=job_id, project=project))
             except (StateError, JobInputError) as exc:
                 raise AnsibleActionFail(str(exc)) from exc
             except (K8sClientError, PodSpecError) as exc:
                 raise AnsibleActionFail(f"container group {group_name!r}: {exc}") from exc
+        if project is None:  # group_names() returns at least one name
+            raise AnsibleActionFail("container_group: no group named")
         first = jobs[0]
-        result.update(pod_name=first.pod_name, namespace=first.namespace, job_id=job_id, container_group=names[0])
+        result.update(pod_name=first.pod_name, namespace=first.namespace, job_id=job_id, container_group=names[0],
+                      project_copy=project.as_result())
         if self._task.check_mode:
             groups = [f"container group {job.spec.group_name!r} in namespace {job.namespace}" for job in jobs]
             where = groups[0] if len(groups) == 1 else "the first with room of: " + "; ".join(groups)
-            result.update(changed=False, msg=f"check mode: would run {first.spec.playbook} in a new Pod of {where}")
+            result.update(changed=False, msg=f"check mode: would run {first.spec.playbook} in a new Pod of {where}; "
+                                             f"{project.summary()}")
             return result
         job, outcome = run_in_first_with_room(jobs, _say)
         result.update(_result_of(outcome, job))
         return result
+
+    @staticmethod
+    def _project(spec: JobSpec, state_file: str) -> ProjectCopy:
+        """What the job ships, chosen before any Pod exists; said at -v, and always when
+        credentials were left out."""
+        try:
+            project = job_project(spec, state_file=state_file)
+        except ProjectFileError as exc:
+            raise AnsibleActionFail(str(exc)) from exc
+        withheld = project.credentials_left_out()
+        if withheld:
+            _say(withheld)
+        with contextlib.suppress(Exception):
+            display.v(project.summary())
+        return project
 
     def _secrets(self, args: dict, spec: JobSpec) -> JobSecrets:
         """The job's secrets, read on the controller: vault password files (scripts run as
@@ -102,7 +124,7 @@ class ActionModule(ActionBase):
         if spec.private_key_file:
             with open(spec.private_key_file, "rb") as handle:
                 private_key = handle.read()
-        return JobSecrets(extra_vars=spec.extra_vars, vault_passwords=vault_passwords, private_key=private_key,
+        return JobSecrets(extra_vars=spec.extra_vars, secret_vars=args["secret_vars"], vault_passwords=vault_passwords, private_key=private_key,
                           private_key_passphrase=args["private_key_passphrase"],
                           connection_password=args["connection_password"], become_password=args["become_password"],
                           env=args["job_env"])

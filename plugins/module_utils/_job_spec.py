@@ -19,7 +19,10 @@ JOB_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "playbook": {"type": "path", "required": True},
     "project_dir": {"type": "path"},
     "inventory": {"type": "list", "elements": "str"},
+    "include_git": {"type": "bool", "default": False},
     "extra_vars": {"type": "dict", "default": {}},
+    # Extra vars that are secrets: they travel like job_env and are masked.
+    "secret_vars": {"type": "dict", "default": {}, "no_log": True},
     "limit": {"type": "str"},
     "tags": {"type": "str"},
     "skip_tags": {"type": "str"},

@@ -71,13 +71,14 @@ description:
     until its caches are filled). The Pod's deletion is retried the same way until the Pod is
     confirmed gone.
   - Secrets (O(private_key_file) and its passphrase, O(connection_password), O(become_password),
-    the vault passwords, the values of O(job_env), and O(extra_vars)) never appear in the Pod spec
-    or on a command line, in the controller or in the Pod. They go over the exec stream into the
-    Pod's memory-backed secrets directory (C(/tmp/cg-job/secrets), mode 0600 files), and are
-    removed when the run ends. Secret values of 4 characters or more are masked as C(********)
-    in the output, the result and the events. Give them to C(ansible-playbook) in a file
-    (C(-e @secrets.yml), vault-encrypted or mode 0600), never as C(-e name=value), which
-    every user of the controller can read in the process list.
+    the vault passwords, the values of O(job_env) and of O(secret_vars)) and O(extra_vars) never
+    appear in the Pod spec or on a command line, in the controller or in the Pod. They go over the
+    exec stream into the Pod's memory-backed secrets directory (C(/tmp/cg-job/secrets), mode 0600
+    files), and are removed when the run ends. Every secret of 4 characters or more is masked as
+    C(********) in the output, the result and the events, as it is, JSON-escaped, as Python's
+    repr, and line by line when it has several lines; O(extra_vars) are not masked. Give them to
+    C(ansible-playbook) in a file (C(-e @secrets.yml), vault-encrypted or mode 0600), never as
+    C(-e name=value), which every user of the controller can read in the process list.
   - The target's job events are written in the Pod by the callback
     C(ephemeral.container_groups.job_events) (copied in and put on the callback plugin path;
     the project's C(callbacks_enabled) is left as it is) and read back when the run ends; RV(stats)
@@ -107,8 +108,23 @@ options:
     type: path
     required: true
   project_dir:
-    description: Directory copied into the Pod. Default is the directory of O(playbook).
+    description:
+      - Directory copied into the Pod. Default is the directory of O(playbook). A home directory
+        or C(/) is refused, since all of it would be shipped.
+      - Never shipped, wherever they are in it, are the usual homes of credentials (C(.ssh),
+        C(.gnupg), C(.aws), C(.azure), C(.kube), C(.config/gcloud), C(.docker/config.json),
+        C(.netrc), C(.git-credentials), C(.pypirc), C(.pgpass)) and the state file with its lock.
+        C(.git) is left out unless O(include_git) is set.
+      - A file C(.containergroupignore) at the top of the project lists more paths to leave out,
+        with the patterns of C(.gitignore), relative to the project (it needs the Python package
+        C(pathspec) on the controller). A left-out directory is not entered.
+      - The job says what it shipped and what it left out at C(-v), and always when it left out
+        credentials; RV(project_copy) has the same.
     type: path
+  include_git:
+    description: Ship the project's C(.git) directories too (a playbook that reads its checkout).
+    type: bool
+    default: false
   inventory:
     description:
       - Inventories of the target run, one path or a list, each given to it as C(-i).
@@ -122,7 +138,17 @@ options:
     description:
       - Variables handed to the target run as extra vars.
       - They reach the Pod in its memory-backed secrets directory, never in the Pod spec or on a
-        command line, since AWX credentials often travel as extra vars.
+        command line, since AWX credentials often travel as extra vars. They are not masked in
+        the output (a value such as C(prod) would be hidden everywhere); give secrets in
+        O(secret_vars).
+    type: dict
+    default: {}
+  secret_vars:
+    description:
+      - Variables handed to the target run as extra vars that are secrets, as AWX's survey answers
+        of type password. They travel as O(job_env) does, and every value of 4 characters or more
+        (at any depth) is masked in the output, the result and the events.
+      - A variable may not be in both O(extra_vars) and O(secret_vars).
     type: dict
     default: {}
   limit:
@@ -332,6 +358,25 @@ events_file:
   description: O(events_file), when the events were written to it.
   returned: when O(events_file) was given and events were read back
   type: str
+project_copy:
+  description: What of the project the job ships (in check mode, would ship).
+  returned: always
+  type: dict
+  contains:
+    files:
+      description: Files shipped (links and directories aside).
+      type: int
+    bytes:
+      description: Their size in bytes.
+      type: int
+    left_out:
+      description:
+        - Paths left out, relative to the project (or to a copied inventory directory), by why -
+          C(credentials) (credentials' homes and the state file, never shipped), C(git) (see
+          O(include_git)), C(ignored) (matched by C(.containergroupignore)) and C(special)
+          (sockets, pipes). Directories end with C(/).
+      type: dict
+  sample: {files: 12, bytes: 20480, left_out: {git: [.git/], ignored: [build/]}}
 pod_name:
   description: Name of the job's Pod.
   returned: always

@@ -6,8 +6,9 @@
 """One container-group job: its lifecycle (``job``) and the parts it is composed of.
 
 The retried, worded calls to the job's namespace (``namespace``), what the job creates
-(``manifests``), its inputs and secrets (``inputs``, ``secrets``), what goes into the Pod
-(``files``), the output followed by byte offset (``follow``), the job events (``events``),
+(``manifests``), its inputs and secrets (``inputs``, ``secrets``), what of the project is
+shipped and its tar stream (``project``), the job's own files, commands and output lines
+(``files``, ``lines``), the output followed by byte offset (``follow``), the job events (``events``),
 who owns a Pod (``owner``), the Pod's creation and its turn in a capped group's fair queue
 (``admission``, ``queue``), the first of a list of groups with room (``choice``), the image
 pull Secret (``pull_secret``) and the signals

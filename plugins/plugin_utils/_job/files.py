@@ -3,19 +3,16 @@
 #
 # Internal to ephemeral.container_groups: this file may change or disappear without notice.
 # Do not import it from outside the collection.
-"""What a job puts into its Pod and reads back: the project tar stream, the command, the recap.
+"""What a job puts into its Pod and reads back: its own files, the commands, the output lines.
 
 Pure functions and small stream helpers, no API calls: ``job`` runs them against the Pod.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import pkgutil
 import shlex
-import tarfile
-import time
 import typing as t
 
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import JOB_DIR, SECRETS_DIR
@@ -142,98 +139,6 @@ def copy_argv() -> list[str]:
     """The exec that unpacks the job's tar stream; the secrets directory is the owner's alone."""
     # A container user that does not own the volume cannot chmod it; its files are 0600 anyway.
     return ["/bin/sh", "-c", f"mkdir -p {JOB_DIR}/tmp && {{ chmod 700 {SECRETS_DIR} 2>/dev/null || :; }} && tar -xzf - -C {JOB_DIR}"]
-
-
-class _ChunkSink(io.RawIOBase):
-    """A write-only file that tarfile fills and the stream generator empties."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._chunks: list[bytes] = []
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: t.Any) -> int:
-        self._chunks.append(bytes(data))
-        return len(data)
-
-    def take(self) -> bytes:
-        data, self._chunks = b"".join(self._chunks), []
-        return data
-
-
-def project_tar_stream(project_dir: str, files: t.Mapping[str, bytes], *,
-                       copies: t.Mapping[str, str] | None = None) -> t.Iterator[bytes]:
-    """A gzip'd tar of project_dir (under project/), each of copies (arcname -> a file or
-    directory on the controller) and files (arcname -> content, 0600), in chunks.
-
-    Built as it is sent: memory holds one file's compressed output at most, never the tar.
-    """
-    sink = _ChunkSink()
-    with tarfile.open(fileobj=sink, mode="w|gz", format=tarfile.PAX_FORMAT) as tar:
-        for source, arcname in [(project_dir, "project"), *((path, name) for name, path in (copies or {}).items())]:
-            for _added in _add_tree(tar, source, arcname):
-                chunk = sink.take()
-                if chunk:
-                    yield chunk
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o600
-            info.mtime = int(time.time())
-            tar.addfile(info, io.BytesIO(data))
-    yield sink.take()
-
-
-class ProjectFileError(Exception):
-    """A file of the project (or a copy) cannot be read: not a transient fault of the stream,
-    which is why it is no OSError (the exec would take it for a broken connection)."""
-
-
-def _add(tar: tarfile.TarFile, path: str, arcname: str) -> None:
-    try:
-        tar.add(path, arcname=arcname, recursive=False)
-    except OSError as exc:
-        raise ProjectFileError(f"cannot read {path}: {exc.strerror or exc}; the job ships every file of the project, "
-                               "so make it readable or move it out of the project") from exc
-
-
-def _add_link(tar: tarfile.TarFile, path: str, arcname: str, tree: str) -> None:
-    """A symbolic link in a shipped tree: shipped as a relative link when it resolves inside
-    the tree (so it works in the Pod as here), refused when it leads out of it (nothing from
-    outside the project is shipped, and a link to a controller path would dangle there)."""
-    target = os.path.realpath(path)
-    if os.path.commonpath([target, tree]) != tree:
-        raise ProjectFileError(f"{path} is a symbolic link to {target}, outside {tree}; the job ships nothing from "
-                               "outside it: copy what the link points to into the project, or make it point inside")
-    info = tarfile.TarInfo(arcname)
-    info.type = tarfile.SYMTYPE
-    info.linkname = os.path.relpath(target, os.path.realpath(os.path.dirname(path)))
-    info.mode = 0o777
-    tar.addfile(info)
-
-
-def _add_tree(tar: tarfile.TarFile, source: str, arcname: str) -> t.Iterator[None]:
-    """Add source (a file, or a directory and all below it) as arcname; yield after each file.
-    source is a resolved path; links below it are shipped as links (see _add_link)."""
-    if not os.path.isdir(source):
-        _add(tar, source, arcname)
-        yield None
-        return
-    for root, dirs, files in os.walk(source):
-        dirs.sort()
-        rel_root = os.path.relpath(root, source)
-        arc_root = arcname if rel_root == "." else f"{arcname}/{rel_root}"
-        _add(tar, root, arc_root)
-        # os.walk lists a link to a directory among the directories, and does not enter it.
-        for name in sorted([*files, *(name for name in dirs if os.path.islink(os.path.join(root, name)))]):
-            path = os.path.join(root, name)
-            if os.path.islink(path):
-                _add_link(tar, path, f"{arc_root}/{name}", source)
-            else:
-                _add(tar, path, f"{arc_root}/{name}")
-            yield None
 
 
 def recap_of(lines: t.Sequence[str]) -> list[str]:

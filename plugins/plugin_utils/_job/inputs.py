@@ -11,7 +11,9 @@ checks what an argument spec cannot (paths, the project, the group's max_forks).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pwd
 import re
 import typing as t
 
@@ -52,6 +54,7 @@ class JobSpec(t.NamedTuple):
     private_key_file: str | None = None  # absolute, on the controller
     events_file: str | None = None  # absolute, on the controller
     keep_pod: str = "never"  # never, on_failure, always: leave the Pod for inspection
+    include_git: bool = False  # ship the project's .git
 
 
 #: Where an inventory of the job comes from.
@@ -109,6 +112,7 @@ def job_spec(args: t.Mapping[str, t.Any], group: t.Mapping[str, t.Any]) -> JobSp
         private_key_file=_readable_file(args.get("private_key_file"), "private_key_file"),
         events_file=_events_file(args.get("events_file")),
         keep_pod=args.get("keep_pod") or "never",
+        include_git=bool(args.get("include_git")),
     )
 
 
@@ -152,9 +156,18 @@ def _events_file(path: str | None) -> str | None:
     return path
 
 
+def _homes() -> set[str]:
+    """Directories never shipped whole: /, $HOME and the user's home (they differ under sudo -E)."""
+    homes = {"/", os.path.realpath(os.path.expanduser("~"))}
+    with contextlib.suppress(KeyError):
+        homes.add(os.path.realpath(pwd.getpwuid(os.getuid()).pw_dir))
+    return homes
+
+
 def _locate(playbook: str, project_dir: str | None) -> tuple[str, str]:
     """Resolved playbook and project paths (links followed: the project is shipped as what
     they point to); the playbook must lie inside the project."""
+    given = bool(project_dir)
     if project_dir:
         project_dir = os.path.abspath(project_dir)
         if not os.path.isabs(playbook) and os.path.exists(os.path.join(project_dir, playbook)):
@@ -166,6 +179,12 @@ def _locate(playbook: str, project_dir: str | None) -> tuple[str, str]:
     if not os.path.isdir(project_dir):
         raise JobInputError(f"project_dir {project_dir} is not a directory")
     project_dir, resolved = os.path.realpath(project_dir), os.path.realpath(playbook)
+    if project_dir in _homes():
+        raise JobInputError(
+            f"project_dir {project_dir} is {'the root directory' if project_dir == '/' else 'a home directory'}"
+            + ("" if given else f" (the directory of the playbook {playbook})")
+            + ": the job ships its whole project directory into the Pod; keep the playbook and what it needs in a "
+              "directory of their own and give that as project_dir")
     if os.path.commonpath([resolved, project_dir]) != project_dir:
         raise JobInputError(f"playbook {playbook} is not inside project_dir {project_dir}"
                             + (f" (it is a link to {resolved})" if resolved != playbook else ""))

@@ -47,11 +47,8 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.ev
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.files import (
     LineFn,
     LineSplitter,
-    ProjectFileError,
     copy_argv,
-    job_copies,
     job_files,
-    project_tar_stream,
     recap_of,
     start_argv,
     stop_argv,
@@ -69,6 +66,12 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.na
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.outcome import JobOutcome
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.pending import NodeWait
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.owner import kept_patch, leftovers, owner_id
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.project import (
+    ProjectCopy,
+    ProjectFileError,
+    job_project,
+    project_tar_stream,
+)
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.pull_secret import GRACE_SECONDS, PullSecret
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.queue import gated
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.secrets import JobSecrets
@@ -99,8 +102,10 @@ class ContainerGroupJob:
 
     def __init__(self, spec: JobSpec, group: dict, endpoint: ApiEndpoint, *, on_line: LineFn, notice: NoticeFn,
                  secrets: JobSecrets | None = None, owner: str | None = None, job_id: str | None = None,
-                 pull_credential: dict | None = None) -> None:
+                 pull_credential: dict | None = None, project: ProjectCopy | None = None) -> None:
         self.spec = spec
+        #: What the job ships (chosen when the copy starts if not given).
+        self.project = project
         self.secrets = secrets or JobSecrets(extra_vars=spec.extra_vars)
         self.group = group
         self.notice = notice
@@ -350,10 +355,11 @@ class ContainerGroupJob:
         """One exec, one tar stream: the project, the job's own files and its secrets; the seconds it took."""
         started = time.monotonic()
         errors: list[bytes] = []
-        files, copies = job_files(self.spec, self.secrets.files()), job_copies(self.spec)
+        files = job_files(self.spec, self.secrets.files())
         try:
+            project = self.project or job_project(self.spec)
             rc = self.api.exec(self.pod_name, self.container, copy_argv(),
-                               stdin=lambda: project_tar_stream(self.spec.project_dir, files, copies=copies),
+                               stdin=lambda: project_tar_stream(project, files),
                                on_stderr=errors.append, what="copy the project into")
         except ProjectFileError as exc:
             raise JobError(f"the project could not be copied into {self.where}: {exc}") from exc

@@ -171,6 +171,62 @@ scenario_links() {
   [ "$(pods count job-ok)" = 0 ] || fail "a Pod of job-ok is left after the refused copy"
 }
 
+scenario_masking() {
+  echo "== secrets in three forms (a multi-line job_env value, a become password with a quote and a backslash,"
+  echo "   a secret_vars value), printed by the target as JSON and as YAML: none in the output, the result or the events"
+  (umask 077; python "$here/files/masking.py" make "$work")
+  local format
+  for format in json yaml; do
+    ansible-playbook "$here/files/run_and_save.yml" -v -e container_group=job-ok \
+      -e "playbook=$here/files/project/print_secrets.yml" -e "@$work/secrets-$format.yml" \
+      -e "events_file=$work/mask-$format.jsonl" -e "result_file=$work/mask-$format.json" > "$work/mask-$format.log" 2>&1 \
+      || { cat "$work/mask-$format.log"; fail "the $format job failed"; }
+    cat "$work/mask-$format.log"
+    python "$here/files/masking.py" check "$work" "$work/mask-$format.log" "$work/mask-$format.json" "$work/mask-$format.jsonl" \
+      || fail "a secret was shown ($format output), or the target did not get it"
+    [ "$(grep -o '\*\*\*\*\*\*\*\*' "$work/mask-$format.log" | wc -l)" -ge 6 ] || fail "the $format output shows no masked values"
+  done
+}
+
+scenario_home() {
+  echo "== a playbook beside a home's credentials, state file and checkout: none is shipped, the job says so; the home itself is refused"
+  local home=$work/home
+  mkdir -p "$home/.ssh" "$home/.kube" "$home/.ansible" "$home/.git" "$home/roles/web/tasks"
+  (umask 077; echo "PRIVATE-KEY-MARKER" > "$home/.ssh/id_ed25519"; echo "token: KUBE-MARKER" > "$home/.kube/config"
+   cp "$CONTAINER_GROUPS_STATE_FILE" "$home/.ansible/container_groups.yml"
+   cp "$CONTAINER_GROUPS_STATE_FILE" "$home/groups.yml")
+  printf '%s\n' '[remote "origin"]' '  url = https://ci-token@git.example.com/site.git' > "$home/.git/config"
+  echo "- ansible.builtin.debug: {msg: web}" > "$home/roles/web/tasks/main.yml"
+  printf '%s\n' 'build/' > "$home/.containergroupignore"
+  mkdir -p "$home/build" && echo "artifact" > "$home/build/out.bin"
+  cp "$here/files/project/list_project.yml" "$home/site.yml"
+  # The job's own state file is one in the home too: it is left out by its path.
+  JOB=(ansible-playbook ephemeral.container_groups.run -v -e container_group=job-ok -e "playbook=$home/site.yml"
+       -e "state_file=$home/groups.yml")
+  "${JOB[@]}" > "$work/home.log" 2>&1 || { cat "$work/home.log"; fail "the job from a home-like directory failed"; }
+  cat "$work/home.log"
+  grep -q 'SHIPPED ./roles/web/tasks/main.yml' "$work/home.log" || fail "the project's own files did not arrive"
+  if grep -E 'SHIPPED \./(\.ssh|\.kube|\.ansible/container_groups|groups\.yml|\.git|build)' "$work/home.log"; then
+    fail "a credential, a state file, the checkout or an ignored path was shipped"
+  fi
+  if grep -e PRIVATE-KEY-MARKER -e KUBE-MARKER -e ci-token "$work/home.log"; then fail "a credential's content was shown"; fi
+  grep -q "project copy of $home: left out .*\.ssh/.*credentials and the state file are never shipped" "$work/home.log" \
+    || fail "the job did not say it left out the credentials"
+  grep -qE "project copy of $home: [0-9]+ files, .*\.git/ \(include_git ships it\); build/ \(matched by \.containergroupignore\)" \
+    "$work/home.log" || fail "the -v summary does not say what was left out and why"
+  for pattern in '\.ssh/' '\.kube/' '\.ansible/container_groups\.yml' 'groups\.yml'; do
+    grep -qE "left out .*$pattern" "$work/home.log" || fail "the job did not name $pattern among what it left out"
+  done
+  echo "-- project_dir set to the home itself (HOME=$home) is refused, before any Pod"
+  if HOME=$home "${JOB[@]}" -e "project_dir=$home" > "$work/home-refused.log" 2>&1; then
+    cat "$work/home-refused.log"; fail "a home directory was shipped as the project"
+  fi
+  cat "$work/home-refused.log"
+  grep -q "project_dir $home is a home directory: the job ships its whole project directory into the Pod; .*give that as project_dir" \
+    "$work/home-refused.log" || fail "the refusal does not say what to do"
+  [ "$(pods count job-ok)" = 0 ] || fail "a Pod of job-ok is left"
+}
+
 scenario_unschedulable() {
   echo "== a request no node can meet is waited for up to pending_timeout, then fails with the scheduler's words, Pod gone"
   expect_job_failure job-huge quick.yml "$work/huge.log" -e pending_timeout=12
@@ -265,7 +321,7 @@ scenario_limit() {
 export PYTHONUNBUFFERED=1
 # CG_JOB_SCENARIOS="noimage limit" runs a subset when runme.sh is run by hand (ansible-test
 # does not pass the variable through); all by default.
-for scenario in ${CG_JOB_SCENARIOS:-success check_mode failure timeout signals sigkill noimage oom links unschedulable autoscaled forbidden groups limit}; do
+for scenario in ${CG_JOB_SCENARIOS:-success check_mode failure timeout signals sigkill noimage oom links masking home unschedulable autoscaled forbidden groups limit}; do
   "scenario_$scenario"
 done
 echo "all wrapper scenarios passed"

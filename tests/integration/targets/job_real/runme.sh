@@ -69,7 +69,7 @@ for ip in "${ssh_hosts[@]}"; do on_host "$ip" "sudo -n rm -f /etc/cg-configured 
 
 job() { # log result extra-args...: the wrapper with the job's credentials, its result saved
   local log=$1 result=$2; shift 2
-  ansible-playbook "$here/files/run_and_save.yml" -e container_group=job-ok \
+  ansible-playbook "$here/../container_group_job/files/run_and_save.yml" -e container_group=job-ok \
     -e "playbook=$here/files/project/configure.yml" -e "inventory=$work/inventory" \
     -e "remote_user=$ssh_user" -e "private_key_file=$work/key" -e "vault_password_file=prod@$work/vault-pass" \
     -e "@$work/secrets.yml" -e "result_file=$result" "$@" > "$log" 2>&1

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import os
 import typing as t
 
 import pytest
@@ -63,7 +64,9 @@ def test_check_mode_names_the_pod_it_would_create_and_calls_no_api(project, monk
     result = run_action({"container_group": "builds", **project}, check_mode=True)
     assert result["changed"] is False and result["namespace"] == "jobs"
     assert result["pod_name"].startswith("cg-builds-") and len(result["job_id"]) == 12
-    assert result["msg"] == "check mode: would run site.yml in a new Pod of container group 'builds' in namespace jobs"
+    assert result["msg"] == ("check mode: would run site.yml in a new Pod of container group 'builds' in namespace jobs; "
+                             f"project copy of {os.path.dirname(project['playbook'])}: 1 file, 13 bytes")
+    assert result["project_copy"] == {"files": 1, "bytes": 13, "left_out": {}}
 
 
 def test_the_outcome_of_the_job_becomes_the_result(project, monkeypatch):
@@ -85,7 +88,8 @@ def test_check_mode_with_a_list_of_groups_names_each(project, monkeypatch):
     monkeypatch.setattr(action_module.ContainerGroupJob, "run", lambda job: pytest.fail("check mode ran the job"))
     result = run_action({"container_group": "builds,big", **project}, check_mode=True)
     assert result["msg"] == ("check mode: would run site.yml in a new Pod of the first with room of: container group "
-                             "'builds' in namespace jobs; container group 'big' in namespace batch")
+                             "'builds' in namespace jobs; container group 'big' in namespace batch; project copy of "
+                             f"{os.path.dirname(project['playbook'])}: 1 file, 13 bytes")
     assert result["container_group"] == "builds"
 
 
@@ -137,3 +141,21 @@ def test_bad_inputs_fail_before_any_api_call(project, args, message):
         run_action({**project, **args})
     assert message in str(info.value)
     assert TOKEN not in str(info.value)
+
+
+def test_the_project_is_chosen_before_any_job_and_withheld_credentials_are_said(project, monkeypatch):
+    said = []
+    monkeypatch.setattr(action_module, "_say", lambda message, stderr=False: said.append(message))
+    monkeypatch.setattr(action_module.ContainerGroupJob, "__init__", lambda *args, **kwargs: pytest.fail("a job was made"))
+    project_dir = os.path.dirname(project["playbook"])
+    os.symlink("/etc/hostname", os.path.join(project_dir, "leak"))
+    with pytest.raises(AnsibleActionFail, match=f"^{project_dir}/leak is a symbolic link to /etc/hostname, outside "):
+        run_action({"container_group": "builds", **project}, check_mode=True)
+    os.remove(os.path.join(project_dir, "leak"))
+    os.mkdir(os.path.join(project_dir, ".ssh"))
+    monkeypatch.undo()
+    monkeypatch.setattr(action_module, "_say", lambda message, stderr=False: said.append(message))
+    result = run_action({"container_group": "builds", **project}, check_mode=True)
+    assert result["project_copy"]["left_out"] == {"credentials": [".ssh/"]}
+    assert said == [f"project copy of {project_dir}: left out .ssh/: credentials and the state file are never shipped "
+                    "(a job's secrets travel as its credentials, job_env and secret_vars)"]

@@ -1,25 +1,16 @@
 # Copyright: contributors to ephemeral.container_groups
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What a job puts into its Pod and reads back: the command, the tar stream, the output."""
+"""What a job puts into its Pod and reads back: the commands, the output lines."""
 
 from __future__ import annotations
-
-import io
-import json
-import os
-import tarfile
-
-import pytest
 
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import files as _files
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.files import (
     LineSplitter,
-    ProjectFileError,
     follow_argv,
     job_copies,
     job_files,
     playbook_args,
-    project_tar_stream,
     recap_of,
     in_pod_source,
     start_argv,
@@ -80,33 +71,6 @@ def test_follow_and_stop_commands():
     assert b"def follow(" in in_pod_source("runner.py")
 
 
-def test_project_tar_stream_round_trip(tmp_path):
-    project = tmp_path / "project"
-    (project / "roles" / "r").mkdir(parents=True)
-    (project / "site.yml").write_text("- hosts: all\n")
-    (project / "roles" / "r" / "empty").write_bytes(b"")
-    script = project / "run.sh"
-    script.write_bytes(os.urandom(300_000))
-    script.chmod(0o755)
-    inventory = tmp_path / "inv"
-    (inventory / "group_vars").mkdir(parents=True)
-    (inventory / "hosts").write_text("web1\n")
-    (inventory / "group_vars" / "all.yml").write_text("x: 1\n")
-    files = {"meta/runner.py": b"#", "secrets/extra_vars.json": json.dumps({"a": 1}).encode()}
-    chunks = list(project_tar_stream(str(project), files, copies={"meta/inventory/0/inv": str(inventory)}))
-    assert len(chunks) > 1, "the tar is sent as it is built, not in one piece"
-    with tarfile.open(fileobj=io.BytesIO(b"".join(chunks)), mode="r:gz") as tar:
-        members = {m.name: m for m in tar.getmembers()}
-        assert tar.extractfile("project/run.sh").read() == script.read_bytes()
-        assert members["project/run.sh"].mode & 0o777 == 0o755
-        assert tar.extractfile("project/roles/r/empty").read() == b""
-        assert json.load(tar.extractfile("secrets/extra_vars.json")) == {"a": 1}
-        assert members["secrets/extra_vars.json"].mode == 0o600
-        assert members["meta/runner.py"].mode == 0o600
-        assert tar.extractfile("meta/inventory/0/inv/group_vars/all.yml").read() == b"x: 1\n"
-        assert "project/site.yml" in members
-
-
 def test_recap_of_finds_the_last_recap():
     lines = ["PLAY RECAP ***", "old : ok=1", "", "PLAY [x]", "PLAY RECAP *****",
              "localhost : ok=2 failed=0", "other : ok=1 failed=1", "", "trailing"]
@@ -139,32 +103,3 @@ def test_a_line_in_many_chunks_is_whole_and_a_line_past_the_cap_says_what_it_lef
     splitter.feed(b"0123456SEC")
     splitter.feed(b"RET99" + b"x" * 100 + b"\nnext\n")
     assert long == ["0123456***" + " [... 105 more bytes of this line not shown]", "next"]
-
-
-def _extracted(chunks: list[bytes], into) -> None:
-    with tarfile.open(fileobj=io.BytesIO(b"".join(chunks)), mode="r:gz") as tar:
-        tar.extractall(into, filter="tar")
-
-
-def test_links_inside_the_project_arrive_as_working_relative_links(tmp_path):
-    project = tmp_path / "project"
-    (project / "shared" / "common" / "tasks").mkdir(parents=True)
-    (project / "shared" / "common" / "tasks" / "main.yml").write_text("- debug: msg=hi\n")
-    (project / "roles").mkdir()
-    (project / "roles" / "common").symlink_to("../shared/common")  # a linked directory
-    (project / "hosts").write_text("web1\n")
-    (project / "inventory.ini").symlink_to(project / "hosts")  # an absolute link inside
-    _extracted(list(project_tar_stream(str(project), {})), tmp_path / "pod")
-    pod = tmp_path / "pod" / "project"
-    assert (pod / "roles" / "common" / "tasks" / "main.yml").read_text() == "- debug: msg=hi\n"
-    assert os.readlink(pod / "roles" / "common") == "../shared/common"
-    assert os.readlink(pod / "inventory.ini") == "hosts" and (pod / "inventory.ini").read_text() == "web1\n"
-
-
-def test_a_link_out_of_the_project_is_refused_naming_it(tmp_path):
-    project = tmp_path / "project"
-    project.mkdir()
-    (tmp_path / "secret").write_text("x")
-    (project / "leak").symlink_to(tmp_path / "secret")
-    with pytest.raises(ProjectFileError, match=f"{project}/leak is a symbolic link to {tmp_path}/secret, outside {project}"):
-        list(project_tar_stream(str(project), {}))

@@ -85,3 +85,25 @@ def test_a_playbook_that_links_out_of_the_project_is_refused(tmp_path, project):
     (tmp_path / "project" / "linked.yml").symlink_to(tmp_path / "elsewhere" / "site.yml")
     with pytest.raises(JobInputError, match="is not inside project_dir .* \\(it is a link to .*elsewhere/site.yml\\)"):
         job_spec(_args(tmp_path, playbook=str(tmp_path / "project" / "linked.yml")), {})
+
+
+@pytest.mark.parametrize("given", [True, False], ids=["project_dir given", "the playbook's directory"])
+def test_a_home_directory_or_the_root_is_never_the_project(tmp_path, monkeypatch, given):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "site.yml").write_text("- hosts: all\n")
+    monkeypatch.setenv("HOME", str(home))
+    values = {"project_dir": str(home)} if given else {}
+    with pytest.raises(JobInputError) as raised:
+        job_spec(_args(tmp_path, playbook=str(home / "site.yml"), **values), {})
+    assert str(raised.value) == (
+        f"project_dir {home} is a home directory" + ("" if given else f" (the directory of the playbook {home}/site.yml)")
+        + ": the job ships its whole project directory into the Pod; keep the playbook and what it needs in a "
+          "directory of their own and give that as project_dir")
+    with pytest.raises(JobInputError, match="^project_dir / is the root directory: "):
+        job_spec(_args(tmp_path, project_dir="/", playbook=str(home / "site.yml")), {})
+
+
+def test_a_directory_below_home_is_a_project(tmp_path, monkeypatch, project):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert job_spec(_args(tmp_path), {}).project_dir == str(tmp_path / "project")

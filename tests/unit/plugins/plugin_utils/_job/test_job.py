@@ -707,5 +707,5 @@ def test_an_unreadable_project_file_fails_the_job_at_once_naming_it(fake_api, mo
     outcome = job.run()
     assert outcome.failure == (f"the project could not be copied into Pod default/{job.pod_name}: cannot read "
                                f"{tmp_path}/secret.txt: Permission denied; the job ships every file of the project, so "
-                               "make it readable or move it out of the project")
+                               "make it readable, move it out of the project or list it in .containergroupignore")
     assert outcome.api_retries == 0 and outcome.pod_deleted is True

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.inputs import JobInputError
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.secrets import MASK, JobSecrets
 
 KEY = b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\nQyNTUxOQAAACBpc2VjcmV0\n-----END OPENSSH PRIVATE KEY-----\n"
@@ -48,3 +51,48 @@ def test_every_secret_is_masked_in_text_and_data_but_short_values():
 def test_a_secret_that_holds_another_is_masked_whole():
     secrets = JobSecrets(connection_password="abcd", become_password="abcdefgh")
     assert secrets.mask("x abcdefgh y") == f"x {MASK} y"
+
+
+PEM = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADAN\n-----END PRIVATE KEY-----\n"
+SERVICE_ACCOUNT = json.dumps({"type": "service_account", "private_key": PEM}, indent=2)
+
+
+@pytest.mark.parametrize("secret", ['s3cr"et', "back\\slash", "two\nlines", "ünïcödé", SERVICE_ACCOUNT])
+def test_a_secret_is_masked_as_it_is_json_escaped_and_as_python_prints_it(secret):
+    secrets = JobSecrets(env={"VALUE": secret})
+    printed = [secret, json.dumps({"msg": secret}), json.dumps({"msg": secret}, ensure_ascii=False), repr({"msg": secret}),
+               json.dumps({"msg": f"before {secret} after"})]
+    for text in printed:
+        masked = secrets.mask(text)
+        assert MASK in masked and secret not in masked and json.dumps(secret)[1:-1] not in masked, text
+
+
+def test_a_multi_line_secret_is_masked_line_by_line_as_output_lines_come():
+    secrets = JobSecrets(env={"GOOGLE_CREDENTIALS": SERVICE_ACCOUNT})
+    for line in SERVICE_ACCOUNT.splitlines():
+        for printed in (f"    {line}", json.dumps([line])):  # raw (a YAML block), escaped (stdout_lines)
+            masked = secrets.mask(printed)
+            assert len(line.strip()) < 4 or line.strip() not in masked and json.dumps(line.strip())[1:-1] not in masked, printed
+    assert secrets.mask("-----BEGIN PRIVATE KEY-----") == "-----BEGIN PRIVATE KEY-----", "the armour is no secret"
+
+
+def test_secret_vars_travel_in_their_own_file_win_over_extra_vars_and_are_masked_at_any_depth():
+    secrets = JobSecrets(extra_vars={"env": "prod"}, secret_vars={"db": {"password": "hunter22", "port": 54321},
+                                                                  "tokens": ["tok-a1b2"], "enabled": True})
+    assert json.loads(secrets.files()["secret_vars.json"])["db"] == {"password": "hunter22", "port": 54321}
+    assert secrets.playbook_args() == ["-e", "@/tmp/cg-job/secrets/extra_vars.json",
+                                       "-e", "@/tmp/cg-job/secrets/secret_vars.json"]
+    assert secrets.mask("prod hunter22 54321 tok-a1b2 True") == f"prod {MASK} {MASK} {MASK} True"
+
+
+def test_a_variable_in_extra_vars_and_secret_vars_is_refused():
+    with pytest.raises(JobInputError, match="^extra_vars and secret_vars both set 'a', 'b': give each variable once$"):
+        JobSecrets(extra_vars={"a": 1, "b": 2, "c": 3}, secret_vars={"b": "x", "a": "y"})
+
+
+def test_each_string_of_a_json_secret_is_masked_however_it_is_printed_anew():
+    secrets = JobSecrets(env={"GOOGLE_CREDENTIALS": SERVICE_ACCOUNT})
+    document = json.loads(SERVICE_ACCOUNT)
+    for printed in (json.dumps(document), json.dumps({"msg": document}, indent=4), repr(document)):
+        masked = secrets.mask(printed)
+        assert "MIIEvQIBADAN" not in masked and "service_account" not in masked, printed
