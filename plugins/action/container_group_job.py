@@ -150,6 +150,9 @@ def _result_of(outcome: JobOutcome, job: ContainerGroupJob) -> dict[str, t.Any]:
     }
     if job.spec.events_file and outcome.events:
         result["events_file"] = job.spec.events_file
+    result["artifacts"] = outcome.artifacts
+    if outcome.artifact_dir:
+        result["artifact_dir"] = outcome.artifact_dir
     if outcome.pod_deleted is not None:
         result.update(pod_deleted=outcome.pod_deleted, pod_kept=outcome.pod_kept)
     if outcome.pod_reason:

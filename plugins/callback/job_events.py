@@ -19,13 +19,20 @@ description:
     C(runner_item_on_ok), C(runner_item_on_failed), C(runner_item_on_skipped),
     C(runner_retry) and C(playbook_on_stats).
   - Each carries C(uuid), C(counter) (1, 2, ... in the order written), C(event), C(created)
-    (UTC, ISO 8601) and C(event_data) (C(playbook), C(play), C(play_uuid), C(task),
+    (UTC, ISO 8601), C(parent_uuid) (a host's event -> its task, a task -> its play, a play ->
+    the playbook), C(runner_ident) (the O(ident) option), C(pid), C(verbosity) and C(event_data)
+    (C(playbook), C(playbook_uuid), C(play), C(play_uuid), C(play_pattern), C(task),
     C(task_uuid), C(task_action), C(task_path), C(role), C(host), C(res), C(start), C(end),
     C(duration), as they apply). Results are those callbacks get, so a C(no_log) task's result is
     already censored by Ansible; keys Ansible keeps for itself (C(_ansible_*)) are left out.
+  - With O(output) set, each event also carries C(stdout), the text the run printed for it (what
+    was written to O(output) since the event before), and C(start_line) and C(end_line), its
+    place in that file (0-based, the end excluded). What was printed before the playbook
+    started is a C(verbose) event.
   - C(playbook_on_stats) carries the per-host counters under C(ok), C(changed), C(dark)
     (unreachable), C(failures), C(skipped), C(rescued), C(ignored) and C(processed), as
-    ansible-runner names them.
+    ansible-runner names them, and C(artifact_data), what C(ansible.builtin.set_stats) set for
+    the whole run.
 version_added: 0.1.0
 requirements:
   - enable in configuration (C(callbacks_enabled)) when used from the collection
@@ -38,6 +45,25 @@ options:
     ini:
       - section: callback_job_events
         key: path
+  output:
+    description:
+      - The file the run's stdout goes to (as C(ansible-playbook > FILE) makes it), read to give
+        each event its C(stdout). Without it, events carry no C(stdout).
+    type: path
+    env:
+      - name: ANSIBLE_JOB_EVENTS_OUTPUT
+    ini:
+      - section: callback_job_events
+        key: output
+  ident:
+    description: The C(runner_ident) of every event, the job's id.
+    type: str
+    default: ""
+    env:
+      - name: ANSIBLE_JOB_EVENTS_IDENT
+    ini:
+      - section: callback_job_events
+        key: ident
 """
 
 EXAMPLES = r"""
@@ -51,6 +77,7 @@ EXAMPLES = r"""
 import datetime
 import json
 import os
+import sys
 import time
 import typing as t
 import uuid
@@ -72,6 +99,41 @@ def _clean(res: t.Any) -> dict:
     return {key: value for key, value in dict(res).items() if not str(key).startswith("_ansible_")}
 
 
+class _PrintedSince:
+    """The whole lines the run printed to its output file since the last read, and where they
+    are, in lines.
+
+    The stdout callback prints an event before the other callbacks get it, so what was
+    printed since the event before is this event's text. A line not ended yet waits for the
+    next read.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._offset = 0
+        self._lines = 0
+
+    def read(self) -> tuple[str, int, int]:
+        """(the lines, the first one's number, the number after the last), counted from 0."""
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        try:
+            with open(self._path, "rb") as handle:
+                handle.seek(self._offset)
+                data = handle.read()
+        except OSError:
+            data = b""
+        data = data[:data.rfind(b"\n") + 1]
+        self._offset += len(data)
+        start = self._lines
+        self._lines += data.count(b"\n")
+        # As ansible-runner gives it: the lines without the newline that ends the last.
+        return data[:-1].decode("utf-8", errors="replace"), start, self._lines
+
+
 class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "notification"
@@ -83,6 +145,8 @@ class CallbackModule(CallbackBase):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         self._file: t.TextIO | None = None
+        self._output: _PrintedSince | None = None
+        self._ident = ""
         self._counter = 0
         self._common: dict[str, t.Any] = {}
         self._task_started: dict[tuple[str, str], tuple[float, str]] = {}
@@ -93,15 +157,34 @@ class CallbackModule(CallbackBase):
         if path:
             descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             self._file = os.fdopen(descriptor, "a", encoding="utf-8")
+        output = self.get_option("output")
+        if output and os.path.isfile(output):
+            self._output = _PrintedSince(output)
+        self._ident = self.get_option("ident") or ""
 
-    def _event(self, name: str, **data: t.Any) -> None:
+    def _event(self, name: str, event_uuid: str | None = None, parent_uuid: str = "", **data: t.Any) -> None:
+        if self._file is None:
+            return
+        record: dict[str, t.Any] = {"runner_ident": self._ident, "pid": os.getpid(),
+                                    "verbosity": getattr(self._display, "verbosity", 0)}
+        if self._output is not None:
+            stdout, start_line, end_line = self._output.read()
+            if name == "playbook_on_start" and stdout:
+                # What came before the playbook (-v's "Using ... as config file") is no part of it.
+                self._write(dict(record, event="verbose", uuid=str(uuid.uuid4()), parent_uuid="", stdout=stdout,
+                                 start_line=start_line, end_line=end_line, event_data={}))
+                stdout, start_line = "", end_line
+            record.update(stdout=stdout, start_line=start_line, end_line=end_line)
+        event_data = dict(self._common)
+        event_data.update(data)
+        record.update(event=name, uuid=event_uuid or str(uuid.uuid4()), parent_uuid=parent_uuid, event_data=event_data)
+        self._write(record)
+
+    def _write(self, record: dict[str, t.Any]) -> None:
         if self._file is None:
             return
         self._counter += 1
-        event_data = dict(self._common)
-        event_data.update(data)
-        record = {"uuid": str(uuid.uuid4()), "counter": self._counter, "event": name, "created": _now(),
-                  "event_data": event_data}
+        record.update(counter=self._counter, created=_now())
         self._file.write(json.dumps(record, default=str, sort_keys=True) + "\n")
         self._file.flush()
 
@@ -118,31 +201,35 @@ class CallbackModule(CallbackBase):
         data.update(host=host.get_name(), res=_clean(_part(result, "result")), end=_now(), **extra)
         if started is not None:
             data.update(start=started[1], duration=round(ended - started[0], 3))
-        self._event(name, **data)
+        self._event(name, parent_uuid=str(task._uuid), **data)
 
-    # -- the playbook, its plays and tasks --------------------------------------------------
+    # -- the playbook, its plays and tasks: each event's uuid is its object's, the parent of
+    # -- what happens within it, as ansible-runner gives them ------------------------------
 
     def v2_playbook_on_start(self, playbook: t.Any) -> None:
         self._common = {"playbook": os.path.basename(playbook._file_name), "playbook_uuid": str(uuid.uuid4())}
-        self._event("playbook_on_start")
+        self._event("playbook_on_start", event_uuid=self._common["playbook_uuid"])
 
     def v2_playbook_on_play_start(self, play: t.Any) -> None:
         self._common.update(play=play.get_name().strip(), play_uuid=str(play._uuid),
                             play_pattern=", ".join(play.hosts) if isinstance(play.hosts, list) else str(play.hosts))
-        self._event("playbook_on_play_start")
+        self._event("playbook_on_play_start", event_uuid=self._common["play_uuid"],
+                    parent_uuid=self._common["playbook_uuid"])
 
     def v2_playbook_on_no_hosts_matched(self) -> None:
-        self._event("playbook_on_no_hosts_matched")
+        self._event("playbook_on_no_hosts_matched", parent_uuid=self._common.get("play_uuid", ""))
 
     def v2_playbook_on_task_start(self, task: t.Any, is_conditional: bool) -> None:
-        self._event("playbook_on_task_start", is_conditional=is_conditional, **self._task_data(task))
+        self._event("playbook_on_task_start", event_uuid=str(task._uuid), parent_uuid=self._common.get("play_uuid", ""),
+                    is_conditional=is_conditional, **self._task_data(task))
 
     def v2_playbook_on_handler_task_start(self, task: t.Any) -> None:
-        self._event("playbook_on_handler_task_start", **self._task_data(task))
+        self._event("playbook_on_handler_task_start", event_uuid=str(task._uuid),
+                    parent_uuid=self._common.get("play_uuid", ""), **self._task_data(task))
 
     def v2_runner_on_start(self, host: t.Any, task: t.Any) -> None:
         self._task_started[(str(task._uuid), host.get_name())] = (time.time(), _now())
-        self._event("runner_on_start", host=host.get_name(), **self._task_data(task))
+        self._event("runner_on_start", parent_uuid=str(task._uuid), host=host.get_name(), **self._task_data(task))
 
     # -- results ----------------------------------------------------------------------------
 
@@ -171,9 +258,12 @@ class CallbackModule(CallbackBase):
         self._host_event("runner_retry", result)
 
     def v2_playbook_on_stats(self, stats: t.Any) -> None:
-        counters = {name: dict(getattr(stats, name, {}) or {})
-                    for name in ("ok", "changed", "dark", "failures", "skipped", "rescued", "ignored", "processed")}
-        self._event("playbook_on_stats", **counters)
+        names = ("ok", "changed", "dark", "failures", "skipped", "rescued", "ignored", "processed")
+        counters: dict[str, t.Any] = {name: dict(getattr(stats, name, {}) or {}) for name in names}
+        # set_stats for the whole run (per_host: false) lands under "_run", as ansible-runner reads it.
+        custom = getattr(stats, "custom", None) or {}
+        self._event("playbook_on_stats", parent_uuid=self._common.get("playbook_uuid", ""),
+                    artifact_data=dict(custom.get("_run") or {}), **counters)
         if self._file is not None:
             self._file.close()
             self._file = None

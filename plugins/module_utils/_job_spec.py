@@ -44,6 +44,8 @@ JOB_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "vault_password": {"type": "str", "no_log": True},
     "job_env": {"type": "dict", "default": {}, "no_log": True},
     "events_file": {"type": "path"},
+    "artifacts_dir": {"type": "path"},
+    "fact_cache_dir": {"type": "path"},
     "job_timeout": {"type": "int", "default": 3600},
     "pending_timeout": {"type": "int", "default": 300},
     "reconnect_timeout": {"type": "int", "default": 300},

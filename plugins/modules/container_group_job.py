@@ -232,6 +232,36 @@ options:
         (then with the events of what ran until then). A job that is interrupted, or loses the
         API server for longer than O(reconnect_timeout), writes none.
     type: path
+  artifacts_dir:
+    description:
+      - A directory on the controller (created 0700 if missing) that receives the job's record
+        in ansible-runner's artifact layout, under C(<artifacts_dir>/<job id>/) (RV(artifact_dir))
+        - C(stdout) (the output as shown, written as it comes), C(command) (the target's argv
+        and working directory, no environment and no secret), C(job_events/<counter>-<uuid>.json),
+        C(status) (C(running), then C(successful), C(failed), C(timeout) or C(canceled)) and
+        C(rc) (254 for a timeout or a cancel, as ansible-runner writes; absent when the playbook
+        never ran). Files are 0600 and masked as the output is; each but C(stdout) is written
+        whole under another name and renamed.
+      - ansible-runner's own reader (C(ansible_runner.runner.Runner) with C(artifact_dir) and
+        C(ident) set to the job id) reads it as one of its runs - C(events), C(stats),
+        C(host_events), C(stdout).
+      - Left out of the project copy when it lies inside the project.
+    type: path
+  fact_cache_dir:
+    description:
+      - A directory on the controller (created 0700 if missing) that keeps facts between jobs, as
+        AWX's C(use_fact_cache). Its files are shipped into the Pod's C(jsonfile) fact cache, the
+        run uses that cache (C(ANSIBLE_CACHE_PLUGIN=jsonfile)), so a later job with
+        C(gather_facts) false still has each host's facts, and the files the run wrote come back,
+        each replaced whole (jobs on the same hosts at once - the last writer of a host wins).
+      - The files stay as the ansible-core in the Pod writes them (2.19 changed their names and
+        format), so use one ansible-core for the jobs that share a cache. Losing them (an API
+        fault after the run) is said and does not fail the job.
+      - With O(artifacts_dir), the record's C(fact_cache/<host>) has the facts the run set, as
+        plain JSON taken from its events (masked), which C(Runner.get_fact_cache) reads whatever
+        the ansible-core.
+      - Every file of the directory is shipped, whatever hosts the inventory has.
+    type: path
   job_timeout:
     description: Seconds the target run may take before it is stopped and the task fails.
     type: int
@@ -358,6 +388,18 @@ events_file:
   description: O(events_file), when the events were written to it.
   returned: when O(events_file) was given and events were read back
   type: str
+artifact_dir:
+  description: The job's record, C(<artifacts_dir>/<job id>).
+  returned: when O(artifacts_dir) was given
+  type: str
+artifacts:
+  description:
+    - What the playbook handed on with C(ansible.builtin.set_stats) for the whole run
+      (C(per_host) false), AWX's artifacts of a job; the C(playbook_on_stats) event carries the
+      same as C(artifact_data).
+  returned: always
+  type: dict
+  sample: {release: "1.4.2", image_digest: "sha256:4f2a"}
 project_copy:
   description: What of the project the job ships (in check mode, would ship).
   returned: always
@@ -372,9 +414,10 @@ project_copy:
     left_out:
       description:
         - Paths left out, relative to the project (or to a copied inventory directory), by why -
-          C(credentials) (credentials' homes and the state file, never shipped), C(git) (see
-          O(include_git)), C(ignored) (matched by C(.containergroupignore)) and C(special)
-          (sockets, pipes). Directories end with C(/).
+          C(credentials) (credentials' homes and the state file, never shipped), C(output) (the
+          job's own O(artifacts_dir) and O(events_file)), C(git) (see O(include_git)), C(ignored)
+          (matched by C(.containergroupignore)) and C(special) (sockets, pipes). Directories end
+          with C(/).
       type: dict
   sample: {files: 12, bytes: 20480, left_out: {git: [.git/], ignored: [build/]}}
 pod_name:

@@ -3,7 +3,7 @@
 #
 # Internal to ephemeral.container_groups: this file may change or disappear without notice.
 # Do not import it from outside the collection.
-"""The job's events as the job_events callback wrote them in the Pod: masked, saved, counted.
+"""The job's events as the job_events callback wrote them in the Pod: masked and counted.
 
 Pure functions: ``job`` reads the events file out of the Pod and hands its bytes here.
 """
@@ -11,8 +11,6 @@ Pure functions: ``job`` reads the events file out of the Pod and hands its bytes
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import typing as t
 
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.secrets import JobSecrets
@@ -41,16 +39,41 @@ def parse_events(data: bytes, secrets: JobSecrets) -> list[dict]:
 def stats_of(events: t.Sequence[dict]) -> dict[str, dict[str, int]]:
     """Per host: ok, changed, failed, unreachable, skipped, rescued, ignored, from the last
     playbook_on_stats event (empty if the run never got there)."""
+    data = _last_stats(events)
+    counters = {name: _mapping(data.get(name)) for name in ("processed", *STAT_NAMES.values())}
+    hosts = sorted(set().union(*counters.values()))
+    return {host: {ours: _count(counters[theirs].get(host)) for ours, theirs in STAT_NAMES.items()} for host in hosts}
+
+
+def artifacts_of(events: t.Sequence[dict]) -> dict[str, t.Any]:
+    """What set_stats handed on for the whole run (AWX's artifacts): the last playbook_on_stats
+    event's artifact_data, or nothing."""
+    return _mapping(_last_stats(events).get("artifact_data"))
+
+
+def facts_of(events: t.Sequence[dict]) -> dict[str, dict[str, t.Any]]:
+    """Per host, the facts its results set (gather_facts, setup, set_fact), later ones winning:
+    the facts of this run as plain JSON, whatever format the run's own fact cache has."""
+    facts: dict[str, dict[str, t.Any]] = {}
+    for event in events:
+        data = _mapping(event.get("event_data"))
+        host, set_facts = data.get("host"), _mapping(data.get("res")).get("ansible_facts")
+        if event.get("event") in ("runner_on_ok", "runner_item_on_ok") and isinstance(host, str) and isinstance(set_facts, dict):
+            facts.setdefault(host, {}).update(set_facts)
+    return facts
+
+
+def _last_stats(events: t.Sequence[dict]) -> dict[str, t.Any]:
+    """The event_data of the last playbook_on_stats event (empty if the run never got there)."""
     for event in reversed(events):
         if event.get("event") == "playbook_on_stats":
-            # The target writes this event, so its shape is checked, never trusted.
-            data = event.get("event_data") if isinstance(event.get("event_data"), dict) else {}
-            counters = {name: data[name] if isinstance(data.get(name), dict) else {}
-                        for name in ("processed", *STAT_NAMES.values())}
-            hosts = sorted(set().union(*counters.values()))
-            return {host: {ours: _count(counters[theirs].get(host)) for ours, theirs in STAT_NAMES.items()}
-                    for host in hosts}
+            return _mapping(event.get("event_data"))
     return {}
+
+
+def _mapping(value: t.Any) -> dict[str, t.Any]:
+    # The target writes the events, so their shape is checked, never trusted.
+    return value if isinstance(value, dict) else {}
 
 
 def _count(value: t.Any) -> int:
@@ -58,19 +81,3 @@ def _count(value: t.Any) -> int:
         return int(value or 0)
     except (TypeError, ValueError):
         return 0
-
-
-def write_events(path: str, events: t.Iterable[dict]) -> None:
-    """Write the events to path, one JSON object per line (0600, replaced whole: a file or a
-    link already there is replaced, never written through)."""
-    # mkstemp: a new file of a name no one can guess, created 0600 with O_EXCL.
-    descriptor, temp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=f".{os.path.basename(path)}.")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            for event in events:
-                handle.write(json.dumps(event, sort_keys=True) + "\n")
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise

@@ -23,6 +23,7 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.li
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.secrets import JobSecrets
 
 PROJECT_DIR = f"{JOB_DIR}/project"
+FACT_CACHE_DIR = f"{JOB_DIR}/{runner.FACT_CACHE}"
 META_DIR = f"{JOB_DIR}/{runner.META}"
 #: The runner (``in_pod/runner.py``) where the job copies it in the Pod.
 RUNNER = f"{JOB_DIR}/{runner.RUNNER}"
@@ -66,8 +67,9 @@ def copied_inventory(index: int, path: str) -> str:
     return f"{META_DIR}/inventory/{index}/{os.path.basename(path.rstrip('/'))}"
 
 
-def start_argv(spec: JobSpec, secrets: JobSecrets) -> list[str]:
-    """The exec that starts the target detached under the runner, stopped at job_timeout in the Pod."""
+def start_argv(spec: JobSpec, secrets: JobSecrets, job_id: str = "") -> list[str]:
+    """The exec that starts the target detached under the runner, stopped at job_timeout in the
+    Pod; job_id is every job event's runner_ident."""
     # Plain output (no colour codes in the controller's log), unbuffered Python, and
     # Ansible's temp dirs in the job's directory so any container user can run the job.
     # (The runner adds the job_events callback to the callback plugin path.)
@@ -77,7 +79,11 @@ def start_argv(spec: JobSpec, secrets: JobSecrets) -> list[str]:
         "ANSIBLE_LOCAL_TEMP": f"{JOB_DIR}/tmp",
         "ANSIBLE_REMOTE_TEMP": f"{JOB_DIR}/tmp",
         "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        "ANSIBLE_JOB_EVENTS_IDENT": job_id,
     }
+    if spec.fact_cache_dir:
+        # AWX's use_fact_cache: the cached facts the job shipped in, and the facts of this run.
+        env.update(ANSIBLE_CACHE_PLUGIN="jsonfile", ANSIBLE_CACHE_PLUGIN_CONNECTION=FACT_CACHE_DIR)
     exports = " ".join(f"{key}={shlex.quote(value)}" for key, value in env.items())
     script = f'cd {PROJECT_DIR} && export {exports} && exec python3 {RUNNER} {runner.START} {JOB_DIR} "$@"'
     return ["/bin/sh", "-c", script, "sh", str(spec.job_timeout), *playbook_args(spec, secrets)]
@@ -86,6 +92,11 @@ def start_argv(spec: JobSpec, secrets: JobSecrets) -> list[str]:
 def follow_argv(offset: int) -> list[str]:
     """The exec that streams the target's output from byte offset until it has ended."""
     return ["python3", RUNNER, runner.FOLLOW, JOB_DIR, str(offset)]
+
+
+def facts_argv() -> list[str]:
+    """The exec that prints the fact files the run wrote (JSON: name -> base64)."""
+    return ["python3", RUNNER, runner.FACTS, JOB_DIR]
 
 
 def stop_argv(grace: float) -> list[str]:
@@ -130,9 +141,13 @@ def job_files(spec: JobSpec, secret_files: t.Mapping[str, bytes]) -> dict[str, b
 
 
 def job_copies(spec: JobSpec) -> dict[str, str]:
-    """The controller's inventories, as tar member name -> path on the controller."""
-    return {copied_inventory(index, path)[len(JOB_DIR) + 1:]: path
-            for index, (kind, path) in enumerate(spec.inventories) if kind != PROJECT}
+    """What the job copies from the controller besides the project, as tar member name -> path
+    there: the controller's inventories, and the cached facts when the job keeps facts."""
+    copies = {copied_inventory(index, path)[len(JOB_DIR) + 1:]: path
+              for index, (kind, path) in enumerate(spec.inventories) if kind != PROJECT}
+    if spec.fact_cache_dir and os.path.isdir(spec.fact_cache_dir):
+        copies[runner.FACT_CACHE] = spec.fact_cache_dir
+    return copies
 
 
 def copy_argv() -> list[str]:

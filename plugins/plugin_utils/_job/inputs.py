@@ -55,6 +55,8 @@ class JobSpec(t.NamedTuple):
     events_file: str | None = None  # absolute, on the controller
     keep_pod: str = "never"  # never, on_failure, always: leave the Pod for inspection
     include_git: bool = False  # ship the project's .git
+    artifacts_dir: str | None = None  # absolute, on the controller: the job's record goes below it
+    fact_cache_dir: str | None = None  # absolute, on the controller: facts kept between jobs
 
 
 #: Where an inventory of the job comes from.
@@ -113,7 +115,13 @@ def job_spec(args: t.Mapping[str, t.Any], group: t.Mapping[str, t.Any]) -> JobSp
         events_file=_events_file(args.get("events_file")),
         keep_pod=args.get("keep_pod") or "never",
         include_git=bool(args.get("include_git")),
+        artifacts_dir=_controller_path(args.get("artifacts_dir")),
+        fact_cache_dir=_controller_path(args.get("fact_cache_dir")),
     )
+
+
+def _controller_path(path: str | None) -> str | None:
+    return os.path.abspath(os.path.expanduser(path)) if path else None
 
 
 def _inventory(path: str, project_dir: str) -> tuple[str, str]:

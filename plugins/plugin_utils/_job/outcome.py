@@ -28,6 +28,8 @@ class JobOutcome:
     elapsed: float = 0.0
     stats: dict[str, dict[str, int]] = field(default_factory=dict)  # per host, from the job events
     events: int = 0  # job events read back (and written to events_file)
+    artifacts: dict = field(default_factory=dict)  # what set_stats handed on for the run
+    artifact_dir: str | None = None  # the job's record, when artifacts_dir was given
     reconnects: int = 0  # times the output stream was lost and taken up again
     api_retries: int = 0  # API calls tried again after a transient failure (the delete's among them)
     api_requests: int = 0  # HTTP requests and exec connections the job made

@@ -9,6 +9,8 @@ The project directory is shipped whole, except:
 
 - the usual homes of credentials, wherever they are in the tree (``.ssh/``, ``.kube/``,
   ``.aws/``, ``.docker/config.json`` …) and the collection's state file with its lock: never;
+- what the job itself writes there (its artifacts_dir, events_file and fact_cache_dir, which
+  is shipped apart);
 - ``.git`` (a CI checkout keeps its token in ``.git/config``): unless the job asks for it;
 - what the project's ignore file (``.containergroupignore`` at its top, ``.gitignore``
   patterns, read with the ``pathspec`` library) matches;
@@ -44,9 +46,10 @@ NEVER_SHIPPED: tuple[tuple[str, ...], ...] = (
 )
 
 #: Why a path was left out (the keys of ProjectCopy.left_out), and how the summary says it.
-CREDENTIALS, GIT, IGNORED, SPECIAL = "credentials", "git", "ignored", "special"
+CREDENTIALS, OUTPUT, GIT, IGNORED, SPECIAL = "credentials", "output", "git", "ignored", "special"
 _WHY = {
     CREDENTIALS: "credentials and the state file: never shipped",
+    OUTPUT: "the job's own artifacts_dir, events_file and fact_cache_dir",
     GIT: "include_git ships it",
     IGNORED: f"matched by {IGNORE_FILE}",
     SPECIAL: "neither file, directory nor link",
@@ -100,21 +103,24 @@ class ProjectCopy(t.NamedTuple):
 
 def job_project(spec: JobSpec, state_file: str | None = None) -> ProjectCopy:
     """What the job of spec ships: its project and its controller inventories."""
-    return select_project(spec.project_dir, copies=job_copies(spec), include_git=spec.include_git, state_file=state_file)
+    return select_project(spec.project_dir, copies=job_copies(spec), include_git=spec.include_git, state_file=state_file,
+                          outputs=[path for path in (spec.artifacts_dir, spec.events_file, spec.fact_cache_dir) if path])
 
 
 def select_project(project_dir: str, *, copies: t.Mapping[str, str] | None = None, include_git: bool = False,
-                   state_file: str | None = None) -> ProjectCopy:
+                   state_file: str | None = None, outputs: t.Sequence[str] = ()) -> ProjectCopy:
     """What to ship of project_dir (under ``project/``) and of each copy (arcname -> a file or
-    directory on the controller); ProjectFileError names a file that cannot be shipped.
+    directory on the controller), leaving out state_file and the job's outputs (paths it
+    writes); ProjectFileError names a file that cannot be shipped.
 
     Both are resolved paths. The ignore file applies to the project only."""
     state_paths = {os.path.realpath(path) for path in (state_file, f"{state_file}.lock")} if state_file else set()
+    withheld = {**dict.fromkeys(state_paths, CREDENTIALS), **{os.path.realpath(path): OUTPUT for path in outputs}}
     ignored = _ignore_spec(project_dir)
     left_out: dict[str, list[str]] = {}
     entries: list[_Entry] = []
     for source, arcname in [(project_dir, "project"), *((path, name) for name, path in (copies or {}).items())]:
-        walk = _Walk(source, arcname, include_git, state_paths, ignored if source == project_dir else None, left_out)
+        walk = _Walk(source, arcname, include_git, withheld, ignored if source == project_dir else None, left_out)
         entries += walk.entries()
     sizes = [entry.size for entry in entries if entry.size is not None]
     in_order = {why: left_out[why] for why in _WHY if why in left_out}
@@ -124,10 +130,10 @@ def select_project(project_dir: str, *, copies: t.Mapping[str, str] | None = Non
 class _Walk:
     """One tree's entries, with what it left out recorded in left_out."""
 
-    def __init__(self, source: str, arcname: str, include_git: bool, state_paths: set,
+    def __init__(self, source: str, arcname: str, include_git: bool, withheld: dict[str, str],
                  ignored: t.Any, left_out: dict[str, list[str]]) -> None:
         self._source, self._arcname = source, arcname
-        self._include_git, self._state_paths, self._ignored = include_git, state_paths, ignored
+        self._include_git, self._withheld, self._ignored = include_git, withheld, ignored
         self._left_out = left_out
 
     def entries(self) -> list[_Entry]:
@@ -163,7 +169,9 @@ class _Walk:
 
     def _reason(self, path: str, rel: str, is_dir: bool) -> str | None:
         parts = tuple(rel.split("/"))
-        if path in self._state_paths or any(parts[-len(tail):] == tail for tail in NEVER_SHIPPED):
+        if path in self._withheld:
+            return self._withheld[path]
+        if any(parts[-len(tail):] == tail for tail in NEVER_SHIPPED):
             return CREDENTIALS
         if parts[-1] == ".git" and not self._include_git:
             return GIT

@@ -34,7 +34,13 @@ below the imports; the controller imports them from here.
     SIGTERM to the target's process group and to every process below the supervisor, SIGKILL
     after GRACE seconds to whatever is left; prints STOPPED, KILLED, STILL_RUNNING or
     NOT_RUNNING.
+``FACTS DIR``
+    Prints the files of DIR/FACT_CACHE (the run's jsonfile fact cache) that the run wrote, as
+    one JSON object: file name -> its content in base64 (the files stay opaque: each
+    ansible-core writes its own format).
 """
+
+import base64
 
 import configparser
 import json
@@ -57,6 +63,7 @@ else:  # run as a script in the Pod, where the job puts processes.py beside it
 START = "start"
 FOLLOW = "follow"
 STOP = "stop"
+FACTS = "facts"
 #: The lines ``follow`` writes on stderr once the output is whole: ``EVENT_LINE <json>`` for
 #: each job event, then ``DONE_LINE <size> <rc> <timed out 0|1> <OOM kills> <memory limit>``;
 #: or ``LOST_LINE <size>``.
@@ -85,6 +92,11 @@ OUTPUT = "output"
 STATUS = "status"
 #: Where the job_events callback writes (ANSIBLE_JOB_EVENTS_PATH).
 EVENTS = "events.jsonl"
+#: The run's jsonfile fact cache, when the job keeps facts (the controller ships the cached
+#: files in and sets ANSIBLE_CACHE_PLUGIN_CONNECTION to it).
+FACT_CACHE = "fact_cache"
+#: Written just before the target starts: a fact file newer than it was written by the run.
+_STARTED = "started"
 _SUPERVISOR = "supervisor"
 _PGID = "pgid"
 _AGENT_SOCKET = "agent.sock"
@@ -130,6 +142,8 @@ def _target_env(job_dir: str) -> Dict[str, str]:
         # project's callbacks_enabled stays as it is; the path keeps what Ansible would use.
         env["ANSIBLE_CALLBACK_PLUGINS"] = callbacks + ":" + (env.get("ANSIBLE_CALLBACK_PLUGINS") or _configured_callback_path(env))
         env["ANSIBLE_JOB_EVENTS_PATH"] = os.path.join(job_dir, EVENTS)
+        # The callback reads what each event printed from the output file.
+        env["ANSIBLE_JOB_EVENTS_OUTPUT"] = os.path.join(job_dir, OUTPUT)
     env["HOME"] = _writable_home(env.get("HOME", ""), job_dir)
     return env
 
@@ -237,6 +251,7 @@ def _supervise(job_dir: str, timeout: float, argv: List[str]) -> None:
         try:
             env = _target_env(job_dir)
             agent = _start_agent(secrets, env)
+            _write_atomically(os.path.join(job_dir, _STARTED), "")
             target = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
                                       start_new_session=True, env=env)
         except (_StartError, OSError) as exc:
@@ -359,6 +374,23 @@ def _send_events(job_dir: str, err: TextIO) -> None:
         pass
 
 
+def facts(job_dir: str) -> int:
+    cache = os.path.join(job_dir, FACT_CACHE)
+    try:
+        since = os.stat(os.path.join(job_dir, _STARTED)).st_mtime_ns
+        names = sorted(os.listdir(cache))
+    except FileNotFoundError:
+        names = []
+    written = {}  # type: Dict[str, str]
+    for name in names:
+        path = os.path.join(cache, name)
+        if os.path.isfile(path) and not os.path.islink(path) and os.stat(path).st_mtime_ns >= since:
+            with open(path, "rb") as handle:
+                written[name] = base64.b64encode(handle.read()).decode("ascii")
+    sys.stdout.write(json.dumps(written))
+    return 0
+
+
 def stop(job_dir: str, grace: float) -> int:
     pgid = _read_int(os.path.join(job_dir, _PGID))
     supervisor = _read_int(os.path.join(job_dir, _SUPERVISOR))
@@ -378,7 +410,9 @@ def main(argv: List[str]) -> int:
         return follow(job_dir, int(argv[2]))
     if command == STOP:
         return stop(job_dir, float(argv[2]))
-    sys.stderr.write("usage: runner.py start DIR TIMEOUT ARGV... | follow DIR OFFSET | stop DIR GRACE\n")
+    if command == FACTS:
+        return facts(job_dir)
+    sys.stderr.write("usage: runner.py start DIR TIMEOUT ARGV... | follow DIR OFFSET | stop DIR GRACE | facts DIR\n")
     return 2
 
 

@@ -69,11 +69,18 @@ scenario_failure() {
 }
 
 scenario_timeout() {
-  echo "== past job_timeout: the target is stopped in the Pod, the job says so, the events up to then are kept"
+  echo "== past job_timeout: the target is stopped in the Pod, the job says so, the events up to then are kept;"
+  echo "   its record says timeout"
   expect_job_failure job-ok ok.yml "$work/timeout.log" -e job_timeout=8 -e "events_file=$work/timeout-events.jsonl" \
-    -e '{"extra_vars": {"sleep_seconds": 120}}'
+    -e '{"extra_vars": {"sleep_seconds": 120}}' -e "artifacts_dir=$work/artifacts"
   grep -q 'ran past job_timeout (8s) and was stopped' "$work/timeout.log" || fail "timeout: no job_timeout message"
   grep -q '"event": "runner_on_start"' "$work/timeout-events.jsonl" || fail "timeout: the events of what ran are not kept"
+  local record
+  record=$(ls -d "$work"/artifacts/*)
+  if [ "$(cat "$record/status")" != timeout ] || [ "$(cat "$record/rc")" != 254 ]; then
+    fail "timeout: the record says $(cat "$record/status") with rc $(cat "$record/rc" 2>/dev/null), not timeout with 254"
+  fi
+  grep -q 'MARKER-START' "$record/stdout" || fail "timeout: the record's stdout lacks what the target printed"
 }
 
 scenario_signals() {

@@ -9,7 +9,9 @@
 #   itself) looked for and not found: in the Pod spec and every /proc/*/cmdline of the Pod
 #   and of the controller while the job runs, in the -vvvv output, in the events file;
 # - a wrong key fails with the target's unreachable message, a wrong vault password with
-#   ansible's decryption error; neither leaves a Pod.
+#   ansible's decryption error; neither leaves a Pod;
+# - the job's record (artifacts_dir) read by ansible-runner's own reader, set_stats artifacts,
+#   facts kept between two jobs (fact_cache_dir).
 # No `set -x`: the secrets must not be echoed.
 set -eu
 config=$(../setup_integration_config/files/integration_config.sh)
@@ -65,7 +67,10 @@ on_host() { # ip command: run it on an SSH test host, straight from the controll
   ssh -q -i "$(setting cg_test_ssh_key)" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
     "$ssh_user@$1" "$2"
 }
-for ip in "${ssh_hosts[@]}"; do on_host "$ip" "sudo -n rm -f /etc/cg-configured 2>/dev/null; true"; done
+# A run before this one (on the same cluster) left its file: sudo reads the password on stdin.
+for ip in "${ssh_hosts[@]}"; do
+  on_host "$ip" "sudo -S -p '' rm -f /etc/cg-configured" <<<"$become_password" || fail "cannot clean $ip up"
+done
 
 job() { # log result extra-args...: the wrapper with the job's credentials, its result saved
   local log=$1 result=$2; shift 2
@@ -92,7 +97,8 @@ no_secret_in "the check run's output" "$work/check.log"
 no_secret_in "the check run's events" "$work/check-events.jsonl"
 
 echo "== the run, the wrapper and the target at -vvvv, looked at while it runs"
-job "$work/run.log" "$work/run.json" -vvvv -e verbosity=4 -e "events_file=$work/events.jsonl" &
+job "$work/run.log" "$work/run.json" -vvvv -e verbosity=4 -e "events_file=$work/events.jsonl" \
+  -e "artifacts_dir=$work/artifacts" &
 job_pid=$!
 for _ in $(seq 1 1200); do grep -q '"msg": "MARKER-CONFIGURED"' "$work/run.log" && break; sleep 0.1; done
 grep -q '"msg": "MARKER-CONFIGURED"' "$work/run.log" || { wait "$job_pid" || true; cat "$work/run.log"; fail "the run never got to its marker"; }
@@ -114,6 +120,7 @@ no_secret_in "a command line in the Pod" "$work/pod-cmdlines.txt"
 no_secret_in "a command line on the controller" "$work/controller-cmdlines.txt"
 no_secret_in "the -vvvv output" "$work/run.log"
 no_secret_in "the events file" "$work/events.jsonl"
+no_secret_in "the job's record (artifacts_dir)" -r "$work/artifacts"
 grep -q ' tmpfs ' "$work/pod-secrets.txt" || { cat "$work/pod-secrets.txt"; fail "the secrets directory is not memory-backed"; }
 if grep -qx 'private_key' "$work/pod-secrets.txt"; then fail "the private key is left as a file in the Pod"; fi
 grep -qx 'agent.sock' "$work/pod-secrets.txt" || { cat "$work/pod-secrets.txt"; fail "no ssh-agent socket in the secrets directory"; }
@@ -128,16 +135,25 @@ for ip in "${ssh_hosts[@]}"; do
   [ "$(on_host "$ip" "stat -c %U /etc/cg-configured")" = root ] || fail "$ip: the file is not root's (no become?)"
 done
 pods wait-gone job-ok 30 || fail "run: a Pod of job-ok is left"
+echo "-- the job's record, read by ansible-runner's own reader; set_stats handed on"
+python "$here/files/check_artifacts.py" "$work/artifacts" "$work/run.json" successful 0 "${host_names[@]}" \
+  || fail "run: ansible-runner does not read the job's record as the job's"
+python -c 'import json, sys; r = json.load(open(sys.argv[1])); sys.exit(r["artifacts"] != {"configured_hosts": 2})' \
+  "$work/run.json" || fail "run: the result's artifacts are not what set_stats handed on"
+grep -q '"artifact_data": {"configured_hosts": 2}' "$work/events.jsonl" || fail "run: the stats event has no artifact_data"
 
 echo "== a wrong key: the target's unreachable message, no Pod left"
 ssh-keygen -q -t ed25519 -N "" -f "$work/wrong-key"
-if job "$work/wrong-key.log" "$work/wrong-key.json" -e "private_key_file=$work/wrong-key" -e private_key_passphrase=; then
+if job "$work/wrong-key.log" "$work/wrong-key.json" -e "private_key_file=$work/wrong-key" -e private_key_passphrase= \
+  -e "artifacts_dir=$work/artifacts-wrong-key"; then
   cat "$work/wrong-key.log"; fail "the job with a wrong key succeeded"
 fi
 cat "$work/wrong-key.log"
 grep -q 'UNREACHABLE!' "$work/wrong-key.log" || fail "wrong key: no unreachable message"
 grep -q 'Permission denied' "$work/wrong-key.log" || fail "wrong key: the message does not say why"
 pods wait-gone job-ok 30 || fail "wrong key: a Pod of job-ok is left"
+python "$here/files/check_artifacts.py" "$work/artifacts-wrong-key" - failed 4 "${host_names[@]}" \
+  || fail "wrong key: the job's record does not say it failed with rc 4"
 
 echo "== a wrong vault password: ansible's decryption error, no Pod left"
 echo "not-the-password" > "$work/wrong-vault-pass"
@@ -147,4 +163,22 @@ fi
 cat "$work/wrong-vault.log"
 grep -qi 'Decryption failed' "$work/wrong-vault.log" || fail "wrong vault password: no decryption error"
 pods wait-gone job-ok 30 || fail "wrong vault password: a Pod of job-ok is left"
+echo "== facts kept between jobs: the first gathers them, the second prints them without gathering"
+for phase in gather print; do
+  job "$work/facts-$phase.log" "$work/facts-$phase.json" -e "playbook=$here/files/project/facts_$phase.yml" \
+    -e "fact_cache_dir=$work/facts" -e "artifacts_dir=$work/artifacts" \
+    || { cat "$work/facts-$phase.log"; fail "the facts $phase job failed"; }
+  if grep 'were not kept' "$work/facts-$phase.log"; then fail "the facts $phase job lost its facts"; fi
+done
+cat "$work/facts-print.log"
+for name in "${host_names[@]}"; do
+  # The names are the run's own (2.19 writes s1_HOST): each host has a file named after it.
+  kept=("$work"/facts/*"$name")
+  [ -s "${kept[0]}" ] || fail "no facts of $name in the fact cache directory (it holds: $(ls -A "$work/facts"))"
+  grep -qE "\"msg\": \"FROM-CACHE $name [^N ][^ \"]*\"" "$work/facts-print.log" || fail "the second job did not print a kept fact of $name"
+done
+python "$here/files/check_facts.py" "$work/artifacts" "$work/facts-gather.json" "${host_names[@]}" \
+  || fail "ansible-runner does not read the facts from the first job's record"
+no_secret_in "the fact cache and the records" -r "$work/facts" "$work/artifacts"
+
 echo "== all real-job scenarios passed"

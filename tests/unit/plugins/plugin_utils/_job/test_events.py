@@ -1,17 +1,12 @@
 # Copyright: contributors to ephemeral.container_groups
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The job's events: parsed and masked, per-host stats, the events file."""
+"""The job's events: parsed and masked, per-host stats."""
 
 from __future__ import annotations
-
-import json
-import os
-import stat
 
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.events import (
     parse_events,
     stats_of,
-    write_events,
 )
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.secrets import JobSecrets
 
@@ -36,35 +31,8 @@ def test_events_are_parsed_in_order_masked_and_a_cut_line_left_out():
     assert events == [{"counter": 1, "msg": "pw=********"}, {"counter": 2}]
 
 
-def test_the_events_file_is_replaced_whole_and_private(tmp_path):
-    path = tmp_path / "events.jsonl"
-    path.write_text("old\n")
-    write_events(str(path), [{"counter": 1}, {"counter": 2}])
-    assert [json.loads(line) for line in path.read_text().splitlines()] == [{"counter": 1}, {"counter": 2}]
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert os.listdir(tmp_path) == ["events.jsonl"]
-
-
 def test_a_malformed_stats_event_gives_what_it_can_and_never_raises():
     assert stats_of([{"event": "playbook_on_stats", "event_data": "nonsense"}]) == {}
     assert stats_of([{"event": "playbook_on_stats", "event_data": {"ok": ["web1"], "processed": {"web1": 1},
                                                                    "changed": {"web1": "many"}, "dark": {"web1": None}}}]) == {
         "web1": {"ok": 0, "changed": 0, "failed": 0, "unreachable": 0, "skipped": 0, "rescued": 0, "ignored": 0}}
-
-
-def test_an_open_events_file_or_a_link_in_its_place_is_replaced_never_written_through(tmp_path):
-    open_file = tmp_path / "open.jsonl"
-    open_file.write_text("old\n")
-    os.chmod(open_file, 0o666)
-    write_events(str(open_file), [{"counter": 1}])
-    assert stat.S_IMODE(os.stat(open_file).st_mode) == 0o600
-    target = tmp_path / "target.txt"
-    target.write_text("keep me\n")
-    (tmp_path / "linked.jsonl").symlink_to(target)
-    write_events(str(tmp_path / "linked.jsonl"), [{"counter": 1}])
-    assert target.read_text() == "keep me\n" and not os.path.islink(tmp_path / "linked.jsonl")
-    # The old temporary name (PATH.tmp-PID) was predictable: a link there was written through.
-    trap = tmp_path / f"open.jsonl.tmp-{os.getpid()}"
-    trap.symlink_to(target)
-    write_events(str(open_file), [{"counter": 2}])
-    assert target.read_text() == "keep me\n"

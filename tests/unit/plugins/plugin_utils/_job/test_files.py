@@ -103,3 +103,14 @@ def test_a_line_in_many_chunks_is_whole_and_a_line_past_the_cap_says_what_it_lef
     splitter.feed(b"0123456SEC")
     splitter.feed(b"RET99" + b"x" * 100 + b"\nnext\n")
     assert long == ["0123456***" + " [... 105 more bytes of this line not shown]", "next"]
+
+
+def test_a_job_that_keeps_facts_ships_its_cache_and_points_the_run_at_it(tmp_path):
+    (tmp_path / "facts").mkdir()
+    job = spec(fact_cache_dir=str(tmp_path / "facts"))
+    script = start_argv(job, JobSecrets(), "j1")[2]
+    assert "ANSIBLE_CACHE_PLUGIN=jsonfile" in script and "ANSIBLE_CACHE_PLUGIN_CONNECTION=/tmp/cg-job/fact_cache" in script
+    assert "ANSIBLE_JOB_EVENTS_IDENT=j1" in script
+    assert job_copies(job) == {"fact_cache": str(tmp_path / "facts")}
+    assert job_copies(spec(fact_cache_dir=str(tmp_path / "none-yet"))) == {}, "a cache that does not exist yet ships nothing"
+    assert "ANSIBLE_CACHE_PLUGIN" not in start_argv(spec(), JobSecrets())[2]

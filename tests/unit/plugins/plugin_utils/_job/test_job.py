@@ -4,9 +4,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import tarfile
 import time
+
+import pytest
 
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import LABEL_GROUP
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import admission as _admission
@@ -41,8 +45,9 @@ class FakeExec:
               b' "processed": {"localhost": 1}}}\n')
 
     def __init__(self, rc: int = 0, raises: BaseException | None = None, cuts: tuple[int, ...] = (),
-                 timed_out: bool = False, oom_kills: int = 0) -> None:
+                 timed_out: bool = False, oom_kills: int = 0, facts: dict | None = None) -> None:
         self.rc = rc
+        self.facts = facts or {}
         self.timed_out = timed_out
         self.oom_kills = oom_kills
         self.raises = raises
@@ -57,6 +62,9 @@ class FakeExec:
             return 0
         if argv[2:3] == [runner.STOP]:
             kwargs["on_stdout"](runner.STOPPED.encode() + b"\n")
+            return 0
+        if argv[2:3] == [runner.FACTS]:
+            kwargs["on_stdout"](json.dumps({name: base64.b64encode(data).decode() for name, data in self.facts.items()}).encode())
             return 0
         if f" {runner.START} " in argv[2]:
             return 0
@@ -709,3 +717,62 @@ def test_an_unreadable_project_file_fails_the_job_at_once_naming_it(fake_api, mo
                                f"{tmp_path}/secret.txt: Permission denied; the job ships every file of the project, so "
                                "make it readable, move it out of the project or list it in .containergroupignore")
     assert outcome.api_retries == 0 and outcome.pod_deleted is True
+
+
+@pytest.mark.parametrize(("fake_exec", "status", "rc"), [
+    (dict(rc=0), "successful", "0"),
+    (dict(rc=2), "failed", "2"),
+    (dict(rc=143, timed_out=True), "timeout", "254"),
+    (dict(raises=KeyboardInterrupt()), "canceled", "254"),
+], ids=["success", "failure", "timeout", "interrupted"])
+def test_the_job_s_record_says_how_it_ended(fake_api, monkeypatch, tmp_path, fake_exec, status, rc):
+    job, lines, dummy_notices = _job(fake_api(), monkeypatch, tmp_path, FakeExec(**fake_exec),
+                                     artifacts_dir=str(tmp_path / "artifacts"))
+    outcome = job.run()
+    record = tmp_path / "artifacts" / job.job_id
+    assert outcome.artifact_dir == str(record)
+    assert (record / "status").read_text() == status and (record / "rc").read_text() == rc
+    assert (record / "stdout").read_text() == "".join(line + "\n" for line, dummy_stderr in lines), "as the terminal showed it"
+    assert json.loads((record / "command").read_text())["command"][0] == "ansible-playbook"
+    if status != "canceled":
+        assert len(os.listdir(record / "job_events")) == outcome.events > 0
+
+
+def test_a_job_that_never_got_its_pod_leaves_a_failed_record_without_rc(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    api.fail_next["POST"] = K8sApiError(403, "Forbidden", '{"message": "pods is forbidden"}')
+    job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec(), artifacts_dir=str(tmp_path / "a"))
+    job.run()
+    assert (tmp_path / "a" / job.job_id / "status").read_text() == "failed"
+    assert sorted(os.listdir(tmp_path / "a" / job.job_id)) == ["job_events", "status", "stdout"]
+
+
+def test_an_artifacts_dir_that_cannot_be_written_fails_the_job_before_any_pod(fake_api, monkeypatch, tmp_path):
+    api = fake_api()
+    (tmp_path / "file").write_text("")
+    job, dummy_lines, dummy_notices = _job(api, monkeypatch, tmp_path, FakeExec(), artifacts_dir=str(tmp_path / "file"))
+    outcome = job.run()
+    assert outcome.failure.startswith(f"cannot write the job's record in {tmp_path}/file/{job.job_id}: ")
+    assert not [method for method, dummy_path in api.calls if method == "POST"]
+
+
+def test_the_fact_files_the_run_wrote_are_kept_as_they_are(fake_api, monkeypatch, tmp_path):
+    (tmp_path / "facts").mkdir()
+    (tmp_path / "facts" / "s1_web2").write_text('{"old": true}')
+    facts = {"s1_web1": b'{"__payload__": {"ansible_hostname": "web1"}}'}
+    job, dummy_lines, notices = _job(fake_api(), monkeypatch, tmp_path, FakeExec(facts=facts),
+                                     fact_cache_dir=str(tmp_path / "facts"))
+    assert job.run().failure is None
+    assert (tmp_path / "facts" / "s1_web1").read_bytes() == facts["s1_web1"], "opaque: the run's own format and names"
+    assert (tmp_path / "facts" / "s1_web2").read_text() == '{"old": true}'
+    assert not [message for message, problem in notices if problem]
+
+
+def test_facts_that_cannot_be_read_back_are_said_and_the_job_still_succeeds(fake_api, monkeypatch, tmp_path):
+    fake_exec = FakeExec()
+    fake_exec.facts = {"../escape": b"{}"}
+    job, dummy_lines, notices = _job(fake_api(), monkeypatch, tmp_path, fake_exec, fact_cache_dir=str(tmp_path / "facts"))
+    assert job.run().failure is None
+    assert (f"the facts of this run in Pod default/{job.pod_name} were not kept in {tmp_path}/facts: the runner named "
+            "a fact file '../escape', which is no file name", True) in notices
+    assert not (tmp_path / "escape").exists()

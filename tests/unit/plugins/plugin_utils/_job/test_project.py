@@ -17,6 +17,7 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.pr
     GIT,
     IGNORE_FILE,
     IGNORED,
+    OUTPUT,
     SPECIAL,
     ProjectFileError,
     project_tar_stream,
@@ -188,3 +189,11 @@ def test_a_link_out_of_the_project_is_refused_naming_it_unless_the_ignore_file_l
         select_project(str(project))
     (project / IGNORE_FILE).write_text("leak\n")
     assert select_project(str(project)).left_out == {IGNORED: ["leak"]}
+
+
+def test_what_the_job_writes_into_its_project_is_not_shipped(tmp_path):
+    (tmp_path / "site.yml").write_text("x")
+    (tmp_path / "artifacts" / "old-job").mkdir(parents=True)
+    (tmp_path / "events.jsonl").write_text("{}\n")
+    project = select_project(str(tmp_path), outputs=[str(tmp_path / "artifacts"), str(tmp_path / "events.jsonl")])
+    assert project.left_out == {OUTPUT: ["artifacts/", "events.jsonl"]} and project.files == 1

@@ -5,6 +5,7 @@ by byte offset, stop at the timeout, stop on request."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -266,3 +267,23 @@ def test_the_oom_kills_and_the_limit_are_read_from_cgroup_v2_or_v1(tmp_path, mon
         (str(tmp_path / "memory.events"), str(tmp_path / "memory.max")),
         (str(tmp_path / "memory/memory.oom_control"), str(tmp_path / "memory/memory.limit_in_bytes"))))
     assert processes.oom_kills() == expected
+
+
+def test_facts_are_the_fact_files_the_run_wrote_in_base64(tmp_path):
+    job = str(tmp_path)
+    cache = tmp_path / _job_runner.FACT_CACHE
+    cache.mkdir()
+    (cache / "shipped").write_text('{"old": 1}')
+    os.utime(cache / "shipped", (1, 1))  # as the tar left it: older than the run
+    write = "import sys; open(sys.argv[1] + '/web1', 'w').write('{\"new\": 1}')"
+    runner("start", job, "60", sys.executable, "-c", write, str(cache))
+    assert wait_for_status(job)["rc"] == 0
+    said = runner("facts", job)
+    assert said.returncode == 0
+    assert {name: base64.b64decode(data) for name, data in json.loads(said.stdout).items()} == {"web1": b'{"new": 1}'}
+
+
+def test_facts_of_a_job_without_a_fact_cache_are_none(tmp_path):
+    runner("start", str(tmp_path), "60", sys.executable, "-c", "pass")
+    wait_for_status(str(tmp_path))
+    assert json.loads(runner("facts", str(tmp_path)).stdout) == {}
