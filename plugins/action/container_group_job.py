@@ -151,6 +151,8 @@ def _result_of(outcome: JobOutcome, job: ContainerGroupJob) -> dict[str, t.Any]:
     if job.spec.events_file and outcome.events:
         result["events_file"] = job.spec.events_file
     result["artifacts"] = outcome.artifacts
+    if job.spec.playbook_artifact:
+        result["playbook_artifact"] = job.spec.playbook_artifact
     if outcome.artifact_dir:
         result["artifact_dir"] = outcome.artifact_dir
     if outcome.pod_deleted is not None:

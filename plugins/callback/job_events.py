@@ -22,9 +22,12 @@ description:
     (UTC, ISO 8601), C(parent_uuid) (a host's event -> its task, a task -> its play, a play ->
     the playbook), C(runner_ident) (the O(ident) option), C(pid), C(verbosity) and C(event_data)
     (C(playbook), C(playbook_uuid), C(play), C(play_uuid), C(play_pattern), C(task),
-    C(task_uuid), C(task_action), C(task_path), C(role), C(host), C(res), C(start), C(end),
-    C(duration), as they apply). Results are those callbacks get, so a C(no_log) task's result is
-    already censored by Ansible; keys Ansible keeps for itself (C(_ansible_*)) are left out.
+    C(task_uuid), C(task_action), C(task_path), C(role), C(event_loop), C(host), C(remote_addr),
+    C(res), C(start), C(end), C(duration), as they apply; a play's start also its C(name),
+    C(pattern) and C(uuid)). Results are those callbacks get, so a C(no_log) task's result is
+    already censored by Ansible; keys Ansible keeps for itself (C(_ansible_*)) are left out, and
+    so is a host's environment (C(ansible_env)) in the facts gathering's results, as
+    ansible-runner does.
   - With O(output) set, each event also carries C(stdout), the text the run printed for it (what
     was written to O(output) since the event before), and C(start_line) and C(end_line), its
     place in that file (0-based, the end excluded). What was printed before the playbook
@@ -95,6 +98,10 @@ def _part(result: t.Any, name: str) -> t.Any:
     return value if value is not None else getattr(result, "_" + name)
 
 
+#: The actions whose facts hold the host's environment (left out of the events).
+_FACT_ACTIONS = ("setup", "gather_facts", "ansible.builtin.setup", "ansible.builtin.gather_facts")
+
+
 def _clean(res: t.Any) -> dict:
     return {key: value for key, value in dict(res).items() if not str(key).startswith("_ansible_")}
 
@@ -162,14 +169,14 @@ class CallbackModule(CallbackBase):
             self._output = _PrintedSince(output)
         self._ident = self.get_option("ident") or ""
 
-    def _event(self, name: str, event_uuid: str | None = None, parent_uuid: str = "", **data: t.Any) -> None:
+    def _event(self, event_name: str, event_uuid: str | None = None, parent_uuid: str = "", **data: t.Any) -> None:
         if self._file is None:
             return
         record: dict[str, t.Any] = {"runner_ident": self._ident, "pid": os.getpid(),
                                     "verbosity": getattr(self._display, "verbosity", 0)}
         if self._output is not None:
             stdout, start_line, end_line = self._output.read()
-            if name == "playbook_on_start" and stdout:
+            if event_name == "playbook_on_start" and stdout:
                 # What came before the playbook (-v's "Using ... as config file") is no part of it.
                 self._write(dict(record, event="verbose", uuid=str(uuid.uuid4()), parent_uuid="", stdout=stdout,
                                  start_line=start_line, end_line=end_line, event_data={}))
@@ -177,7 +184,7 @@ class CallbackModule(CallbackBase):
             record.update(stdout=stdout, start_line=start_line, end_line=end_line)
         event_data = dict(self._common)
         event_data.update(data)
-        record.update(event=name, uuid=event_uuid or str(uuid.uuid4()), parent_uuid=parent_uuid, event_data=event_data)
+        record.update(event=event_name, uuid=event_uuid or str(uuid.uuid4()), parent_uuid=parent_uuid, event_data=event_data)
         self._write(record)
 
     def _write(self, record: dict[str, t.Any]) -> None:
@@ -191,14 +198,19 @@ class CallbackModule(CallbackBase):
     def _task_data(self, task: t.Any) -> dict:
         role = getattr(task, "_role", None)
         return {"task": task.get_name().strip(), "task_uuid": str(task._uuid), "task_action": task.action,
-                "task_path": task.get_path() or "", "role": role.get_name() if role else ""}
+                "task_path": task.get_path() or "", "role": role.get_name() if role else "",
+                "event_loop": getattr(task, "loop_with", None)}
 
     def _host_event(self, name: str, result: t.Any, **extra: t.Any) -> None:
         task, host = _part(result, "task"), _part(result, "host")
         data = self._task_data(task)
         started = self._task_started.get((str(task._uuid), host.get_name()))
         ended = time.time()
-        data.update(host=host.get_name(), res=_clean(_part(result, "result")), end=_now(), **extra)
+        res = _clean(_part(result, "result"))
+        if task.action in _FACT_ACTIONS and isinstance(res.get("ansible_facts"), dict):
+            # As ansible-runner: the environment of a host is no part of its events.
+            res["ansible_facts"] = {key: value for key, value in res["ansible_facts"].items() if key != "ansible_env"}
+        data.update(host=host.get_name(), remote_addr=getattr(host, "address", None), res=res, end=_now(), **extra)
         if started is not None:
             data.update(start=started[1], duration=round(ended - started[0], 3))
         self._event(name, parent_uuid=str(task._uuid), **data)
@@ -211,10 +223,12 @@ class CallbackModule(CallbackBase):
         self._event("playbook_on_start", event_uuid=self._common["playbook_uuid"])
 
     def v2_playbook_on_play_start(self, play: t.Any) -> None:
-        self._common.update(play=play.get_name().strip(), play_uuid=str(play._uuid),
-                            play_pattern=", ".join(play.hosts) if isinstance(play.hosts, list) else str(play.hosts))
+        pattern = ",".join(play.hosts) if isinstance(play.hosts, list) else str(play.hosts)
+        self._common.update(play=play.get_name().strip(), play_uuid=str(play._uuid), play_pattern=pattern)
+        # name, pattern and uuid: the play's own fields, which ansible-navigator's play view reads.
         self._event("playbook_on_play_start", event_uuid=self._common["play_uuid"],
-                    parent_uuid=self._common["playbook_uuid"])
+                    parent_uuid=self._common["playbook_uuid"], name=self._common["play"] or pattern, pattern=pattern,
+                    uuid=self._common["play_uuid"])
 
     def v2_playbook_on_no_hosts_matched(self) -> None:
         self._event("playbook_on_no_hosts_matched", parent_uuid=self._common.get("play_uuid", ""))

@@ -46,6 +46,7 @@ JOB_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "events_file": {"type": "path"},
     "artifacts_dir": {"type": "path"},
     "fact_cache_dir": {"type": "path"},
+    "playbook_artifact": {"type": "path"},
     "job_timeout": {"type": "int", "default": 3600},
     "pending_timeout": {"type": "int", "default": 300},
     "reconnect_timeout": {"type": "int", "default": 300},

@@ -262,6 +262,13 @@ options:
         the ansible-core.
       - Every file of the directory is shipped, whatever hosts the inventory has.
     type: path
+  playbook_artifact:
+    description:
+      - A file on the controller (its directory must exist) that receives the job as
+        ansible-navigator's playbook artifact (mode 0600, replaced whole when the job ends, however
+        it ends) - C(ansible-navigator replay FILE --mode stdout) prints the job's output, and
+        its interactive mode browses the plays, tasks and results. Masked as the output is.
+    type: path
   job_timeout:
     description: Seconds the target run may take before it is stopped and the task fails.
     type: int
@@ -391,6 +398,10 @@ events_file:
 artifact_dir:
   description: The job's record, C(<artifacts_dir>/<job id>).
   returned: when O(artifacts_dir) was given
+  type: str
+playbook_artifact:
+  description: O(playbook_artifact), when given.
+  returned: when O(playbook_artifact) was given
   type: str
 artifacts:
   description:

@@ -40,7 +40,7 @@ def stats_of(events: t.Sequence[dict]) -> dict[str, dict[str, int]]:
     """Per host: ok, changed, failed, unreachable, skipped, rescued, ignored, from the last
     playbook_on_stats event (empty if the run never got there)."""
     data = _last_stats(events)
-    counters = {name: _mapping(data.get(name)) for name in ("processed", *STAT_NAMES.values())}
+    counters = {name: as_mapping(data.get(name)) for name in ("processed", *STAT_NAMES.values())}
     hosts = sorted(set().union(*counters.values()))
     return {host: {ours: _count(counters[theirs].get(host)) for ours, theirs in STAT_NAMES.items()} for host in hosts}
 
@@ -48,7 +48,7 @@ def stats_of(events: t.Sequence[dict]) -> dict[str, dict[str, int]]:
 def artifacts_of(events: t.Sequence[dict]) -> dict[str, t.Any]:
     """What set_stats handed on for the whole run (AWX's artifacts): the last playbook_on_stats
     event's artifact_data, or nothing."""
-    return _mapping(_last_stats(events).get("artifact_data"))
+    return as_mapping(_last_stats(events).get("artifact_data"))
 
 
 def facts_of(events: t.Sequence[dict]) -> dict[str, dict[str, t.Any]]:
@@ -56,8 +56,8 @@ def facts_of(events: t.Sequence[dict]) -> dict[str, dict[str, t.Any]]:
     the facts of this run as plain JSON, whatever format the run's own fact cache has."""
     facts: dict[str, dict[str, t.Any]] = {}
     for event in events:
-        data = _mapping(event.get("event_data"))
-        host, set_facts = data.get("host"), _mapping(data.get("res")).get("ansible_facts")
+        data = as_mapping(event.get("event_data"))
+        host, set_facts = data.get("host"), as_mapping(data.get("res")).get("ansible_facts")
         if event.get("event") in ("runner_on_ok", "runner_item_on_ok") and isinstance(host, str) and isinstance(set_facts, dict):
             facts.setdefault(host, {}).update(set_facts)
     return facts
@@ -67,12 +67,13 @@ def _last_stats(events: t.Sequence[dict]) -> dict[str, t.Any]:
     """The event_data of the last playbook_on_stats event (empty if the run never got there)."""
     for event in reversed(events):
         if event.get("event") == "playbook_on_stats":
-            return _mapping(event.get("event_data"))
+            return as_mapping(event.get("event_data"))
     return {}
 
 
-def _mapping(value: t.Any) -> dict[str, t.Any]:
-    # The target writes the events, so their shape is checked, never trusted.
+def as_mapping(value: t.Any) -> dict[str, t.Any]:
+    """value if it is a mapping, else an empty one: the target writes the events, so their
+    shape is checked, never trusted."""
     return value if isinstance(value, dict) else {}
 
 

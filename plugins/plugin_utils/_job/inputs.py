@@ -57,6 +57,7 @@ class JobSpec(t.NamedTuple):
     include_git: bool = False  # ship the project's .git
     artifacts_dir: str | None = None  # absolute, on the controller: the job's record goes below it
     fact_cache_dir: str | None = None  # absolute, on the controller: facts kept between jobs
+    playbook_artifact: str | None = None  # absolute, on the controller: ansible-navigator's replay file
 
 
 #: Where an inventory of the job comes from.
@@ -112,11 +113,12 @@ def job_spec(args: t.Mapping[str, t.Any], group: t.Mapping[str, t.Any]) -> JobSp
         become_user=args.get("become_user"),
         vault_password_files=tuple(_vault_file(entry) for entry in args.get("vault_password_file") or [] if entry),
         private_key_file=_readable_file(args.get("private_key_file"), "private_key_file"),
-        events_file=_events_file(args.get("events_file")),
+        events_file=_output_file(args.get("events_file"), "events_file"),
         keep_pod=args.get("keep_pod") or "never",
         include_git=bool(args.get("include_git")),
         artifacts_dir=_controller_path(args.get("artifacts_dir")),
         fact_cache_dir=_controller_path(args.get("fact_cache_dir")),
+        playbook_artifact=_output_file(args.get("playbook_artifact"), "playbook_artifact"),
     )
 
 
@@ -155,12 +157,13 @@ def _readable_file(path: str | None, what: str) -> str | None:
     return path
 
 
-def _events_file(path: str | None) -> str | None:
+def _output_file(path: str | None, what: str) -> str | None:
+    """A file the job writes on the controller: its directory must exist."""
     if not path:
         return None
     path = os.path.abspath(os.path.expanduser(path))
     if not os.path.isdir(os.path.dirname(path)):
-        raise JobInputError(f"events_file {path}: its directory does not exist")
+        raise JobInputError(f"{what} {path}: its directory does not exist")
     return path
 
 

@@ -78,6 +78,7 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.na
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.outcome import JobOutcome
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.pending import NodeWait
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.owner import kept_patch, leftovers, owner_id
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.playbook_artifact import write_playbook_artifact
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.project import (
     ProjectCopy,
     ProjectFileError,
@@ -227,6 +228,11 @@ class ContainerGroupJob:
         outcome.pod_name = self.pod_name
         status = CANCELED if interrupted else TIMEOUT if timed_out else FAILED if outcome.failure else SUCCESSFUL
         outcome.artifact_dir = self._finish_record(events, status, outcome.rc)
+        if self.spec.playbook_artifact:
+            try:
+                write_playbook_artifact(self.spec.playbook_artifact, events, status)
+            except OSError as exc:
+                self.notice(f"cannot write playbook_artifact {self.spec.playbook_artifact}: {exc.strerror}", True)
         outcome.recap = recap_of(self._stdout.kept)
         outcome.stdout_tail = self._stdout.kept[-20:]
         outcome.timings = {name: round(value, 3) for name, value in timings.items()}

@@ -9,8 +9,8 @@ The project directory is shipped whole, except:
 
 - the usual homes of credentials, wherever they are in the tree (``.ssh/``, ``.kube/``,
   ``.aws/``, ``.docker/config.json`` …) and the collection's state file with its lock: never;
-- what the job itself writes there (its artifacts_dir, events_file and fact_cache_dir, which
-  is shipped apart);
+- what the job itself writes there (its artifacts_dir, events_file, playbook_artifact and
+  fact_cache_dir, which is shipped apart);
 - ``.git`` (a CI checkout keeps its token in ``.git/config``): unless the job asks for it;
 - what the project's ignore file (``.containergroupignore`` at its top, ``.gitignore``
   patterns, read with the ``pathspec`` library) matches;
@@ -49,7 +49,7 @@ NEVER_SHIPPED: tuple[tuple[str, ...], ...] = (
 CREDENTIALS, OUTPUT, GIT, IGNORED, SPECIAL = "credentials", "output", "git", "ignored", "special"
 _WHY = {
     CREDENTIALS: "credentials and the state file: never shipped",
-    OUTPUT: "the job's own artifacts_dir, events_file and fact_cache_dir",
+    OUTPUT: "the job's own artifacts_dir, events_file, fact_cache_dir and playbook_artifact",
     GIT: "include_git ships it",
     IGNORED: f"matched by {IGNORE_FILE}",
     SPECIAL: "neither file, directory nor link",
@@ -104,7 +104,8 @@ class ProjectCopy(t.NamedTuple):
 def job_project(spec: JobSpec, state_file: str | None = None) -> ProjectCopy:
     """What the job of spec ships: its project and its controller inventories."""
     return select_project(spec.project_dir, copies=job_copies(spec), include_git=spec.include_git, state_file=state_file,
-                          outputs=[path for path in (spec.artifacts_dir, spec.events_file, spec.fact_cache_dir) if path])
+                          outputs=[path for path in (spec.artifacts_dir, spec.events_file, spec.fact_cache_dir,
+                                                     spec.playbook_artifact) if path])
 
 
 def select_project(project_dir: str, *, copies: t.Mapping[str, str] | None = None, include_git: bool = False,

@@ -11,7 +11,8 @@
 # - a wrong key fails with the target's unreachable message, a wrong vault password with
 #   ansible's decryption error; neither leaves a Pod;
 # - the job's record (artifacts_dir) read by ansible-runner's own reader, set_stats artifacts,
-#   facts kept between two jobs (fact_cache_dir).
+#   facts kept between two jobs (fact_cache_dir), the playbook artifact replayed by
+#   ansible-navigator.
 # No `set -x`: the secrets must not be echoed.
 set -eu
 config=$(../setup_integration_config/files/integration_config.sh)
@@ -98,7 +99,7 @@ no_secret_in "the check run's events" "$work/check-events.jsonl"
 
 echo "== the run, the wrapper and the target at -vvvv, looked at while it runs"
 job "$work/run.log" "$work/run.json" -vvvv -e verbosity=4 -e "events_file=$work/events.jsonl" \
-  -e "artifacts_dir=$work/artifacts" &
+  -e "artifacts_dir=$work/artifacts" -e "playbook_artifact=$work/replay.json" &
 job_pid=$!
 for _ in $(seq 1 1200); do grep -q '"msg": "MARKER-CONFIGURED"' "$work/run.log" && break; sleep 0.1; done
 grep -q '"msg": "MARKER-CONFIGURED"' "$work/run.log" || { wait "$job_pid" || true; cat "$work/run.log"; fail "the run never got to its marker"; }
@@ -121,6 +122,7 @@ no_secret_in "a command line on the controller" "$work/controller-cmdlines.txt"
 no_secret_in "the -vvvv output" "$work/run.log"
 no_secret_in "the events file" "$work/events.jsonl"
 no_secret_in "the job's record (artifacts_dir)" -r "$work/artifacts"
+no_secret_in "the playbook artifact" "$work/replay.json"
 grep -q ' tmpfs ' "$work/pod-secrets.txt" || { cat "$work/pod-secrets.txt"; fail "the secrets directory is not memory-backed"; }
 if grep -qx 'private_key' "$work/pod-secrets.txt"; then fail "the private key is left as a file in the Pod"; fi
 grep -qx 'agent.sock' "$work/pod-secrets.txt" || { cat "$work/pod-secrets.txt"; fail "no ssh-agent socket in the secrets directory"; }
@@ -141,6 +143,11 @@ python "$here/files/check_artifacts.py" "$work/artifacts" "$work/run.json" succe
 python -c 'import json, sys; r = json.load(open(sys.argv[1])); sys.exit(r["artifacts"] != {"configured_hosts": 2})' \
   "$work/run.json" || fail "run: the result's artifacts are not what set_stats handed on"
 grep -q '"artifact_data": {"configured_hosts": 2}' "$work/events.jsonl" || fail "run: the stats event has no artifact_data"
+echo "-- ansible-navigator replays the job's playbook artifact"
+(cd "$work" && ansible-navigator replay "$work/replay.json" --mode stdout --ee false --lf "$work/navigator.log") \
+  > "$work/replay.log" 2>&1 || { cat "$work/replay.log"; fail "ansible-navigator replay failed"; }
+tail -5 "$work/replay.log"
+grep -qE '^ssh-1 +: ok=[0-9]+ +changed=1 ' "$work/replay.log" || fail "the replay does not print the job's play recap"
 
 echo "== a wrong key: the target's unreachable message, no Pod left"
 ssh-keygen -q -t ed25519 -N "" -f "$work/wrong-key"

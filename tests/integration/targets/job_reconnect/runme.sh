@@ -50,7 +50,8 @@ run_with_fault() { # name: cluster.sh restart arguments...
   local name=$1; shift
   echo "== $name while the target runs"
   ansible-playbook ephemeral.container_groups.run -e container_group=job-ok \
-    -e "playbook=$here/files/project/numbered.yml" > "$work/$name.log" 2>&1 &
+    -e "playbook=$here/files/project/numbered.yml" -e "events_file=$work/$name.jsonl" \
+    -e "artifacts_dir=$work/$name-record" > "$work/$name.log" 2>&1 &
   local job=$!
   for _ in $(seq 1 600); do grep -q '"msg": "seq-10"' "$work/$name.log" && break; sleep 0.1; done
   grep -q '"msg": "seq-10"' "$work/$name.log" || { cat "$work/$name.log"; fail "the target never got to seq-10"; }
@@ -65,6 +66,8 @@ run_with_fault() { # name: cluster.sh restart arguments...
     [ "$count" = 1 ] || fail "$name: seq-$n appears $count times in the output (want exactly once)"
   done
   grep -q "reattached to Pod" "$work/$name.log" || fail "$name: the job did not say it reattached"
+  python "$here/files/check_events.py" "$work/$name.jsonl" "$(echo "$work/$name-record"/*)" 80 \
+    || fail "$name: the job's events are not whole after the fault"
   grep -qE 'recap: .*ok=1 .*failed=0' "$work/$name.log" || fail "$name: the summary does not show the target's recap"
   pods wait-gone job-ok 30 || fail "$name: a Pod of job-ok is left"
 }

@@ -34,6 +34,9 @@ PLAYBOOK = """\
       ansible.builtin.debug:
         msg: "item {{ item }}"
       loop: [1, 2]
+    - name: Gather the environment
+      ansible.builtin.setup:
+        gather_subset: ["!all", "env"]
 """
 
 
@@ -104,4 +107,15 @@ def test_set_stats_for_the_run_is_the_stats_events_artifact_data(run):
     events, dummy_output = run
     stats = events[-1]["event_data"]
     assert stats["artifact_data"] == {"release": "1.4"}
-    assert stats["ok"] == {"a": 3, "b": 2} and stats["processed"] == {"a": 1, "b": 1}
+    assert stats["ok"] == {"a": 4, "b": 3} and stats["processed"] == {"a": 1, "b": 1}
+
+
+def test_plays_carry_their_own_fields_and_results_their_host_address_but_no_environment(run):
+    events, dummy_output = run
+    play = next(event for event in events if event["event"] == "playbook_on_play_start")["event_data"]
+    assert (play["name"], play["pattern"], play["uuid"]) == ("A play", "all", play["play_uuid"])
+    gathered = [event for event in events if event["event"] == "runner_on_ok"
+                and event["event_data"]["task"] == "Gather the environment"]
+    assert len(gathered) == 2 and all(event["event_data"]["remote_addr"] in ("a", "b") for event in gathered)
+    assert not [event for event in gathered if "ansible_env" in event["event_data"]["res"]["ansible_facts"]], \
+        "a host's environment is no part of the events, as with ansible-runner"

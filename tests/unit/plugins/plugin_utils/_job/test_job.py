@@ -727,13 +727,14 @@ def test_an_unreadable_project_file_fails_the_job_at_once_naming_it(fake_api, mo
 ], ids=["success", "failure", "timeout", "interrupted"])
 def test_the_job_s_record_says_how_it_ended(fake_api, monkeypatch, tmp_path, fake_exec, status, rc):
     job, lines, dummy_notices = _job(fake_api(), monkeypatch, tmp_path, FakeExec(**fake_exec),
-                                     artifacts_dir=str(tmp_path / "artifacts"))
+                                     artifacts_dir=str(tmp_path / "artifacts"), playbook_artifact=str(tmp_path / "replay.json"))
     outcome = job.run()
     record = tmp_path / "artifacts" / job.job_id
     assert outcome.artifact_dir == str(record)
     assert (record / "status").read_text() == status and (record / "rc").read_text() == rc
     assert (record / "stdout").read_text() == "".join(line + "\n" for line, dummy_stderr in lines), "as the terminal showed it"
     assert json.loads((record / "command").read_text())["command"][0] == "ansible-playbook"
+    assert json.loads((tmp_path / "replay.json").read_text())["status"] == status, "the navigator's artifact too"
     if status != "canceled":
         assert len(os.listdir(record / "job_events")) == outcome.events > 0
 
