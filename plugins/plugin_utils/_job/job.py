@@ -182,7 +182,9 @@ class ContainerGroupJob:
                 if self.queue_seconds is None:
                     self.queue_seconds = self.admit(self.enter())
                 timings["queue"] = self.queue_seconds
-                self.notice(f"{self.where} created for container group {self.spec.group_name!r}; waiting for it to run", False)
+                # The job id is what a user passes to find this job again (its Pod's label, its record).
+                self.notice(f"{self.where} created for container group {self.spec.group_name!r} (job {self.job_id}); "
+                            "waiting for it to run", False)
                 timings["create_to_running"] = self.wait_running()
                 timings["copy"] = self.copy_project()
                 self.notice(f"{self.where} running; project copied; running {self.spec.playbook}", False)

@@ -102,6 +102,8 @@ def test_a_job_runs_every_step_in_order_and_deletes_its_pod(fake_api, monkeypatc
     api = fake_api()
     job, lines, notices = _job(api, monkeypatch, tmp_path, FakeExec(rc=0))
     outcome = job.run()
+    assert notices[0] == (f"Pod default/{job.pod_name} created for container group 'g' (job {job.job_id}); "
+                          "waiting for it to run", False), "the job id is said first"
     assert outcome.failure is None and outcome.rc == 0 and outcome.changed and outcome.pod_deleted is True
     assert outcome.recap == ["localhost : ok=1 changed=0 failed=0"]
     assert ("localhost : ok=1 changed=0 failed=0", False) in lines
