@@ -21,6 +21,9 @@ import os
 import typing as t
 
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.artifacts import replace_file
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.files import facts_argv
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.namespace import JobNamespace
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import K8sClientError
 
 
 class FactsError(ValueError):
@@ -52,3 +55,20 @@ def keep_facts(directory: str, files: t.Mapping[str, bytes]) -> None:
     os.makedirs(directory, mode=0o700, exist_ok=True)
     for name, data in files.items():
         replace_file(os.path.join(directory, name), [data])
+
+
+def bring_back_facts(api: JobNamespace, pod: str, container: str, directory: str) -> None:
+    """The fact files the run in pod wrote, into directory; losing them is said, not fatal (the
+    run itself is done)."""
+
+    def once() -> bytes:
+        said: list[bytes] = []
+        rc = api.exec_once(pod, container, facts_argv(), on_stdout=said.append)
+        if rc != 0:
+            raise FactsError(f"the runner's facts command ended with exit status {rc}")
+        return b"".join(said)
+
+    try:
+        keep_facts(directory, written_facts(api.retried(once, f"read the facts of {api.where(pod)}")))
+    except (K8sClientError, FactsError, OSError) as exc:
+        api.notice(f"the facts of this run in {api.where(pod)} were not kept in {directory}: {exc}", True)

@@ -43,22 +43,14 @@ import uuid
 
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import JOB_DIR
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.admission import CreatedPod, PodAdmission, QueueWait
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.artifacts import (
-    CANCELED,
-    FAILED,
-    SUCCESSFUL,
-    TIMEOUT,
-    JobRecord,
-    write_events,
-)
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.artifacts import CANCELED, FAILED, SUCCESSFUL, TIMEOUT
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.events import artifacts_of, parse_events, stats_of
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.facts import FactsError, keep_facts, written_facts
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.facts import bring_back_facts
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.files import (
     LineFn,
     LineSplitter,
     PROJECT_DIR,
     copy_argv,
-    facts_argv,
     job_files,
     playbook_args,
     recap_of,
@@ -76,9 +68,9 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.in
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.manifests import job_manifests
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.namespace import JobError, JobNamespace, NoticeFn
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.outcome import JobOutcome
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.outputs import JobOutputs
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.pending import NodeWait
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.owner import kept_patch, leftovers, owner_id
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.playbook_artifact import write_playbook_artifact
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.project import (
     ProjectCopy,
     ProjectFileError,
@@ -134,13 +126,12 @@ class ContainerGroupJob:
         self.api = JobNamespace(endpoint, self.namespace, reconnect_timeout=spec.reconnect_timeout, notice=notice)
         self.pull_secret = PullSecret(manifests.pull_secret, self.api) if manifests.pull_secret is not None else None
         self.admission = PodAdmission(self.api, spec.group_name, self.job_id, spec.pending_timeout, notice)
-        #: The job's record in ansible-runner's layout, when artifacts_dir is given.
-        self.record = JobRecord(spec.artifacts_dir, self.job_id, facts=bool(spec.fact_cache_dir)) if spec.artifacts_dir else None
+        #: events_file, the record (artifacts_dir), the playbook artifact.
+        self.outputs = JobOutputs(spec, self.job_id, notice)
 
         def shown(line: str, is_stderr: bool) -> None:
             on_line(line, is_stderr)
-            if self.record is not None:
-                self.record.line(line)
+            self.outputs.line(line)
 
         self._stdout = LineSplitter(shown, mask=self.secrets.mask)
         # What exists in the cluster, for the clean-up on every way out: the Pod once created,
@@ -178,7 +169,7 @@ class ContainerGroupJob:
         events: list[dict] = []
         with StopGuard() as guard:
             try:
-                self._open_record()
+                self.outputs.open()
                 if self.queue_seconds is None:
                     self.queue_seconds = self.admit(self.enter())
                 timings["queue"] = self.queue_seconds
@@ -197,7 +188,8 @@ class ContainerGroupJob:
                 finally:
                     self._stdout.flush()
                     timings["run"] = time.monotonic() - run_started
-                self.bring_back_facts()
+                if self.spec.fact_cache_dir:
+                    bring_back_facts(self.api, self.pod_name, self.container, self.spec.fact_cache_dir)
                 # After job_timeout too: the events of what ran until then.
                 events = self.read_events(follow.events)
                 outcome.stats, outcome.events, outcome.artifacts = stats_of(events), len(events), artifacts_of(events)
@@ -229,12 +221,7 @@ class ContainerGroupJob:
                     outcome.failure = "; ".join(filter(None, [outcome.failure, *problems])) or None
         outcome.pod_name = self.pod_name
         status = CANCELED if interrupted else TIMEOUT if timed_out else FAILED if outcome.failure else SUCCESSFUL
-        outcome.artifact_dir = self._finish_record(events, status, outcome.rc)
-        if self.spec.playbook_artifact:
-            try:
-                write_playbook_artifact(self.spec.playbook_artifact, events, status)
-            except OSError as exc:
-                self.notice(f"cannot write playbook_artifact {self.spec.playbook_artifact}: {exc.strerror}", True)
+        outcome.artifact_dir = self.outputs.finish(events, status, outcome.rc)
         outcome.recap = recap_of(self._stdout.kept)
         outcome.stdout_tail = self._stdout.kept[-20:]
         outcome.timings = {name: round(value, 3) for name, value in timings.items()}
@@ -408,11 +395,7 @@ class ContainerGroupJob:
 
     def start_playbook(self) -> None:
         """Start the playbook detached in the Pod, under the runner."""
-        if self.record is not None:
-            try:
-                self.record.command(playbook_args(self.spec, self.secrets), PROJECT_DIR)
-            except OSError as exc:
-                self.notice(f"cannot write the command to the job's record in {self.record.path}: {exc.strerror}", True)
+        self.outputs.command(playbook_args(self.spec, self.secrets), PROJECT_DIR)
         errors: list[bytes] = []
         rc = self.api.exec(self.pod_name, self.container, start_argv(self.spec, self.secrets, self.job_id), on_stderr=errors.append,
                            what="start the playbook in")
@@ -439,24 +422,6 @@ class ContainerGroupJob:
         except (FollowError, TimeoutError) as exc:
             raise JobError(str(exc)) from exc
 
-    def bring_back_facts(self) -> None:
-        """The fact files the run wrote, into fact_cache_dir; losing them is said, not fatal (the
-        run itself is done)."""
-        if not self.spec.fact_cache_dir:
-            return
-
-        def once() -> bytes:
-            said: list[bytes] = []
-            rc = self.api.exec_once(self.pod_name, self.container, facts_argv(), on_stdout=said.append)
-            if rc != 0:
-                raise FactsError(f"the runner's facts command ended with exit status {rc}")
-            return b"".join(said)
-
-        try:
-            keep_facts(self.spec.fact_cache_dir, written_facts(self.api.retried(once, f"read the facts of {self.where}")))
-        except (K8sClientError, FactsError, OSError) as exc:
-            self.notice(f"the facts of this run in {self.where} were not kept in {self.spec.fact_cache_dir}: {exc}", True)
-
     def read_events(self, data: bytes) -> list[dict]:
         """The job events the output stream brought, masked; events_file gets them."""
         events = parse_events(data, self.secrets)
@@ -464,31 +429,8 @@ class ContainerGroupJob:
             self.notice(f"the playbook in {self.where} sent no job events (the job_events callback did not load, or the "
                         "run ended before it began); no stats or events for this job", True)
             return []
-        if self.spec.events_file:
-            try:
-                write_events(self.spec.events_file, events)
-            except OSError as exc:
-                self.notice(f"cannot write events_file {self.spec.events_file}: {exc.strerror}", True)
+        self.outputs.events(events)
         return events
-
-    def _open_record(self) -> None:
-        if self.record is None:
-            return
-        try:
-            self.record.open()
-        except OSError as exc:
-            raise JobError(f"cannot write the job's record in {self.record.path}: {exc.strerror or exc}; "
-                           "give an artifacts_dir this user may write") from exc
-
-    def _finish_record(self, events: list[dict], status: str, rc: int | None) -> str | None:
-        """The record's events, rc and status; its directory, or None without one."""
-        if self.record is None:
-            return None
-        try:
-            self.record.finish(events, status, rc)
-        except OSError as exc:
-            self.notice(f"cannot finish the job's record in {self.record.path}: {exc.strerror or exc}", True)
-        return self.record.path
 
     def delete_pod(self) -> None:
         """Delete the Pod and watch until the API no longer has it."""
