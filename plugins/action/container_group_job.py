@@ -10,14 +10,11 @@ job's output goes to the controller's display line by line as it arrives.
 
 from __future__ import annotations
 
-import contextlib
 import typing as t
 import uuid
 
 from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.parsing.vault import get_file_vault_secret
-from ansible.plugins.action import ActionBase
-from ansible.utils.display import Display
 
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._job_spec import JOB_ARGUMENT_SPEC
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import PodSpecError
@@ -27,68 +24,78 @@ from ansible_collections.ephemeral.container_groups.plugins.module_utils._state 
     resolve_state_path,
 )
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.choice import run_in_first_with_room
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.controller_action import ControllerAction
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.display import say, say_at_v
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.job import ContainerGroupJob
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.outcome import JobOutcome
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.inputs import JobInputError, JobSpec, group_names, job_spec
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.project import ProjectCopy, ProjectFileError, job_project
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.outputs import JobOutputs
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.secrets import JobSecrets
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.slices import SlicedJob
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.auth import (
     auth_from_credential,
     get_endpoint,
 )
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import K8sClientError
 
-display = Display()
 
 
-def _say(message: str, stderr: bool = False) -> None:
-    # The main process may already be gone when the job cleans up after a signal.
-    with contextlib.suppress(Exception):
-        display.display(message, stderr=stderr)
+class ActionModule(ControllerAction):
+    ARGUMENT_SPEC = JOB_ARGUMENT_SPEC
 
-
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
-
-    def run(self, tmp: t.Any = None, task_vars: dict | None = None) -> dict:
-        result = super().run(tmp, task_vars)
-        del tmp
-        dummy_validation, args = self.validate_argument_spec(argument_spec=JOB_ARGUMENT_SPEC)
+    def act(self, args: dict[str, t.Any], result: dict[str, t.Any]) -> dict[str, t.Any]:
         try:
             names = group_names(args["container_group"])
         except JobInputError as exc:
             raise AnsibleActionFail(str(exc)) from exc
         store = StateStore(resolve_state_path(args["state_file"]))
         job_id = uuid.uuid4().hex[:12]
-        jobs: list[ContainerGroupJob] = []
+        count = int(args["slices"] or 1)
+        sliced: SlicedJob | None = None
         secrets: JobSecrets | None = None
         project: ProjectCopy | None = None
-        for group_name in names:
-            try:
-                group, credential, pull_credential = store.job_records(group_name)
-                spec = job_spec(dict(args, container_group=group_name), group)
-                secrets = secrets or self._secrets(args, spec)
-                project = project or self._project(spec, store.path)
-                endpoint = get_endpoint(auth_from_credential(credential))
-                jobs.append(ContainerGroupJob(spec, group, endpoint, on_line=_say, notice=_say, secrets=secrets,
-                                              pull_credential=pull_credential, job_id=job_id, project=project))
-            except (StateError, JobInputError) as exc:
-                raise AnsibleActionFail(str(exc)) from exc
-            except (K8sClientError, PodSpecError) as exc:
-                raise AnsibleActionFail(f"container group {group_name!r}: {exc}") from exc
+        slices: list[list[ContainerGroupJob]] = []
+        for number in range(1, max(count, 1) + 1):
+            jobs: list[ContainerGroupJob] = []
+            for group_name in names:
+                try:
+                    group, credential, pull_credential = store.job_records(group_name)
+                    spec = job_spec(dict(args, container_group=group_name), group)
+                    secrets = secrets or self._secrets(args, spec)
+                    project = project or self._project(spec, store.path)
+                    if count > 1 and sliced is None:
+                        sliced = SlicedJob(count, JobOutputs(spec, job_id, say), say, say)
+                    endpoint = get_endpoint(auth_from_credential(credential))
+                    shown = dict(on_line=sliced.on_line(number), notice=sliced.notice(number),
+                                 outputs=sliced.outputs(number), slice_of=(number, count)) if sliced else dict(on_line=say, notice=say)
+                    jobs.append(ContainerGroupJob(spec, group, endpoint, secrets=secrets, pull_credential=pull_credential,
+                                                  job_id=job_id, project=project, **shown))
+                except (StateError, JobInputError) as exc:
+                    raise AnsibleActionFail(str(exc)) from exc
+                except (K8sClientError, PodSpecError) as exc:
+                    raise AnsibleActionFail(f"container group {group_name!r}: {exc}") from exc
+            slices.append(jobs)
         if project is None:  # group_names() returns at least one name
             raise AnsibleActionFail("container_group: no group named")
-        first = jobs[0]
+        first = slices[0][0]
         result.update(pod_name=first.pod_name, namespace=first.namespace, job_id=job_id, container_group=names[0],
                       project_copy=project.as_result())
         if self._task.check_mode:
-            groups = [f"container group {job.spec.group_name!r} in namespace {job.namespace}" for job in jobs]
+            groups = [f"container group {job.spec.group_name!r} in namespace {job.namespace}" for job in slices[0]]
             where = groups[0] if len(groups) == 1 else "the first with room of: " + "; ".join(groups)
-            result.update(changed=False, msg=f"check mode: would run {first.spec.playbook} in a new Pod of {where}; "
+            pods = f"{count} new Pods (slices of the inventory), each" if count > 1 else "a new Pod"
+            result.update(changed=False, msg=f"check mode: would run {first.spec.playbook} in {pods} of {where}; "
                                              f"{project.summary()}")
             return result
-        job, outcome = run_in_first_with_room(jobs, _say)
+        if sliced is not None:
+            ran, outcomes, outcome = sliced.run(slices)
+            result.update(_result_of(outcome, ran[0]))
+            result["slices"] = [_slice_result(number, job, one) for number, (job, one) in enumerate(zip(ran, outcomes), start=1)]
+            if not outcome.failure:
+                result["msg"] = f"the playbook {first.spec.playbook} succeeded in all {count} slices"
+            return result
+        job, outcome = run_in_first_with_room(slices[0], say)
         result.update(_result_of(outcome, job))
         return result
 
@@ -102,9 +109,8 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail(str(exc)) from exc
         withheld = project.credentials_left_out()
         if withheld:
-            _say(withheld)
-        with contextlib.suppress(Exception):
-            display.v(project.summary())
+            say(withheld)
+        say_at_v(project.summary())
         return project
 
     def _secrets(self, args: dict, spec: JobSpec) -> JobSecrets:
@@ -130,9 +136,19 @@ class ActionModule(ActionBase):
                           env=args["job_env"])
 
 
+def _slice_result(number: int, job: ContainerGroupJob, outcome: JobOutcome) -> dict[str, t.Any]:
+    one = {"slice": number, "container_group": job.spec.group_name, "namespace": job.namespace,
+           "pod_name": outcome.pod_name or job.pod_name, "rc": outcome.rc, "status": outcome.status,
+           "stats": outcome.stats, "failed": bool(outcome.failure)}
+    if outcome.failure:
+        one["msg"] = outcome.failure
+    return one
+
+
 def _result_of(outcome: JobOutcome, job: ContainerGroupJob) -> dict[str, t.Any]:
     result: dict[str, t.Any] = {
         "changed": outcome.changed,
+        "status": outcome.status,
         "rc": outcome.rc,
         "recap": outcome.recap,
         "stdout_tail": outcome.stdout_tail,

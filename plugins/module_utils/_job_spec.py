@@ -51,5 +51,7 @@ JOB_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "pending_timeout": {"type": "int", "default": 300},
     "reconnect_timeout": {"type": "int", "default": 300},
     "keep_pod": {"type": "str", "choices": ["never", "on_failure", "always"], "default": "never"},
+    # AWX's job_slice_count: the inventory's hosts split over this many Pods, run at once.
+    "slices": {"type": "int", "default": 1},
     "state_file": {"type": "path"},
 }

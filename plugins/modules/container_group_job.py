@@ -300,26 +300,31 @@ options:
     type: str
     choices: [never, on_failure, always]
     default: never
-  state_file:
-    description: State file holding the group and its credential (as for the other modules).
-    type: path
+  slices:
+    description:
+      - AWX's job slicing (C(job_slice_count)) - the inventory's hosts are split into this many
+        slices, each run in a Pod of its own, at the same time. Host I of the inventory (in the
+        order C(ansible all --list-hosts) gives) goes to slice I mod O(slices) + 1; the runner in each
+        Pod lists the hosts itself (so inventory plugins only the image has work) and runs the
+        playbook with C(--limit) to its slice's hosts, and O(limit) within them, as AWX applies a
+        job's limit to each slice. A slice with no host ends at once, successful.
+      - Each slice is a job for the group's C(max_concurrent_jobs) and its queue; with a list of
+        groups, each slice runs in the first with room. Output lines are prefixed C([I/N]); RV(stats)
+        are merged per host; the job fails when any slice fails, and its message names the slices that did.
+      - O(artifacts_dir) gets one record with every slice's output and events (runner_ident
+        C(JOB_ID-I), counters renumbered in slice order; an event's C(start_line) and C(end_line)
+        count the lines of its own slice); O(events_file) and O(playbook_artifact) hold all events.
+      - Ctrl-C (or SIGTERM) stops every slice and deletes every Pod.
+      - AWX orders an inventory's hosts by name before slicing; here the inventory's own order is kept.
+    type: int
+    default: 1
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details: In check mode no Pod is created; the task reports the Pod it would create.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
-    support: full
-    details: Runs on the controller.
 extends_documentation_fragment:
+  - ephemeral.container_groups.controller_action
+  - ephemeral.container_groups.state_file
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
 notes:
@@ -368,6 +373,18 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+status:
+  description: How the job ended, as its record says - V(successful), V(failed), V(timeout) or V(canceled).
+  returned: unless in check mode
+  type: str
+  sample: successful
+slices:
+  description: With O(slices) above 1, each slice's Pod, exit status, status and stats.
+  returned: when slices is above 1, unless in check mode
+  type: list
+  elements: dict
+  sample: [{"slice": 1, "container_group": "batch", "namespace": "default", "pod_name": "cg-batch-3f2a9c1d7b4e-1",
+            "rc": 0, "status": "successful", "stats": {}, "failed": false}]
 rc:
   description: Exit status of C(ansible-playbook) inside the Pod (null when it did not run).
   returned: always
@@ -498,16 +515,12 @@ api_requests:
   type: int
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.ephemeral.container_groups.plugins.module_utils._action_only import refuse_to_run_on_a_host
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._job_spec import JOB_ARGUMENT_SPEC
 
 
 def main() -> None:
-    # Only the action plugin of the same name does the work, on the controller.
-    module = AnsibleModule(argument_spec=JOB_ARGUMENT_SPEC, supports_check_mode=True)
-    module.fail_json(msg="ephemeral.container_groups.container_group_job runs as an action plugin on the controller; "
-                         "this module file only documents it")
+    refuse_to_run_on_a_host(JOB_ARGUMENT_SPEC, "container_group_job")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@ shipped and its tar stream (``project``), the job's own files, commands and outp
 who owns a Pod (``owner``), the Pod's creation and its turn in a capped group's fair queue
 (``admission``, ``queue``), the first of a list of groups with room (``choice``), the image
 pull Secret (``pull_secret``) and the signals
-(``stop_guard``), the outcome (``outcome``) and the wait for a node (``pending``). The top
+(``stop_guard``), the outcome (``outcome``), the wait for a node (``pending``), one job in
+many Pods (``slices``), the jobs that exist seen, followed and canceled from any process
+(``control``) and the actions' display (``display``). The top
 layer: imports _k8s and _exec; nothing below imports it.
 ``in_pod`` holds what runs inside the Pod, read as data.
 """

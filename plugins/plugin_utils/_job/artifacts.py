@@ -70,15 +70,24 @@ class JobRecord:
             self._stdout.flush()
             self._lines += 1
 
-    def finish(self, events: t.Sequence[dict], status: str, rc: int | None) -> None:
-        """The run has ended: its events, its rc and its status (written last, so a reader that
+    @property
+    def lines(self) -> int:
+        """Lines of stdout written so far."""
+        return self._lines
+
+    def finish(self, events: t.Sequence[dict], status: str, rc: int | None, trailing: bool = True) -> None:
+        """The run has ended: its events (and, unless told not to, a ``verbose`` event of what
+        it printed after the last one), its rc and its status (written last, so a reader that
         sees the end sees everything)."""
         if self._stdout is None:
             return
+        last = events[-1] if events else {}
+        start = last.get("end_line") if isinstance(last.get("end_line"), int) else None
+        after = self.verbose_event(range(start, self._lines), last) if trailing and start is not None else None
         self._stdout.close()
         directory = os.path.join(self.path, "job_events")
         os.makedirs(directory, mode=0o700, exist_ok=True)
-        for event in [*events, *self._trailing(events)]:
+        for event in [*events, *([after] if after else [])]:
             self._write(f"job_events/{event.get('counter')}-{event.get('uuid')}.json", json.dumps(event, sort_keys=True))
         if self._facts:
             self._write_facts(events)
@@ -96,18 +105,21 @@ class JobRecord:
             if host not in ("", ".", "..") and "/" not in host:
                 self._write(f"fact_cache/{host}", json.dumps(facts, sort_keys=True))
 
-    def _trailing(self, events: t.Sequence[dict]) -> list[dict]:
-        """What the run printed after its last event (a warning at exit, an error after the
-        recap), as a ``verbose`` event, so the events hold the whole output."""
-        last = events[-1] if events else {}
-        start = last.get("end_line") if isinstance(last.get("end_line"), int) else None
-        if start is None or start >= self._lines:
-            return []
+    def verbose_event(self, lines: t.Sequence[int], last: dict) -> dict | None:
+        """What a run printed after its last event (a warning at exit, an error after the
+        recap): these lines of stdout (0-based, ascending) as a ``verbose`` event after last,
+        so the events hold the whole output; None without such lines."""
+        if not lines or self._stdout is None:
+            return None
+        self._stdout.flush()
+        wanted = set(lines)
         with open(os.path.join(self.path, "stdout"), "rb") as handle:  # lines end at "\n" only
-            lines = [line[:-1].decode("utf-8", errors="replace") for line in itertools.islice(handle, start, self._lines)]
-        return [{"event": "verbose", "uuid": str(uuid.uuid4()), "counter": int(last.get("counter", 0)) + 1,
-                 "parent_uuid": "", "runner_ident": last.get("runner_ident", ""), "stdout": "\n".join(lines),
-                 "start_line": start, "end_line": self._lines, "event_data": {}}]
+            text = [line[:-1].decode("utf-8", errors="replace")
+                    for number, line in enumerate(itertools.islice(handle, lines[0], lines[-1] + 1), start=lines[0])
+                    if number in wanted]
+        return {"event": "verbose", "uuid": str(uuid.uuid4()), "counter": int(last.get("counter", 0)) + 1,
+                "parent_uuid": "", "runner_ident": last.get("runner_ident", ""), "stdout": "\n".join(text),
+                "start_line": lines[0], "end_line": lines[-1] + 1, "event_data": {}}
 
     def _write(self, name: str, text: str) -> None:
         replace_file(os.path.join(self.path, name), [text.encode("utf-8")])

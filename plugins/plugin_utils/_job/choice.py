@@ -23,6 +23,7 @@ import time
 import typing as t
 
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.admission import QueueWait
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.artifacts import CANCELED, FAILED
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.job import ContainerGroupJob
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.namespace import JobError, NoticeFn
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.outcome import JobOutcome
@@ -45,7 +46,8 @@ def run_in_first_with_room(jobs: list[ContainerGroupJob], notice: NoticeFn) -> t
         except (JobError, Interrupted, KeyboardInterrupt) as exc:
             failure = str(exc) if isinstance(exc, JobError) else f"interrupted by {guard.reason or 'SIGINT'}; the job was stopped"
             problems = [problem for job in entered for problem in _leave(job)]
-            outcome = JobOutcome(changed=any(job.has_pod for job in entered), failure="; ".join([failure, *problems]))
+            outcome = JobOutcome(changed=any(job.has_pod for job in entered), failure="; ".join([failure, *problems]),
+                                 status=FAILED if isinstance(exc, JobError) else CANCELED)
             outcome.api_requests = _requests(jobs)
             outcome.pod_name = jobs[0].pod_name
             return jobs[0], outcome

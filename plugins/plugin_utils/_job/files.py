@@ -10,6 +10,7 @@ Pure functions and small stream helpers, no API calls: ``job`` runs them against
 
 from __future__ import annotations
 
+import json
 import os
 import pkgutil
 import shlex
@@ -35,16 +36,22 @@ _MASK_MARGIN_BYTES = 64 << 10
 LineFn = t.Callable[[str, bool], None]
 
 
-def playbook_args(spec: JobSpec, secrets: JobSecrets) -> list[str]:
-    """The ansible-playbook command of the job (run from the project directory); it names the
-    secrets' files, never a secret."""
-    argv = ["ansible-playbook"]
+def _inventory_args(spec: JobSpec, secrets: JobSecrets) -> list[str]:
+    """The job's inventories and the secrets' files (vault passwords, extra vars)."""
+    argv = []
     for index, (kind, path) in enumerate(spec.inventories):
         argv += ["-i", path if kind == PROJECT else copied_inventory(index, path)]
     if not spec.inventories:
         argv += ["-i", f"{META_DIR}/inventory.ini"]
-    argv += secrets.playbook_args()
-    options = (("--limit", spec.limit), ("--tags", spec.tags), ("--skip-tags", spec.skip_tags),
+    return argv + secrets.playbook_args()
+
+
+def playbook_args(spec: JobSpec, secrets: JobSecrets, sliced: bool = False) -> list[str]:
+    """The ansible-playbook command of the job (run from the project directory); it names the
+    secrets' files, never a secret. A slice's runner adds its own --limit (the job's limit is
+    applied when the runner chooses the slice's hosts)."""
+    argv = ["ansible-playbook", *_inventory_args(spec, secrets)]
+    options = (("--limit", None if sliced else spec.limit), ("--tags", spec.tags), ("--skip-tags", spec.skip_tags),
                ("--start-at-task", spec.start_at_task), ("--user", spec.remote_user),
                ("--become-method", spec.become_method), ("--become-user", spec.become_user))
     for flag, value in options:
@@ -67,9 +74,17 @@ def copied_inventory(index: int, path: str) -> str:
     return f"{META_DIR}/inventory/{index}/{os.path.basename(path.rstrip('/'))}"
 
 
-def start_argv(spec: JobSpec, secrets: JobSecrets, job_id: str = "") -> list[str]:
+def slice_plan(spec: JobSpec, secrets: JobSecrets, index: int, count: int) -> bytes:
+    """What the runner needs to choose slice index of count (META/SLICE): the command that
+    lists the inventory's hosts in its order, and the one that lists those within the job's limit."""
+    hosts_argv = ["ansible", "all", "--list-hosts", *_inventory_args(spec, secrets)]
+    limited = [*hosts_argv, "--limit", spec.limit] if spec.limit else None
+    return json.dumps({"index": index, "count": count, "hosts_argv": hosts_argv, "limited_hosts_argv": limited}).encode()
+
+
+def start_argv(spec: JobSpec, secrets: JobSecrets, job_id: str = "", sliced: bool = False) -> list[str]:
     """The exec that starts the target detached under the runner, stopped at job_timeout in the
-    Pod; job_id is every job event's runner_ident."""
+    Pod; job_id is every job event's runner_ident (a slice's: the job id and its number)."""
     # Plain output (no colour codes in the controller's log), unbuffered Python, and
     # Ansible's temp dirs in the job's directory so any container user can run the job.
     # (The runner adds the job_events callback to the callback plugin path.)
@@ -86,7 +101,7 @@ def start_argv(spec: JobSpec, secrets: JobSecrets, job_id: str = "") -> list[str
         env.update(ANSIBLE_CACHE_PLUGIN="jsonfile", ANSIBLE_CACHE_PLUGIN_CONNECTION=FACT_CACHE_DIR)
     exports = " ".join(f"{key}={shlex.quote(value)}" for key, value in env.items())
     script = f'cd {PROJECT_DIR} && export {exports} && exec python3 {RUNNER} {runner.START} {JOB_DIR} "$@"'
-    return ["/bin/sh", "-c", script, "sh", str(spec.job_timeout), *playbook_args(spec, secrets)]
+    return ["/bin/sh", "-c", script, "sh", str(spec.job_timeout), *playbook_args(spec, secrets, sliced)]
 
 
 def follow_argv(offset: int) -> list[str]:
@@ -99,9 +114,15 @@ def facts_argv() -> list[str]:
     return ["python3", RUNNER, runner.FACTS, JOB_DIR]
 
 
-def stop_argv(grace: float) -> list[str]:
-    """The exec that stops the target (SIGTERM to its process group, SIGKILL after grace)."""
-    return ["python3", RUNNER, runner.STOP, JOB_DIR, f"{grace:g}"]
+def stop_argv(grace: float, canceled_by: str | None = None) -> list[str]:
+    """The exec that stops the target (SIGTERM to its process group, SIGKILL after grace);
+    with canceled_by (one word), the job is canceled and its status says by whom."""
+    return ["python3", RUNNER, runner.STOP, JOB_DIR, f"{grace:g}", *([canceled_by] if canceled_by else [])]
+
+
+def state_argv() -> list[str]:
+    """The exec that prints the job's state in its Pod (JSON; see the runner's STATE)."""
+    return ["python3", RUNNER, runner.STATE, JOB_DIR]
 
 
 #: What runs in the Pod (``in_pod/``), copied beside each other under META.
@@ -128,11 +149,13 @@ def default_inventory() -> bytes:
     return b"localhost ansible_connection=local ansible_python_interpreter=auto_silent\n"
 
 
-def job_files(spec: JobSpec, secret_files: t.Mapping[str, bytes]) -> dict[str, bytes]:
+def job_files(spec: JobSpec, secret_files: t.Mapping[str, bytes], slice_plan_json: bytes | None = None) -> dict[str, bytes]:
     """The job's own files, by their path in the job directory: the runner and its processes
-    module, the events callback,
-    the default inventory when the job names none (under META), and the secrets (under SECRETS)."""
+    module, the events callback, the default inventory when the job names none and a slice's
+    plan (under META), and the secrets (under SECRETS)."""
     files = {f"{runner.META}/{name}": in_pod_source(name) for name in IN_POD_FILES}
+    if slice_plan_json is not None:
+        files[runner.SLICE] = slice_plan_json
     files[f"{runner.CALLBACK_PLUGINS}/job_events.py"] = events_callback_source()
     if not spec.inventories:
         files[f"{runner.META}/inventory.ini"] = default_inventory()

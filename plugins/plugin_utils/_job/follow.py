@@ -68,6 +68,7 @@ class _Trailer:
         self.lost = False
         self.oom_kills = 0
         self.memory_limit = 0
+        self.canceled_by: str | None = None
         self.other: list[str] = []
         self.left_out: list[int] = []  # sizes of the lines longer than MAX_EVENT_BYTES
         self.events: list[bytes] = []
@@ -81,9 +82,10 @@ class _Trailer:
                 self.events.append(raw[len(_EVENT_PREFIX):])
                 continue
             words = raw.decode("utf-8", "replace").split()
-            if words[:1] == [DONE_LINE] and len(words) == 6:
+            if words[:1] == [DONE_LINE] and len(words) == 7:
                 self.size, self.rc, self.timed_out = int(words[1]), int(words[2]), words[3] == "1"
                 self.oom_kills, self.memory_limit = int(words[4]), int(words[5])
+                self.canceled_by = None if words[6] == "-" else words[6]
             elif words[:1] == [LOST_LINE] and len(words) == 2:
                 self.size, self.lost = int(words[1]), True
             elif words:
@@ -113,6 +115,8 @@ class TargetStream:
         #: Processes the OOM killer killed in the container, and its memory limit (bytes, 0: none).
         self.oom_kills = 0
         self.memory_limit = 0
+        #: Who canceled the job (container_group_job_cancel's owner id), None if nobody did.
+        self.canceled_by: str | None = None
 
     def _pod_ended(self) -> PodEnded | None:
         """Whether the Pod can still run the target, from one read that is not retried (the
@@ -186,6 +190,7 @@ class TargetStream:
                                          f"{MAX_EVENT_BYTES:,} bytes and was left out of the events", True)
                     self.events = b"\n".join(trailer.events)
                     self.oom_kills, self.memory_limit = trailer.oom_kills, trailer.memory_limit
+                    self.canceled_by = trailer.canceled_by
                     return trailer.rc, trailer.timed_out
                 ended = self._pod_ended()
                 if ended is not None:

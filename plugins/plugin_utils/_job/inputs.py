@@ -58,6 +58,7 @@ class JobSpec(t.NamedTuple):
     artifacts_dir: str | None = None  # absolute, on the controller: the job's record goes below it
     fact_cache_dir: str | None = None  # absolute, on the controller: facts kept between jobs
     playbook_artifact: str | None = None  # absolute, on the controller: ansible-navigator's replay file
+    slices: int = 1  # AWX's job_slice_count: the inventory's hosts over this many Pods at once
 
 
 #: Where an inventory of the job comes from.
@@ -84,6 +85,9 @@ def job_spec(args: t.Mapping[str, t.Any], group: t.Mapping[str, t.Any]) -> JobSp
     for name in ("job_timeout", "pending_timeout", "reconnect_timeout"):
         if args[name] < 1:
             raise JobInputError(f"{name} must be at least 1 second, got {args[name]}")
+    slices = args.get("slices") or 1
+    if slices < 1:
+        raise JobInputError(f"slices must be at least 1 (1: one Pod for the whole inventory), got {slices}")
     forks = args["forks"] or DEFAULT_FORKS
     max_forks = int(group.get("max_forks") or 0)
     if max_forks:
@@ -119,6 +123,7 @@ def job_spec(args: t.Mapping[str, t.Any], group: t.Mapping[str, t.Any]) -> JobSp
         artifacts_dir=_controller_path(args.get("artifacts_dir")),
         fact_cache_dir=_controller_path(args.get("fact_cache_dir")),
         playbook_artifact=_output_file(args.get("playbook_artifact"), "playbook_artifact"),
+        slices=slices,
     )
 
 

@@ -54,6 +54,7 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.fi
     job_files,
     playbook_args,
     recap_of,
+    slice_plan,
     start_argv,
     stop_argv,
 )
@@ -70,7 +71,7 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.na
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.outcome import JobOutcome
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.outputs import JobOutputs
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.pending import NodeWait
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.owner import kept_patch, leftovers, owner_id
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.owner import describe_owner, kept_patch, leftovers, owner_id
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.project import (
     ProjectCopy,
     ProjectFileError,
@@ -107,8 +108,11 @@ class ContainerGroupJob:
 
     def __init__(self, spec: JobSpec, group: dict, endpoint: ApiEndpoint, *, on_line: LineFn, notice: NoticeFn,
                  secrets: JobSecrets | None = None, owner: str | None = None, job_id: str | None = None,
-                 pull_credential: dict | None = None, project: ProjectCopy | None = None) -> None:
+                 pull_credential: dict | None = None, project: ProjectCopy | None = None,
+                 slice_of: tuple[int, int] | None = None, outputs: JobOutputs | None = None) -> None:
         self.spec = spec
+        #: (number, count) of a slice of a job (see ``slices``), None for a whole job.
+        self.slice_of = slice_of
         #: What the job ships (chosen when the copy starts if not given).
         self.project = project
         self.secrets = secrets or JobSecrets(extra_vars=spec.extra_vars)
@@ -116,9 +120,11 @@ class ContainerGroupJob:
         self.notice = notice
         self.owner = owner or owner_id()
         self.job_id = job_id or uuid.uuid4().hex[:12]
+        #: runner_ident of the job's events: the job id, and a slice's number after it.
+        self.ident = f"{self.job_id}-{slice_of[0]}" if slice_of else self.job_id
         deadline = spec.job_timeout + spec.pending_timeout + DEADLINE_GRACE_SECONDS
         manifests = job_manifests(spec.group_name, group.get("pod_spec_override"), self.job_id, self.owner, deadline,
-                                  pull_credential)
+                                  pull_credential, playbook=spec.playbook, slice_of=slice_of)
         #: The Pod as the job creates it.
         self.pod_manifest = manifests.pod
         self.namespace: str = manifests.pod["metadata"]["namespace"]
@@ -126,8 +132,8 @@ class ContainerGroupJob:
         self.api = JobNamespace(endpoint, self.namespace, reconnect_timeout=spec.reconnect_timeout, notice=notice)
         self.pull_secret = PullSecret(manifests.pull_secret, self.api) if manifests.pull_secret is not None else None
         self.admission = PodAdmission(self.api, spec.group_name, self.job_id, spec.pending_timeout, notice)
-        #: events_file, the record (artifacts_dir), the playbook artifact.
-        self.outputs = JobOutputs(spec, self.job_id, notice)
+        #: events_file, the record (artifacts_dir), the playbook artifact (a slice's are the job's, see ``slices``).
+        self.outputs = outputs or JobOutputs(spec, self.job_id, notice)
 
         def shown(line: str, is_stderr: bool) -> None:
             on_line(line, is_stderr)
@@ -142,6 +148,12 @@ class ContainerGroupJob:
         self.leftovers_removed: list[str] = []
         #: Seconds the Pod waited in its group's queue, once admitted (None before).
         self.queue_seconds: float | None = None
+        #: Whether the playbook was started in the Pod (its runner then answers a stop).
+        self.target_started = False
+        #: Why the job was stopped from another thread (a sliced job's interruption), None if it was not.
+        self.stopped_by: str | None = None
+        #: The job events read back (masked), once the playbook has ended.
+        self.events: list[dict] = []
 
     @property
     def pod_name(self) -> str:
@@ -165,7 +177,7 @@ class ContainerGroupJob:
         started = time.monotonic()
         timings = dict.fromkeys(("queue", "create_to_running", "copy", "run", "delete"), 0.0)
         follow: TargetStream | None = None
-        target_started = timed_out = interrupted = False
+        timed_out = interrupted = False
         events: list[dict] = []
         with StopGuard() as guard:
             try:
@@ -173,16 +185,20 @@ class ContainerGroupJob:
                 if self.queue_seconds is None:
                     self.queue_seconds = self.admit(self.enter())
                 timings["queue"] = self.queue_seconds
+                self._go_on()
                 # The job id is what a user passes to find this job again (its Pod's label, its record).
-                self.notice(f"{self.where} created for container group {self.spec.group_name!r} (job {self.job_id}); "
+                part = f", slice {self.slice_of[0]}/{self.slice_of[1]}" if self.slice_of else ""
+                self.notice(f"{self.where} created for container group {self.spec.group_name!r} (job {self.job_id}{part}); "
                             "waiting for it to run", False)
                 timings["create_to_running"] = self.wait_running()
+                self._go_on()
                 timings["copy"] = self.copy_project()
+                self._go_on()
                 self.notice(f"{self.where} running; project copied; running {self.spec.playbook}", False)
                 run_started = time.monotonic()
                 try:
                     self.start_playbook()
-                    target_started = True
+                    self.target_started = True
                     follow = TargetStream(self.api, self.pod_name, self.container, self._stdout.feed)
                     rc, timed_out = self.follow_playbook(follow)
                 finally:
@@ -191,9 +207,15 @@ class ContainerGroupJob:
                 if self.spec.fact_cache_dir:
                     bring_back_facts(self.api, self.pod_name, self.container, self.spec.fact_cache_dir)
                 # After job_timeout too: the events of what ran until then.
-                events = self.read_events(follow.events)
+                events = self.events = self.read_events(follow.events)
                 outcome.stats, outcome.events, outcome.artifacts = stats_of(events), len(events), artifacts_of(events)
-                if timed_out:
+                if self.stopped_by:
+                    interrupted, outcome.failure = True, f"the job was canceled ({self.stopped_by})"
+                elif follow.canceled_by:
+                    interrupted = True
+                    outcome.failure = (f"the job was canceled by container_group_job_cancel from "
+                                       f"{describe_owner(follow.canceled_by)}")
+                elif timed_out:
                     outcome.failure = (f"the playbook in {self.where} ran past job_timeout ({self.spec.job_timeout}s) "
                                        "and was stopped")
                 else:
@@ -204,10 +226,12 @@ class ContainerGroupJob:
                     outcome.failure, outcome.pod_reason = self._oom_killed(outcome.failure, follow)
             except JobError as exc:
                 outcome.failure, outcome.pod_reason = str(exc), exc.reason
+                if self.stopped_by:  # the Pod went because the job was stopped, not the other way round
+                    interrupted, outcome.failure, outcome.pod_reason = True, f"the job was canceled ({self.stopped_by})", None
             except (Interrupted, KeyboardInterrupt):
                 interrupted = True
                 outcome.failure = f"interrupted by {guard.reason or 'SIGINT'}; the job was stopped"
-                if target_started:
+                if self.target_started:
                     self._stop_target()
             finally:
                 self._stdout.flush()
@@ -221,6 +245,7 @@ class ContainerGroupJob:
                     outcome.failure = "; ".join(filter(None, [outcome.failure, *problems])) or None
         outcome.pod_name = self.pod_name
         status = CANCELED if interrupted else TIMEOUT if timed_out else FAILED if outcome.failure else SUCCESSFUL
+        outcome.status = status
         outcome.artifact_dir = self.outputs.finish(events, status, outcome.rc)
         outcome.recap = recap_of(self._stdout.kept)
         outcome.stdout_tail = self._stdout.kept[-20:]
@@ -231,13 +256,29 @@ class ContainerGroupJob:
         outcome.api_requests = self.api.requests
         return outcome
 
-    def _stop_target(self) -> None:
+    def _go_on(self) -> None:
+        """Between steps: JobError if the job was stopped from another thread meanwhile."""
+        if self.stopped_by:
+            raise JobError(f"the job was canceled ({self.stopped_by})")
+
+    def stop_from_another_thread(self, why: str) -> None:
+        """Stop the job as its own interruption would, from another thread (a sliced job's main
+        thread, which alone receives signals): the playbook stopped and marked canceled (the
+        job's follow then ends as a cancel), or a Pod that has not run it yet deleted (the job's
+        wait then fails, and says why)."""
+        self.stopped_by = why
+        if self.target_started:
+            self._stop_target(canceled_by=owner_id())
+        elif self.has_pod:
+            _despite_a_signal(lambda: self.api.delete_pod(self.pod_name, self._created.uid if self._created else None))
+
+    def _stop_target(self, canceled_by: str | None = None) -> None:
         """SIGTERM to the target's process group in the Pod, SIGKILL if it outlives the grace."""
         for _attempt in range(2):
             try:
                 said: list[bytes] = []
-                self.api.exec_once(self.pod_name, self.container, stop_argv(STOP_GRACE_SECONDS), on_stdout=said.append,
-                                   timeout=STOP_GRACE_SECONDS + 10)
+                self.api.exec_once(self.pod_name, self.container, stop_argv(STOP_GRACE_SECONDS, canceled_by),
+                                   on_stdout=said.append, timeout=STOP_GRACE_SECONDS + 10)
             except (Interrupted, KeyboardInterrupt):
                 continue  # the guard ignores every signal after the first, so this retry runs
             except K8sClientError as exc:
@@ -377,7 +418,8 @@ class ContainerGroupJob:
         """One exec, one tar stream: the project, the job's own files and its secrets; the seconds it took."""
         started = time.monotonic()
         errors: list[bytes] = []
-        files = job_files(self.spec, self.secrets.files())
+        plan = slice_plan(self.spec, self.secrets, *self.slice_of) if self.slice_of else None
+        files = job_files(self.spec, self.secrets.files(), plan)
         try:
             project = self.project or job_project(self.spec)
             rc = self.api.exec(self.pod_name, self.container, copy_argv(),
@@ -395,10 +437,11 @@ class ContainerGroupJob:
 
     def start_playbook(self) -> None:
         """Start the playbook detached in the Pod, under the runner."""
-        self.outputs.command(playbook_args(self.spec, self.secrets), PROJECT_DIR)
+        sliced = self.slice_of is not None
+        self.outputs.command(playbook_args(self.spec, self.secrets, sliced), PROJECT_DIR)
         errors: list[bytes] = []
-        rc = self.api.exec(self.pod_name, self.container, start_argv(self.spec, self.secrets, self.job_id), on_stderr=errors.append,
-                           what="start the playbook in")
+        rc = self.api.exec(self.pod_name, self.container, start_argv(self.spec, self.secrets, self.ident, sliced),
+                           on_stderr=errors.append, what="start the playbook in")
         if rc != 0:
             detail = self.secrets.mask(b"".join(errors).decode("utf-8", errors="replace").strip())
             raise JobError(f"the playbook could not be started in {self.where} (exit status {rc})"

@@ -22,10 +22,16 @@ from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspe
     LABEL_MANAGED_BY,
     MANAGED_BY_VALUE,
     job_pod_definition,
+    pod_name,
 )
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.owner import ANNOTATION_OWNER
 
 SECRET_TYPE = "kubernetes.io/dockerconfigjson"
+#: The playbook a job runs (as given), and a slice's "number/count", for container_group_job_info.
+ANNOTATION_PLAYBOOK = "container-groups.ephemeral.io/playbook"
+ANNOTATION_SLICE = "container-groups.ephemeral.io/slice"
+#: A slice's number (1-based), beside the job id every slice of the job carries.
+LABEL_SLICE = "container-groups.ephemeral.io/slice"
 
 
 @dataclass(frozen=True)
@@ -37,15 +43,25 @@ class JobManifests:
 
 
 def job_manifests(group_name: str, override: dict | None, job_id: str, owner: str, deadline: int,
-                  pull_credential: dict | None = None) -> JobManifests:
-    """The Pod from the group's merged spec with the owner's annotation, and its pull Secret.
+                  pull_credential: dict | None = None, *, playbook: str | None = None,
+                  slice_of: tuple[int, int] | None = None) -> JobManifests:
+    """The Pod from the group's merged spec with the owner's annotation (and the playbook's,
+    for container_group_job_info), and its pull Secret.
 
-    The Secret is named after the Pod's name as the job first makes it (from the job id): the
-    slot names of max_concurrent_jobs are shared by jobs, this name is not. The Pod lists it in
-    imagePullSecrets after the override's own.
+    A slice's Pod carries the job's id like every slice's, its number in its name and a label,
+    and "number/count" in an annotation. The Secret is named after the Pod; the Pod lists it
+    in imagePullSecrets after the override's own.
     """
     pod = job_pod_definition(override, group_name, job_id, deadline)
-    pod["metadata"].setdefault("annotations", {})[ANNOTATION_OWNER] = owner
+    metadata = pod["metadata"]
+    annotations = metadata.setdefault("annotations", {})
+    annotations[ANNOTATION_OWNER] = owner
+    if playbook:
+        annotations[ANNOTATION_PLAYBOOK] = playbook
+    if slice_of is not None:
+        metadata["name"] = pod_name(group_name, f"{job_id}-{slice_of[0]}")
+        metadata["labels"][LABEL_SLICE] = str(slice_of[0])
+        annotations[ANNOTATION_SLICE] = f"{slice_of[0]}/{slice_of[1]}"
     if pull_credential is None:
         return JobManifests(pod, None)
     name = f"{pod['metadata']['name']}-pull"

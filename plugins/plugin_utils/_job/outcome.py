@@ -15,6 +15,8 @@ class JobOutcome:
     """What a finished job reports (the action plugin's result is built from it)."""
 
     changed: bool = False
+    #: The record's status: successful, failed, timeout or canceled.
+    status: str = "failed"
     rc: int | None = None
     failure: str | None = None
     pod_name: str = ""

@@ -55,12 +55,12 @@ class JobOutputs:
             path = self._spec.events_file
             self._said(f"write events_file {path}", lambda: write_events(path, events))
 
-    def finish(self, events: t.Sequence[dict], status: str, rc: int | None) -> str | None:
+    def finish(self, events: t.Sequence[dict], status: str, rc: int | None, trailing: bool = True) -> str | None:
         """The record's events, rc and status, and the playbook artifact; the record's directory,
-        or None without one."""
+        or None without one. (trailing: see ``JobRecord.finish``.)"""
         record = self.record
         if record is not None:
-            self._said(f"finish the job's record in {record.path}", lambda: record.finish(events, status, rc))
+            self._said(f"finish the job's record in {record.path}", lambda: record.finish(events, status, rc, trailing))
         if self._spec.playbook_artifact:
             path = self._spec.playbook_artifact
             self._said(f"write playbook_artifact {path}", lambda: write_playbook_artifact(path, events, status))

@@ -140,6 +140,14 @@ def owner_is_alive(owner: str) -> bool | None:
     return _alive_in_another_namespace(pid, ticks)
 
 
+def describe_owner(owner: str) -> str:
+    """An owner id in words for people: "HOST (pid PID)", or the id as it is when it is not one of ours."""
+    parts = owner.split("/")
+    if len(parts) == 5 and parts[3].isdigit():
+        return f"{parts[0]} (pid {parts[3]})"
+    return owner or "an unknown process"
+
+
 def kept_patch(until: float) -> dict:
     return {"metadata": {"annotations": {ANNOTATION_KEPT_UNTIL: str(int(until))}}}
 

@@ -24,6 +24,7 @@ import typing as t
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import SECRETS_DIR
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.in_pod.runner import (
     ENV_FILE,
+    MASK_FILE,
     PRIVATE_KEY,
     PRIVATE_KEY_PASSPHRASE,
 )
@@ -69,9 +70,22 @@ class JobSecrets:
     def __repr__(self) -> str:
         return f"JobSecrets({len(self._masked)} values, not shown)"
 
+    @classmethod
+    def masking(cls, forms: t.Iterable[str]) -> JobSecrets:
+        """Secrets that only mask: the forms another process's job wrote (MASK_FILE), for a
+        follower of that job's output (container_group_job_info)."""
+        secrets = cls()
+        secrets._masked = sorted({form for form in forms if isinstance(form, str) and len(form) >= MIN_MASKED_LENGTH},
+                                 key=len, reverse=True)
+        return secrets
+
     def files(self) -> dict[str, bytes]:
         """Name (in the secrets directory) -> content, every one to be written 0600."""
         files = {EXTRA_VARS: json.dumps(self._extra_vars).encode("utf-8")}
+        if self._masked:
+            # Kept in the Pod's memory-backed volume after the run, so that a follower from
+            # another process masks what this job masks.
+            files[MASK_FILE] = json.dumps(self._masked).encode("utf-8")
         if self._secret_vars:
             files[SECRET_VARS] = json.dumps(self._secret_vars).encode("utf-8")
         if self._credential_vars:

@@ -51,6 +51,10 @@ class StopGuard:
                 return
 
     def __enter__(self) -> StopGuard:
+        if threading.current_thread() is not threading.main_thread():
+            # Only the main thread receives signals: a job run in a thread of its own (a slice)
+            # is stopped by that thread's guard, through the job (see ``slices``).
+            return self
         for signum in (signal.SIGINT, signal.SIGTERM):
             self._previous[signum] = signal.signal(signum, self._handler)
         threading.Thread(target=self._watch_parent, name="cg-parent-watchdog", daemon=True).start()

@@ -21,19 +21,27 @@ below the imports; the controller imports them from here.
     memory-backed volume) it takes ENV_FILE (the target's extra environment) and PRIVATE_KEY
     (loaded into an ssh-agent below the supervisor, with PRIVATE_KEY_PASSPHRASE through
     SSH_ASKPASS; both files are removed at once); every file there is removed when the target
-    ends. A target that cannot start makes ``START`` fail with the reason on stderr.
+    ends. A target that cannot start makes ``START`` fail with the reason on stderr. With
+    META/SLICE (a slice of a job: index, count and the command that lists the inventory's
+    hosts), the supervisor first lists the hosts, keeps host i when i mod count is the slice's
+    (in the inventory's order), and runs ARGV with ``--limit @file`` of those; a slice without
+    hosts ends at once with status 0, saying so.
 ``FOLLOW DIR OFFSET``
     Copies DIR/OUTPUT from byte OFFSET to stdout as it grows, until the target has ended and
     every byte is out; then writes the job events (``EVENT_LINE <json>``, one line each) and
-    ``DONE_LINE <size> <rc> <timed out 0|1> <OOM kills> <memory limit>`` on stderr (the
-    container's memory cgroup's count of processes the OOM killer killed, and its limit in
-    bytes, 0 for none). While the target is quiet it writes a
+    ``DONE_LINE <size> <rc> <timed out 0|1> <OOM kills> <memory limit> <canceled by>`` on
+    stderr (the container's memory cgroup's count of processes the OOM killer killed, and its
+    limit in bytes, 0 for none; who canceled the job, ``-`` if nobody). While the target is quiet it writes a
     newline on stderr every few seconds, so no idle timeout of the API server or kubelet cuts
     the stream. ``LOST_LINE <size>`` if the supervisor died without a status (killed).
-``STOP DIR GRACE``
+``STOP DIR GRACE [BY]``
     SIGTERM to the target's process group and to every process below the supervisor, SIGKILL
     after GRACE seconds to whatever is left; prints STOPPED, KILLED, STILL_RUNNING or
-    NOT_RUNNING.
+    NOT_RUNNING. With BY (who asks, one word), the job is canceled: the status says so, and
+    the controller that follows it reports it canceled.
+``STATE DIR``
+    Prints the job's state as one JSON object: started, ended, rc, timed_out, canceled (BY or
+    null), output (bytes so far) and started_at (seconds since the epoch, null before).
 ``FACTS DIR``
     Prints the files of DIR/FACT_CACHE (the run's jsonfile fact cache) that the run wrote, as
     one JSON object: file name -> its content in base64 (the files stay opaque: each
@@ -49,7 +57,7 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional, TextIO
+from typing import BinaryIO, Dict, List, Optional, TextIO
 
 if __package__:  # imported as part of the collection (the controller, the tests)
     from . import processes
@@ -63,6 +71,7 @@ else:  # run as a script in the Pod, where the job puts processes.py beside it
 START = "start"
 FOLLOW = "follow"
 STOP = "stop"
+STATE = "state"
 FACTS = "facts"
 #: The lines ``follow`` writes on stderr once the output is whole: ``EVENT_LINE <json>`` for
 #: each job event, then ``DONE_LINE <size> <rc> <timed out 0|1> <OOM kills> <memory limit>``;
@@ -84,6 +93,9 @@ RUNNER = META + "/runner.py"
 CALLBACK_PLUGINS = META + "/callback_plugins"
 SECRETS = "secrets"
 ENV_FILE = "env.json"
+#: What the controller masks (JSON list), kept when the rest of SECRETS is cleared, for a
+#: follower from another process.
+MASK_FILE = "mask.json"
 PRIVATE_KEY = "private_key"
 PRIVATE_KEY_PASSPHRASE = "private_key_passphrase"
 #: The target's stdout and stderr, interleaved.
@@ -95,6 +107,11 @@ EVENTS = "events.jsonl"
 #: The run's jsonfile fact cache, when the job keeps facts (the controller ships the cached
 #: files in and sets ANSIBLE_CACHE_PLUGIN_CONNECTION to it).
 FACT_CACHE = "fact_cache"
+#: A slice's instructions (JSON: index, count, hosts_argv, limited_hosts_argv) and its hosts.
+SLICE = META + "/slice.json"
+SLICE_HOSTS = META + "/slice_hosts"
+#: Who canceled the job (STOP with BY), until the supervisor puts it in STATUS.
+_CANCELED = "canceled"
 #: Written just before the target starts: a fact file newer than it was written by the run.
 _STARTED = "started"
 _SUPERVISOR = "supervisor"
@@ -238,9 +255,59 @@ def _remove(*paths: str) -> None:
 
 
 def _clear(directory: str) -> None:
-    """Remove every file of the job's secrets directory (the volume itself goes with the Pod)."""
+    """Remove every file of the job's secrets directory but MASK_FILE (the volume itself goes with the Pod)."""
     for root, _dirs, files in os.walk(directory, topdown=False):
-        _remove(*(os.path.join(root, name) for name in files))
+        _remove(*(os.path.join(root, name) for name in files if (root, name) != (directory, MASK_FILE)))
+
+
+def slice_of(hosts: List[str], index: int, count: int) -> List[str]:
+    """The hosts of slice index (1-based) of count, as AWX slices: host i (0-based, in the
+    inventory's order) goes to slice i mod count + 1."""
+    return hosts[index - 1::count]
+
+
+def listed_hosts(text: str) -> List[str]:
+    """The host names ``ansible PATTERN --list-hosts`` prints (after its "hosts (N):" line)."""
+    lines = text.splitlines()
+    start = next((i + 1 for i, line in enumerate(lines) if line.strip().startswith("hosts (")), len(lines))
+    return [line.strip() for line in lines[start:] if line.strip()]
+
+
+def _list_hosts(argv: List[str], env: Dict[str, str]) -> List[str]:
+    try:
+        listed = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, timeout=600, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise _StartError("cannot list the inventory's hosts for the slice (%s): %s" % (" ".join(argv[:3]), exc))
+    if listed.returncode != 0:
+        said = listed.stderr.decode("utf-8", "replace").strip()
+        raise _StartError("listing the inventory's hosts for the slice failed (exit status %d)%s"
+                          % (listed.returncode, ": " + said if said else ""))
+    return listed_hosts(listed.stdout.decode("utf-8", "replace"))
+
+
+def _sliced(job_dir: str, env: Dict[str, str], argv: List[str], output: BinaryIO) -> Optional[List[str]]:
+    """argv limited to the slice's hosts (argv itself for a job that is not sliced), or None
+    when the slice has none (said in the output)."""
+    try:
+        with open(os.path.join(job_dir, SLICE)) as handle:
+            plan = json.load(handle)
+    except FileNotFoundError:
+        return argv
+    index, count = int(plan["index"]), int(plan["count"])
+    hosts = slice_of(_list_hosts(plan["hosts_argv"], env), index, count)
+    if plan.get("limited_hosts_argv"):
+        # The job's limit applies within the slice, as AWX applies it to each slice's inventory.
+        limited = set(_list_hosts(plan["limited_hosts_argv"], env))
+        hosts = [host for host in hosts if host in limited]
+    if not hosts:
+        output.write(("slice %d/%d: no host of the inventory%s falls in this slice; nothing to run\n"
+                      % (index, count, " within the limit" if plan.get("limited_hosts_argv") else "")).encode())
+        return None
+    path = os.path.join(job_dir, SLICE_HOSTS)
+    _write_atomically(path, "".join(host + "\n" for host in hosts))
+    output.write(("slice %d/%d: %s\n" % (index, count, ", ".join(hosts))).encode())
+    return argv + ["--limit", "@" + path]
 
 
 def _supervise(job_dir: str, timeout: float, argv: List[str]) -> None:
@@ -250,6 +317,12 @@ def _supervise(job_dir: str, timeout: float, argv: List[str]) -> None:
     with open(os.path.join(job_dir, OUTPUT), "ab", buffering=0) as output:
         try:
             env = _target_env(job_dir)
+            sliced = _sliced(job_dir, env, argv, output)
+            if sliced is None:
+                _clear(secrets)
+                _write_atomically(os.path.join(job_dir, STATUS), json.dumps({"rc": 0, "timed_out": False}))
+                return
+            argv = sliced
             agent = _start_agent(secrets, env)
             _write_atomically(os.path.join(job_dir, _STARTED), "")
             target = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
@@ -280,14 +353,25 @@ def _supervise(job_dir: str, timeout: float, argv: List[str]) -> None:
     if agent is not None:
         agent.kill()
     _clear(secrets)
-    status = ended[target.pid]
-    if os.WIFSIGNALED(status):
-        rc = 128 + os.WTERMSIG(status)
+    wait_status = ended[target.pid]
+    if os.WIFSIGNALED(wait_status):
+        rc = 128 + os.WTERMSIG(wait_status)
     else:
-        rc = os.WEXITSTATUS(status)
+        rc = os.WEXITSTATUS(wait_status)
     kills, limit = processes.oom_kills()
-    _write_atomically(os.path.join(job_dir, STATUS), json.dumps({"rc": rc, "timed_out": timed_out, "oom_kills": kills,
-                                                                 "memory_limit": limit}))
+    status = {"rc": rc, "timed_out": timed_out, "oom_kills": kills, "memory_limit": limit}  # type: Dict[str, object]
+    canceled = _read_text(os.path.join(job_dir, _CANCELED))
+    if canceled:
+        status["canceled"] = canceled
+    _write_atomically(os.path.join(job_dir, STATUS), json.dumps(status))
+
+
+def _read_text(path: str) -> Optional[str]:
+    try:
+        with open(path) as handle:
+            return handle.read().strip() or None
+    except OSError:
+        return None
 
 
 def start(job_dir: str, timeout: float, argv: List[str]) -> int:
@@ -313,11 +397,13 @@ def start(job_dir: str, timeout: float, argv: List[str]) -> int:
                 os._exit(0)
         os._exit(0)
     os.wait()
-    deadline = time.monotonic() + 40  # ssh-add may take a while on a busy node
+    # ssh-add may take a while on a busy node; a slice first lists the inventory (twice with a limit).
+    wait = 40 + (600 if os.path.exists(os.path.join(job_dir, SLICE)) else 0)
+    deadline = time.monotonic() + wait
     status_path = os.path.join(job_dir, STATUS)
     while _read_int(os.path.join(job_dir, _PGID)) is None and not os.path.exists(status_path):
         if time.monotonic() > deadline:
-            sys.stderr.write("the job's supervisor did not start the target within 40 s\n")
+            sys.stderr.write("the job's supervisor did not start the target within %d s\n" % wait)
             return 1
         time.sleep(POLL_SECONDS)
     if _read_int(os.path.join(job_dir, _PGID)) is None:
@@ -350,8 +436,9 @@ def follow(job_dir: str, offset: int) -> int:
                 with open(status_path) as status_file:
                     status = json.load(status_file)
                 _send_events(job_dir, err)
-                err.write("%s %d %d %d %d %d\n" % (DONE_LINE, handle.tell(), status["rc"], 1 if status["timed_out"] else 0,
-                                                   status.get("oom_kills", 0), status.get("memory_limit", 0)))
+                err.write("%s %d %d %d %d %d %s\n" % (DONE_LINE, handle.tell(), status["rc"], 1 if status["timed_out"] else 0,
+                                                      status.get("oom_kills", 0), status.get("memory_limit", 0),
+                                                      status.get("canceled") or "-"))
                 return 0
             if supervisor is not None and not processes.alive(supervisor) and not os.path.exists(status_path):
                 err.write("%s %d\n" % (LOST_LINE, handle.tell()))
@@ -391,14 +478,39 @@ def facts(job_dir: str) -> int:
     return 0
 
 
-def stop(job_dir: str, grace: float) -> int:
+def stop(job_dir: str, grace: float, by: Optional[str] = None) -> int:
     pgid = _read_int(os.path.join(job_dir, _PGID))
     supervisor = _read_int(os.path.join(job_dir, _SUPERVISOR))
     if pgid is None or not processes.target_processes(supervisor, pgid):
         print(NOT_RUNNING)
         return 0
+    if by:
+        # Before any signal: the supervisor writes the status once the target has ended.
+        _write_atomically(os.path.join(job_dir, _CANCELED), "".join(by.split()))
     needed_kill, left = processes.stop_everything(supervisor, pgid, grace, lambda: None)
     print(STILL_RUNNING if left else KILLED if needed_kill else STOPPED)
+    return 0
+
+
+def state(job_dir: str) -> int:
+    try:
+        with open(os.path.join(job_dir, STATUS)) as handle:
+            status = json.load(handle)
+    except (OSError, ValueError):
+        status = None
+    try:
+        started_at = os.stat(os.path.join(job_dir, _STARTED)).st_mtime  # type: Optional[float]
+    except OSError:
+        started_at = None
+    try:
+        size = os.stat(os.path.join(job_dir, OUTPUT)).st_size
+    except OSError:
+        size = 0
+    sys.stdout.write(json.dumps({
+        "started": os.path.exists(os.path.join(job_dir, OUTPUT)), "ended": status is not None,
+        "rc": status.get("rc") if status else None, "timed_out": bool(status and status.get("timed_out")),
+        "canceled": (status.get("canceled") if status else None) or _read_text(os.path.join(job_dir, _CANCELED)),
+        "output": size, "started_at": started_at}))
     return 0
 
 
@@ -409,10 +521,12 @@ def main(argv: List[str]) -> int:
     if command == FOLLOW:
         return follow(job_dir, int(argv[2]))
     if command == STOP:
-        return stop(job_dir, float(argv[2]))
+        return stop(job_dir, float(argv[2]), argv[3] if len(argv) > 3 else None)
+    if command == STATE:
+        return state(job_dir)
     if command == FACTS:
         return facts(job_dir)
-    sys.stderr.write("usage: runner.py start DIR TIMEOUT ARGV... | follow DIR OFFSET | stop DIR GRACE | facts DIR\n")
+    sys.stderr.write("usage: runner.py start DIR TIMEOUT ARGV... | follow DIR OFFSET | stop DIR GRACE [BY] | state DIR | facts DIR\n")
     return 2
 
 

@@ -4,7 +4,10 @@
 
 from __future__ import annotations
 
+import json
+
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import files as _files
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.in_pod import runner
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.files import (
     LineSplitter,
     follow_argv,
@@ -13,7 +16,9 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.fi
     playbook_args,
     recap_of,
     in_pod_source,
+    slice_plan,
     start_argv,
+    state_argv,
     stop_argv,
 )
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.inputs import CONTROLLER, PROJECT, JobSpec
@@ -114,3 +119,23 @@ def test_a_job_that_keeps_facts_ships_its_cache_and_points_the_run_at_it(tmp_pat
     assert job_copies(job) == {"fact_cache": str(tmp_path / "facts")}
     assert job_copies(spec(fact_cache_dir=str(tmp_path / "none-yet"))) == {}, "a cache that does not exist yet ships nothing"
     assert "ANSIBLE_CACHE_PLUGIN" not in start_argv(spec(), JobSecrets())[2]
+
+
+def test_a_slice_lists_the_inventory_as_the_playbook_sees_it_and_leaves_the_limit_to_its_runner():
+    job = spec(limit="web", inventories=((PROJECT, "hosts.ini"),), vault_password_files=((None, "/v"),))
+    secrets = JobSecrets(vault_passwords=[(None, b"pw")])
+    plan = json.loads(slice_plan(job, secrets, 2, 3))
+    assert plan["index"] == 2 and plan["count"] == 3
+    assert plan["hosts_argv"][:3] == ["ansible", "all", "--list-hosts"]
+    assert plan["hosts_argv"][3:] == playbook_args(job, secrets, sliced=True)[1:-3], "the same inventories and vault"
+    assert plan["limited_hosts_argv"] == [*plan["hosts_argv"], "--limit", "web"]
+    assert "--limit" not in playbook_args(job, secrets, sliced=True)
+    assert "--limit" in playbook_args(job, secrets)
+    assert json.loads(slice_plan(spec(), JobSecrets(), 1, 2))["limited_hosts_argv"] is None
+    files = job_files(job, {}, slice_plan(job, secrets, 2, 3))
+    assert json.loads(files[runner.SLICE]) == plan
+
+
+def test_a_cancel_names_who_asks_and_the_state_command():
+    assert stop_argv(3.0, "host/boot/ns/1/2")[-2:] == ["3", "host/boot/ns/1/2"]
+    assert state_argv() == ["python3", "/tmp/cg-job/meta/runner.py", "state", "/tmp/cg-job"]

@@ -25,7 +25,9 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.ma
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.owner import ANNOTATION_KEPT_UNTIL
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.inputs import JobSpec
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.queue import ANNOTATION_TICKET, QUEUE_GATE, ungate_patch
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.outputs import JobOutputs
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.secrets import JobSecrets
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.slices import SlicedJob
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import ExecError, K8sApiError, K8sConnectionError
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.stop_guard import Interrupted
 
@@ -78,7 +80,7 @@ class FakeExec:
             raise ExecError("the exec stream broke: connection reset")
         kwargs["on_stdout"](self.OUTPUT[offset:])
         events = b"".join(f"{runner.EVENT_LINE} ".encode() + line + b"\n" for line in self.EVENTS.split(b"\n") if line.endswith(b"}"))
-        done = f"{runner.DONE_LINE} {len(self.OUTPUT)} {self.rc} {int(self.timed_out)} {self.oom_kills} 67108864\n"
+        done = f"{runner.DONE_LINE} {len(self.OUTPUT)} {self.rc} {int(self.timed_out)} {self.oom_kills} 67108864 -\n"
         kwargs["on_stderr"](b"\n" + events + done.encode())
         return 0
 
@@ -779,3 +781,97 @@ def test_facts_that_cannot_be_read_back_are_said_and_the_job_still_succeeds(fake
     assert (f"the facts of this run in Pod default/{job.pod_name} were not kept in {tmp_path}/facts: the runner named "
             "a fact file '../escape', which is no file name", True) in notices
     assert not (tmp_path / "escape").exists()
+
+
+# -- slices --------------------------------------------------------------------------------
+
+
+class _SliceExec(FakeExec):
+    """FakeExec whose follow fails (rc 2) in the Pods named in failing, each with its own host."""
+
+    def __init__(self, failing: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.failing = failing
+
+    def __call__(self, endpoint, namespace, pod, container, argv, stdin=None, **kwargs) -> int:
+        if argv[2:3] == [runner.FOLLOW]:
+            host = f"host-{pod[-1]}"
+            self.rc = 2 if pod in self.failing else 0
+            self.OUTPUT = f"PLAY RECAP ***\n{host} : ok=1\n\n".encode()
+            self.EVENTS = (b'{"counter": 1, "event": "playbook_on_start", "event_data": {}, "start_line": 0, "end_line": 0}\n'
+                           b'{"counter": 2, "event": "playbook_on_stats", "event_data": {"ok": {"%s": 1}, "processed": {"%s": 1}},'
+                           b' "start_line": 0, "end_line": 2}\n' % (host.encode(), host.encode()))
+        return super().__call__(endpoint, namespace, pod, container, argv, stdin, **kwargs)
+
+
+def _sliced(fake_api, monkeypatch, tmp_path, fake_exec, count=2, **fields):
+    (tmp_path / "site.yml").write_text("- hosts: all\n")
+    monkeypatch.setattr(_namespace, "exec_in_pod", fake_exec)
+    lines: list[tuple[str, bool]] = []
+    notices: list[tuple[str, bool]] = []
+    spec = JobSpec(group_name="g", playbook="site.yml", project_dir=str(tmp_path), extra_vars={}, limit=None, tags=None,
+                   forks=5, verbosity=0, job_timeout=60, pending_timeout=5, reconnect_timeout=2, slices=count, **fields)
+    sliced = SlicedJob(count, JobOutputs(spec, "abc", lambda *said: None), lambda line, err: lines.append((line, err)),
+                       lambda message, problem: notices.append((message, problem)))
+    api = fake_api()
+    slices = [[ContainerGroupJob(spec, {"pod_spec_override": {}}, api, job_id="abc", slice_of=(number, count),
+                                 on_line=sliced.on_line(number), notice=sliced.notice(number), outputs=sliced.outputs(number))]
+              for number in range(1, count + 1)]
+    return sliced, slices, api, lines, notices
+
+
+def test_slices_run_in_pods_of_their_own_and_make_one_job_again(fake_api, monkeypatch, tmp_path):
+    fake = _SliceExec()
+    sliced, slices, api, lines, notices = _sliced(fake_api, monkeypatch, tmp_path, fake, artifacts_dir=str(tmp_path / "art"),
+                                                  events_file=str(tmp_path / "events.jsonl"))
+    ran, outcomes, whole = sliced.run(slices)
+    assert [job.pod_name for job in ran] == ["cg-g-abc-1", "cg-g-abc-2"] and api.pods == {}
+    assert whole.failure is None and whole.rc == 0 and whole.status == "successful"
+    assert set(whole.stats) == {"host-1", "host-2"} and whole.stats["host-1"]["ok"] == 1
+    assert [outcome.stats.keys() for outcome in outcomes] == [{"host-1"}, {"host-2"}]
+    assert ("[1/2] host-1 : ok=1", False) in lines and ("[2/2] host-2 : ok=1", False) in lines
+    assert any(message.startswith("[2/2] Pod default/cg-g-abc-2 created for container group 'g' (job abc, slice 2/2)")
+               for message, dummy in notices)
+    events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    assert [event["counter"] for event in events] == [1, 2, 3, 4]
+    record = tmp_path / "art" / "abc"
+    assert (record / "status").read_text() == "successful"
+    stdout = (record / "stdout").read_text().splitlines()
+    for event in events[1::2]:  # each slice's stats event covers its own slice's lines of the job's stdout
+        host = next(iter(event["event_data"]["ok"]))
+        assert f"{host} : ok=1" in "\n".join(stdout[event["start_line"]:event["end_line"]])
+    starts = [argv for argv in fake.commands if f" {runner.START} " in argv[2]]
+    assert len(starts) == 2 and all("--limit" not in argv for argv in starts)
+    assert {argv[2].split("ANSIBLE_JOB_EVENTS_IDENT=")[1].split()[0] for argv in starts} == {"abc-1", "abc-2"}
+
+
+def test_a_failing_slice_fails_the_job_and_is_named(fake_api, monkeypatch, tmp_path):
+    sliced, slices, dummy_api, dummy_lines, dummy_notices = _sliced(fake_api, monkeypatch, tmp_path, _SliceExec(("cg-g-abc-2",)))
+    dummy_ran, outcomes, whole = sliced.run(slices)
+    assert whole.rc == 2 and whole.status == "failed" and [outcome.rc for outcome in outcomes] == [0, 2]
+    assert whole.failure.startswith("1 of 2 slices failed: slice 2/2 (Pod default/cg-g-abc-2): the playbook site.yml failed")
+
+
+def test_a_slice_stopped_from_another_thread_before_its_pod_runs_is_canceled(fake_api, monkeypatch, tmp_path):
+    job, dummy_lines, dummy_notices = _job(fake_api(), monkeypatch, tmp_path, FakeExec())
+    job.stop_from_another_thread("interrupted by SIGINT")
+    outcome = job.run()
+    assert outcome.status == "canceled" and outcome.failure == "the job was canceled (interrupted by SIGINT)"
+    assert outcome.pod_deleted is True, "the Pod created before the job saw the stop is deleted"
+
+
+def test_a_job_canceled_from_another_process_says_by_whom(fake_api, monkeypatch, tmp_path):
+    class Canceled(FakeExec):
+        def __call__(self, endpoint, namespace, pod, container, argv, stdin=None, **kwargs) -> int:
+            if argv[2:3] == [runner.FOLLOW]:
+                done = f"{runner.DONE_LINE} {len(self.OUTPUT)} 143 0 0 0 ctl/boot/ns/4242/9\n"
+                kwargs["on_stdout"](self.OUTPUT)
+                kwargs["on_stderr"](done.encode())
+                return 0
+            return super().__call__(endpoint, namespace, pod, container, argv, stdin, **kwargs)
+
+    job, dummy_lines, dummy_notices = _job(fake_api(), monkeypatch, tmp_path, Canceled(), artifacts_dir=str(tmp_path / "art"))
+    outcome = job.run()
+    assert outcome.status == "canceled" and outcome.rc is None
+    assert outcome.failure == "the job was canceled by container_group_job_cancel from ctl (pid 4242)"
+    assert (tmp_path / "art" / job.job_id / "status").read_text() == "canceled"

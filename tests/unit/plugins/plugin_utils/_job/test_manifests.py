@@ -7,7 +7,11 @@ from __future__ import annotations
 import base64
 import json
 
+from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import LABEL_JOB_ID
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.manifests import (
+    ANNOTATION_PLAYBOOK,
+    ANNOTATION_SLICE,
+    LABEL_SLICE,
     docker_config_json,
     job_manifests,
     pull_secret_manifest,
@@ -48,3 +52,13 @@ def test_the_manifest_is_a_labelled_dockerconfigjson_secret():
     assert secret["metadata"]["labels"]["container-groups.ephemeral.io/job-id"] == "1"
     assert secret["metadata"]["annotations"] == {ANNOTATION_OWNER: "host/1/2"}
     assert json.loads(base64.b64decode(secret["data"][".dockerconfigjson"])) == json.loads(docker_config_json(RECORD))
+
+
+def test_a_slices_pod_has_its_number_in_its_name_and_labels_and_the_jobs_playbook():
+    manifests = job_manifests("g", OVERRIDE, "abc", "host/1/2", 90, RECORD, playbook="site.yml", slice_of=(2, 3))
+    metadata = manifests.pod["metadata"]
+    assert metadata["name"] == "cg-g-abc-2"
+    assert metadata["labels"][LABEL_JOB_ID] == "abc", "every slice carries the job's id"
+    assert metadata["labels"][LABEL_SLICE] == "2"
+    assert metadata["annotations"][ANNOTATION_SLICE] == "2/3" and metadata["annotations"][ANNOTATION_PLAYBOOK] == "site.yml"
+    assert manifests.pull_secret is not None and manifests.pull_secret["metadata"]["name"] == "cg-g-abc-2-pull"

@@ -83,6 +83,6 @@ def test_a_job_event_longer_than_the_cap_is_left_out_and_counted(monkeypatch):
     trailer = _Trailer()
     big = runner.EVENT_LINE.encode() + b' {"counter": 1, "stdout": "' + b"x" * 100 + b'"}\n'
     small = runner.EVENT_LINE.encode() + b' {"counter": 2}\n'
-    trailer.feed(big[:50] + big[50:] + small + runner.DONE_LINE.encode() + b" 0 0 0 0 0\n")
+    trailer.feed(big[:50] + big[50:] + small + runner.DONE_LINE.encode() + b" 0 0 0 0 0 -\n")
     assert [json.loads(event) for event in trailer.events] == [{"counter": 2}]
     assert trailer.left_out == [len(big) - 1] and trailer.rc == 0

@@ -39,10 +39,11 @@ def wait_for_status(job_dir, seconds: float = 30) -> dict:
     return status
 
 
-def done_line(stderr: bytes) -> bytes:
-    """The runner's last stderr line without its two memory figures (OOM kills, limit)."""
+def done_line(stderr: bytes, canceled_by: bytes = b"-") -> bytes:
+    """The runner's last stderr line without its two memory figures (OOM kills, limit) and
+    who canceled the job (checked: nobody, unless said)."""
     words = stderr.rstrip(b"\n").split(b"\n")[-1].split(b" ")
-    assert len(words) == 6 and words[4].isdigit() and words[5].isdigit(), words
+    assert len(words) == 7 and words[4].isdigit() and words[5].isdigit() and words[6] == canceled_by, words
     return b" ".join(words[:4])
 
 
@@ -287,3 +288,93 @@ def test_facts_of_a_job_without_a_fact_cache_are_none(tmp_path):
     runner("start", str(tmp_path), "60", sys.executable, "-c", "pass")
     wait_for_status(str(tmp_path))
     assert json.loads(runner("facts", str(tmp_path)).stdout) == {}
+
+
+def test_a_canceled_job_says_so_in_its_status_its_state_and_its_follow(tmp_path):
+    job = str(tmp_path)
+    runner("start", job, "60", "sh", "-c", "echo begun; sleep 30")
+    state = json.loads(runner("state", job).stdout)
+    assert state["started"] and not state["ended"] and state["rc"] is None and state["canceled"] is None
+    stopped = runner("stop", job, "5", "host/boot/ns/42/7")
+    assert stopped.stdout == _job_runner.STOPPED.encode() + b"\n"
+    assert wait_for_status(job) == {"rc": 143, "timed_out": False, "canceled": "host/boot/ns/42/7"}
+    state = json.loads(runner("state", job).stdout)
+    assert state["ended"] and state["rc"] == 143 and state["canceled"] == "host/boot/ns/42/7"
+    assert state["output"] == len(b"begun\n") and isinstance(state["started_at"], float)
+    followed = runner("follow", job, "0")
+    assert followed.stdout == b"begun\n"
+    assert done_line(followed.stderr, b"host/boot/ns/42/7") == b"%s 6 143 0" % DONE
+
+
+def test_the_state_of_a_job_not_started_yet(tmp_path):
+    state = json.loads(runner("state", str(tmp_path)).stdout)
+    assert state == {"started": False, "ended": False, "rc": None, "timed_out": False, "canceled": None, "output": 0,
+                     "started_at": None}
+
+
+def test_the_mask_list_outlives_the_run_the_other_secrets_do_not(tmp_path):
+    job = str(tmp_path)
+    secrets = tmp_path / _job_runner.SECRETS
+    secrets.mkdir()
+    (secrets / _job_runner.MASK_FILE).write_text('["s3cret-value"]')
+    (secrets / "vault-0").write_text("s3cret-value")
+    runner("start", job, "60", "true")
+    wait_for_status(job)
+    assert sorted(os.listdir(secrets)) == [_job_runner.MASK_FILE]
+
+
+_LIST_HOSTS = """
+import sys
+hosts = ["h1", "h2", "h3", "h4", "h5"]
+if "--limit" in sys.argv:
+    hosts = [host for host in hosts if host != "h3"]
+print("  hosts (%d):" % len(hosts))
+for host in hosts:
+    print("    " + host)
+"""
+
+
+@pytest.mark.parametrize(("index", "count", "limit", "expected"), [
+    (1, 2, False, ["h1", "h3", "h5"]),
+    (2, 2, False, ["h2", "h4"]),
+    (1, 2, True, ["h1", "h5"]),  # the job's limit applies within the slice
+    (3, 3, False, ["h3"]),
+])
+def test_a_slice_runs_its_hosts_of_the_inventory(tmp_path, index, count, limit, expected):
+    job = str(tmp_path)
+    (tmp_path / _job_runner.META).mkdir()
+    lister = tmp_path / "list_hosts.py"
+    lister.write_text(_LIST_HOSTS)
+    hosts_argv = [sys.executable, str(lister)]
+    plan = {"index": index, "count": count, "hosts_argv": hosts_argv,
+            "limited_hosts_argv": [*hosts_argv, "--limit", "x"] if limit else None}
+    (tmp_path / _job_runner.SLICE).write_text(json.dumps(plan))
+    runner("start", job, "60", sys.executable, "-c", "import sys; print(sys.argv[1:])", "--check")
+    assert wait_for_status(job)["rc"] == 0
+    limit_file = os.path.join(job, _job_runner.SLICE_HOSTS)
+    output = open(os.path.join(job, _job_runner.OUTPUT)).read()
+    assert output == "slice %d/%d: %s\n%r\n" % (index, count, ", ".join(expected), ["--check", "--limit", "@" + limit_file])
+    assert open(limit_file).read().split() == expected
+
+
+def test_a_slice_without_hosts_ends_at_once_and_successfully(tmp_path):
+    job = str(tmp_path)
+    (tmp_path / _job_runner.META).mkdir()
+    lister = tmp_path / "list_hosts.py"
+    lister.write_text(_LIST_HOSTS)
+    plan = {"index": 7, "count": 7, "hosts_argv": [sys.executable, str(lister)], "limited_hosts_argv": None}
+    (tmp_path / _job_runner.SLICE).write_text(json.dumps(plan))
+    assert runner("start", job, "60", "false").stdout == b"started\n"
+    assert wait_for_status(job)["rc"] == 0
+    assert open(os.path.join(job, _job_runner.OUTPUT)).read() == "slice 7/7: no host of the inventory falls in this slice; nothing to run\n"
+
+
+def test_a_slice_whose_inventory_cannot_be_listed_fails_to_start_saying_why(tmp_path):
+    job = str(tmp_path)
+    (tmp_path / _job_runner.META).mkdir()
+    plan = {"index": 1, "count": 2, "hosts_argv": [sys.executable, "-c", "import sys; sys.exit('bad inventory')"],
+            "limited_hosts_argv": None}
+    (tmp_path / _job_runner.SLICE).write_text(json.dumps(plan))
+    started = runner("start", job, "60", "true")
+    assert started.returncode == 1
+    assert b"listing the inventory's hosts for the slice failed (exit status 1): bad inventory" in started.stderr
