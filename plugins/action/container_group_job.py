@@ -40,7 +40,6 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.au
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import K8sClientError
 
 
-
 class ActionModule(ControllerAction):
     ARGUMENT_SPEC = JOB_ARGUMENT_SPEC
 

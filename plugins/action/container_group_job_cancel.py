@@ -21,7 +21,6 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.na
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import K8sClientError
 
 
-
 class ActionModule(ControllerAction):
     ARGUMENT_SPEC = JOB_CANCEL_ARGUMENT_SPEC
 

@@ -23,11 +23,6 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.sl
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import K8sClientError
 
 
-
-def _shown(prefix: str) -> t.Callable[[str, bool], None]:
-    return lambda line, is_stderr: say(prefix + line, is_stderr)
-
-
 class ActionModule(ControllerAction):
     ARGUMENT_SPEC = JOB_INFO_ARGUMENT_SPEC
 
@@ -48,8 +43,7 @@ class ActionModule(ControllerAction):
             if not pods:
                 raise AnsibleActionFail(f"no job {job_id} in container group {group!r} (namespace "
                                         f"{control.api.namespace}): it has ended and its Pod is gone, or the id is wrong")
-            followed = [control.follow(pod, args["from_byte"], _shown(f"[{job['slice']}] " if job["slice"] else ""))
-                        for pod, job in zip(pods, jobs)]
+            followed = control.follow_all(pods, args["from_byte"], say)
         except (StateError, PodSpecError) as exc:
             raise AnsibleActionFail(f"container group {group!r}: {exc}") from exc
         except (JobError, K8sClientError) as exc:

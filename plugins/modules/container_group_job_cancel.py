@@ -17,7 +17,8 @@ description:
   - The stop marks the job canceled. When the controller that owns the job is still alive, it
     reports the job as canceled (its record's C(status) is C(canceled)) and deletes the Pod
     itself; the cancel waits a few seconds for that, then deletes what is left. A job whose
-    controller is gone is deleted at once.
+    controller is gone is deleted at once, and so is a job whose playbook has not started (still
+    queued for a slot, or being set up); its controller then reports that its Pod was deleted.
   - Fails, changing nothing, when the group has no job of that id (it ended and its Pod is gone,
     or the id is wrong).
   - Runs on the controller, through the group's credential (an action plugin); this module file
@@ -71,7 +72,9 @@ pods:
       description: The Pod.
       type: str
     stopped:
-      description: What the stop did - C(stopped) (by SIGTERM), C(killed) (SIGKILL after the grace), C(not running), or why it could not.
+      description:
+        - What the stop did - C(stopped) (by SIGTERM), C(killed) (SIGKILL after the grace), C(not running) (the playbook
+          had ended), C(not started) (the job was still queued or being set up), or why it could not.
       type: str
       returned: unless in check mode
     owner_alive:

@@ -21,7 +21,7 @@ description:
     ended or is being deleted). For a running Pod the module asks the job's runner in the Pod
     (one exec) whether its playbook has ended and with what status.
   - With O(follow) and a O(job_id), the job's output is shown on the controller as it comes, from
-    byte O(from_byte), until the playbook ends (each slice in turn for a sliced job, each line
+    byte O(from_byte), until the playbook ends (every slice of a sliced job at once, each line
     prefixed with its slice). The output is masked with what the job's own controller masks (the
     job keeps that list in its Pod's memory-backed volume). A lost connection is taken up again
     at the same byte for up to O(reconnect_timeout) seconds, as the job itself does. A job still

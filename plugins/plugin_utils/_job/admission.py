@@ -201,8 +201,8 @@ class QueueWait:
             return True
         if turn.place and turn.place != self._said_place and now - self._said_at >= PLACE_NOTICE_SECONDS:
             self.admission.notice(f"waiting for a slot of container group {group!r}: {ordinal(turn.place)} in line "
-                                  f"({turn.holders} of max_concurrent_jobs {self.cap} running); {self.where} waits "
-                                  "SchedulingGated", False)
+                                  f"({turn.holders} of max_concurrent_jobs {self.cap} running); {self.where} (job "
+                                  f"{self.admission.job_id}) waits SchedulingGated", False)
             self._said_at, self._said_place = now, turn.place
         return False
 

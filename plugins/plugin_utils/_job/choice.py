@@ -44,10 +44,15 @@ def run_in_first_with_room(jobs: list[ContainerGroupJob], notice: NoticeFn) -> t
         try:
             chosen = _choose(jobs, entered)
         except (JobError, Interrupted, KeyboardInterrupt) as exc:
-            failure = str(exc) if isinstance(exc, JobError) else f"interrupted by {guard.reason or 'SIGINT'}; the job was stopped"
+            # A slice stopped from the main thread (see ``slices``) fails its wait, but was canceled.
+            stopped_by = next((job.stopped_by for job in jobs if job.stopped_by), None)
+            if stopped_by:
+                failure = f"the job was canceled ({stopped_by})"
+            else:
+                failure = str(exc) if isinstance(exc, JobError) else f"interrupted by {guard.reason or 'SIGINT'}; the job was stopped"
             problems = [problem for job in entered for problem in _leave(job)]
             outcome = JobOutcome(changed=any(job.has_pod for job in entered), failure="; ".join([failure, *problems]),
-                                 status=FAILED if isinstance(exc, JobError) else CANCELED)
+                                 status=FAILED if isinstance(exc, JobError) and not stopped_by else CANCELED)
             outcome.api_requests = _requests(jobs)
             outcome.pod_name = jobs[0].pod_name
             return jobs[0], outcome

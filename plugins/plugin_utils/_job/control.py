@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import datetime
 import json
+import queue
+import threading
 import time
 import typing as t
 
@@ -33,7 +35,8 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.ar
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.events import parse_events, stats_of
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.files import LineFn, LineSplitter, recap_of, state_argv, stop_argv
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.follow import FollowError, PodEnded, StreamLost, TargetStream
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.in_pod.runner import MASK_FILE, STILL_RUNNING
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.in_pod.runner import KILLED, MASK_FILE, STILL_RUNNING, STOPPED
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.job import STOP_GRACE_SECONDS, STOPPED_SAID
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.manifests import ANNOTATION_PLAYBOOK, ANNOTATION_SLICE
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.namespace import JobError, JobNamespace, NoticeFn
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.owner import (
@@ -48,14 +51,14 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.au
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import K8sClientError
 
 QUEUED, RUNNING, FINISHED = "queued", "running", "finished"
-#: Seconds a canceled job's target gets after SIGTERM before SIGKILL (as the owner's Ctrl-C).
-CANCEL_GRACE_SECONDS = 3.0
 #: Seconds a cancel waits for an owner that may be alive to report the job and delete its Pod.
 OWNER_WAIT_SECONDS = 8.0
 #: Seconds a cancel waits for a deleted Pod to be gone.
 GONE_WAIT_SECONDS = 30.0
 #: Seconds between looks at a job whose playbook has not started yet, for a follow.
 _START_POLL_SECONDS = 2.0
+#: Seconds the display's thread waits for a line of the slices it follows.
+_FOLLOW_POLL_SECONDS = 0.2
 
 
 def _metadata(pod: dict) -> dict:
@@ -173,6 +176,40 @@ class JobControl:
             forms = []
         return JobSecrets.masking(forms if isinstance(forms, list) else [])
 
+    def follow_all(self, pods: list[dict], offset: int, on_line: LineFn) -> list[dict[str, t.Any]]:
+        """Follow every Pod of a job (each slice) at once, a thread each, so that no slice's
+        Pod is deleted by its owner before it is read; their lines (prefixed ``[i/N]`` for a
+        slice) and notices reach on_line and notice in this thread, the display's. JobError
+        naming each slice that could not be followed, after the others are."""
+        if len(pods) == 1:
+            return [self.follow(pods[0], offset, on_line)]
+        said: queue.Queue[tuple[bool, str, bool]] = queue.Queue()
+        results: list[dict[str, t.Any] | JobError] = [JobError("not followed")] * len(pods)
+
+        def follow_one(index: int, prefix: str) -> None:
+            api = JobNamespace(self.api.endpoint, self.api.namespace, reconnect_timeout=self.api.reconnect_timeout,
+                               notice=lambda message, problem: said.put((False, prefix + message, problem)))
+            try:
+                results[index] = JobControl(api, self.group_name, self.pull_secrets).follow(
+                    pods[index], offset, lambda line, is_stderr: said.put((True, prefix + line, is_stderr)))
+            except JobError as exc:
+                results[index] = exc
+
+        threads = [threading.Thread(target=follow_one, args=(index, f"[{_annotation(pod, ANNOTATION_SLICE) or index + 1}] "),
+                                    name=f"cg-follow-{index + 1}", daemon=True) for index, pod in enumerate(pods)]
+        for thread in threads:
+            thread.start()
+        while any(thread.is_alive() for thread in threads) or not said.empty():
+            try:
+                is_line, text, flag = said.get(timeout=_FOLLOW_POLL_SECONDS)
+            except queue.Empty:
+                continue
+            (on_line if is_line else self.api.notice)(text, flag)
+        failed = [f"slice {_annotation(pod, ANNOTATION_SLICE)}: {result}" for pod, result in zip(pods, results) if isinstance(result, JobError)]
+        if failed:
+            raise JobError("; ".join(failed))
+        return [result for result in results if not isinstance(result, JobError)]
+
     def follow(self, pod: dict, offset: int, on_line: LineFn) -> dict[str, t.Any]:
         """Stream a job's output from byte offset to its end through on_line, masked as its
         owner masks it; its rc, status and per-host stats. JobError when it cannot."""
@@ -196,7 +233,7 @@ class JobControl:
                     "output_bytes": stream.offset, "recap": recap_of(lines.kept), "pod_deleted": False}
         if owner_is_alive(_annotation(pod, ANNOTATION_OWNER) or "") is False:
             # Nobody else will: the job is over and its controller is provably gone.
-            self._delete([pod], [{"pod_name": name, "owner_alive": False}], self.api.notice)
+            self._delete([pod], [{"pod_name": name}], self.api.notice, [False])
             followed["pod_deleted"] = True
         return followed
 
@@ -228,29 +265,31 @@ class JobControl:
         done: list[dict[str, t.Any]] = []
         for pod in pods:
             name, container = str(_metadata(pod)["name"]), _container(pod)
-            stopped = "the playbook had not started"
+            stopped = "not started"
             if self.target(pod) is not None:
                 said: list[bytes] = []
                 try:
-                    self.api.exec_once(name, container, stop_argv(CANCEL_GRACE_SECONDS, me), on_stdout=said.append,
-                                       timeout=CANCEL_GRACE_SECONDS + 10)
-                    stopped = b"".join(said).decode(errors="replace").strip() or "stopped"
+                    self.api.exec_once(name, container, stop_argv(STOP_GRACE_SECONDS, me), on_stdout=said.append,
+                                       timeout=STOP_GRACE_SECONDS + 10)
+                    stopped = b"".join(said).decode(errors="replace").strip()
                 except K8sClientError as exc:
                     stopped = f"could not be stopped ({exc}); deleting the Pod stops it"
-                if stopped == STILL_RUNNING:
-                    stopped = "still running after SIGKILL; deleting the Pod stops it"
-            notice(f"{self.api.where(name)}: the playbook {stopped}", False)
+            words = STOPPED_SAID.get(stopped, "did not stop even by SIGKILL" if stopped == STILL_RUNNING else stopped)
+            notice(f"{self.api.where(name)}: the playbook {words}", stopped not in STOPPED_SAID)
             done.append({"pod_name": name, "stopped": stopped, "owner_alive": owner_is_alive(_annotation(pod, ANNOTATION_OWNER) or "")})
-        self._delete(pods, done, notice)
+        # Only a playbook stopped here makes an owner that may live report the job canceled and
+        # delete its Pod; any other Pod is deleted at once.
+        self._delete(pods, done, notice, [entry["owner_alive"] is not False and entry["stopped"] in (STOPPED, KILLED)
+                                          for entry in done])
         return done
 
-    def _delete(self, pods: list[dict], done: list[dict[str, t.Any]], notice: NoticeFn) -> None:
-        """Delete each Pod (done[i] says whether its owner lives: a live or unknown one gets a
-        few seconds to do it itself, and deleted_by says who did), then the job's pull Secret."""
-        for entry, pod in zip(done, pods):
+    def _delete(self, pods: list[dict], done: list[dict[str, t.Any]], notice: NoticeFn, wait_for_owner: list[bool]) -> None:
+        """Delete each Pod (where wait_for_owner says so, its owner gets a few seconds to do it
+        itself; done[i]'s deleted_by says who did), then the job's pull Secret."""
+        for entry, pod, wait in zip(done, pods, wait_for_owner):
             name = str(entry["pod_name"])
             uid = _metadata(pod).get("uid")
-            if entry["owner_alive"] is not False and self._gone(name, OWNER_WAIT_SECONDS):
+            if wait and self._gone(name, OWNER_WAIT_SECONDS):
                 entry["deleted_by"] = "its controller"
                 continue
             self.api.delete_pod(name, uid if isinstance(uid, str) else None)

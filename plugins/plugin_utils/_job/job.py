@@ -95,8 +95,8 @@ STOP_GRACE_SECONDS = 3.0
 FOLLOW_GRACE_SECONDS = 60.0
 
 #: What the runner's stop answers, in words.
-_STOPPED = {STOPPED: "stopped by SIGTERM", KILLED: f"was killed (SIGKILL after {STOP_GRACE_SECONDS:g}s)",
-            NOT_RUNNING: "had already ended"}
+STOPPED_SAID = {STOPPED: "stopped by SIGTERM", KILLED: f"was killed (SIGKILL after {STOP_GRACE_SECONDS:g}s)",
+                NOT_RUNNING: "had already ended"}
 
 
 class ContainerGroupJob:
@@ -288,7 +288,7 @@ class ContainerGroupJob:
             if result == STILL_RUNNING:
                 self.notice(f"the playbook in {self.where} did not stop even by SIGKILL; deleting the Pod", True)
             else:
-                how = _STOPPED.get(result, "stopped")
+                how = STOPPED_SAID.get(result, "stopped")
                 self.notice(f"the playbook in {self.where} {how}; its processes are gone", False)
             return
 

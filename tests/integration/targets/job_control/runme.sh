@@ -27,7 +27,7 @@ wait_for() { # log text: until the log has the text (a job's output), up to 120 
 job_id_in() { sed -n 's/.*(job \([0-9a-f]*\)); waiting for it to run.*/\1/p' "$1" | head -1; }
 pod_in() { sed -n 's/^Pod [^ ]*\/\([^ ]*\) created for .*/\1/p' "$1" | head -1; }
 control() { # action result [job_id]: container_group_job_info/cancel from a new controller process
-  ansible-playbook files/control.yml -e "action=$1" -e "result_file=$2" ${3:+-e "job_id=$3"}
+  ansible-playbook files/control.yml -e "control_action=$1" -e "result_file=$2" ${3:+-e "job_id=$3"}
 }
 playbook_processes() { # pod: how many ansible-playbook processes run in it (0 once it is gone)
   # shellcheck disable=SC2016  # expanded in the Pod

@@ -3,7 +3,10 @@
 # - two Pods at once (watched); each host runs once, in the slice AWX would give it; stats
 #   merged; output lines prefixed [i/2]; one record with the events of both slices;
 # - a failing host fails the job, and the message names its slice;
-# - in a group with max_concurrent_jobs: 1 the slices run one after the other;
+# - in a group with max_concurrent_jobs: 1 the slices run one after the other, and
+#   container_group_job_info lists one running and one queued meanwhile;
+# - a sliced job followed from another process while its controller lives: every slice's
+#   output to its end, its rc and merged stats;
 # - SIGINT stops every slice and deletes every Pod, and the record says canceled.
 # No `set -x`: the token must not be echoed.
 # shellcheck source-path=SCRIPTDIR source=../setup_integration_config/files/job_target.sh
@@ -36,6 +39,14 @@ job() { # group log result extra-args...: run it, its output in log, its result 
   job_args "$group" "$result" "$@"
   "${JOB[@]}" > "$log" 2>&1
 }
+control() { # group action result [job_id]: container_group_job_info/cancel from a new controller process
+  ansible-playbook ../job_control/files/control.yml -e "group=$1" -e "control_action=$2" -e "result_file=$3" ${4:+-e "job_id=$4"}
+}
+job_id_in() { sed -n 's/.*(job \([0-9a-f]*\)[,)].*/\1/p' "$1" | head -1; }
+wait_for() { # log text: until the log has the text, up to 120 s
+  for _ in $(seq 1 600); do grep -q -- "$2" "$1" && return 0; sleep 0.2; done
+  cat "$1"; fail "$1 never said $2"
+}
 monitor() { # group stopfile out: the most Pods of the group seen admitted at once, in the background
   pods monitor "$1" "$2" > "$3" &
 }
@@ -64,15 +75,47 @@ grep -q "1 of 2 slices failed: slice 2/2 (Pod [^ ]*-2)" "$work/fail.log" || fail
 grep -q '\[2/2\] .*MARKER-FAILED ssh-2' "$work/fail.log" || fail "the failing host's output is not there"
 pods wait-gone sliced 30 || fail "a Pod of the failed job is left"
 
-echo "== one slot: the slices run one after the other"
+echo "== one slot: the slices run one after the other, one queued meanwhile"
 monitor sliced-one "$work/stop-2" "$work/most-2"
-job sliced-one "$work/one.log" "$work/one.json" || { cat "$work/one.log"; fail "the job in the one-slot group failed"; }
+job sliced-one "$work/one.log" "$work/one.json" -e '{"extra_vars": {"hold_seconds": 15}}' &
+one=$!
+wait_for "$work/one.log" "waiting for a slot"
+wait_for "$work/one.log" "MARKER-HOST"
+control sliced-one list "$work/one-list.json" > "$work/one-list.log" 2>&1 || { cat "$work/one-list.log"; fail "the listing failed"; }
+python - "$work/one-list.json" "$(job_id_in "$work/one.log")" <<'PY' || fail "the listing of the one-slot job is wrong"
+import json, sys
+jobs = [job for job in json.load(open(sys.argv[1]))["jobs"] if job["job_id"] == sys.argv[2]]
+print(json.dumps(jobs, sort_keys=True))
+assert sorted((job["slice"], job["state"]) for job in jobs) in (
+    [("1/2", "queued"), ("2/2", "running")], [("1/2", "running"), ("2/2", "queued")]), jobs
+PY
+wait "$one" || { cat "$work/one.log"; fail "the job in the one-slot group failed"; }
 touch "$work/stop-2"; wait
 cat "$work/one.log"
 read -r most waiting < "$work/most-2"
 [ "$most" = 1 ] || fail "more than one slice ran at once in a group of one slot (most at once: $most)"
 [ "$waiting" -ge 1 ] || fail "no slice waited for the slot"
 pods wait-gone sliced-one 30 || fail "a Pod of the one-slot job is left"
+
+echo "== a sliced job followed from another process while its controller lives"
+job sliced "$work/watched.log" "$work/watched.json" -e '{"extra_vars": {"hold_seconds": 10}}' &
+watched=$!
+wait_for "$work/watched.log" "slice 2/2); waiting for it to run"
+control sliced follow "$work/follow.json" "$(job_id_in "$work/watched.log")" > "$work/follow.log" 2>&1 \
+  || { cat "$work/follow.log"; fail "the follow failed"; }
+wait "$watched" || { cat "$work/watched.log"; fail "the followed job failed"; }
+cat "$work/follow.log"
+for number in 1 2; do
+  grep -q "^\[$number/2\] .*PLAY RECAP" "$work/follow.log" || fail "the follow did not show slice $number to its end"
+done
+python - "$work/follow.json" <<'PY' || fail "the follow's result is wrong"
+import json, sys
+result = json.load(open(sys.argv[1]))
+assert result["rc"] == 0 and result["status"] == "successful", result
+assert sorted(result["stats"]) == ["pod-3", "ssh-1", "ssh-2"], result["stats"]
+assert result["pod_deleted"] is False, "the follower deleted a Pod its live controller owns"
+PY
+pods wait-gone sliced 30 || fail "a Pod of the followed job is left"
 
 echo "== SIGINT stops every slice and deletes every Pod"
 job_args sliced "$work/int.json" -e '{"extra_vars": {"hold_seconds": 300}}' -e "artifacts_dir=$work/artifacts-int"

@@ -145,7 +145,7 @@ def test_bad_inputs_fail_before_any_api_call(project, args, message):
 
 def test_the_project_is_chosen_before_any_job_and_withheld_credentials_are_said(project, monkeypatch):
     said = []
-    monkeypatch.setattr(action_module, "_say", lambda message, stderr=False: said.append(message))
+    monkeypatch.setattr(action_module, "say", lambda message, stderr=False: said.append(message))
     monkeypatch.setattr(action_module.ContainerGroupJob, "__init__", lambda *args, **kwargs: pytest.fail("a job was made"))
     project_dir = os.path.dirname(project["playbook"])
     os.symlink("/etc/hostname", os.path.join(project_dir, "leak"))
@@ -154,7 +154,7 @@ def test_the_project_is_chosen_before_any_job_and_withheld_credentials_are_said(
     os.remove(os.path.join(project_dir, "leak"))
     os.mkdir(os.path.join(project_dir, ".ssh"))
     monkeypatch.undo()
-    monkeypatch.setattr(action_module, "_say", lambda message, stderr=False: said.append(message))
+    monkeypatch.setattr(action_module, "say", lambda message, stderr=False: said.append(message))
     result = run_action({"container_group": "builds", **project}, check_mode=True)
     assert result["project_copy"]["left_out"] == {"credentials": [".ssh/"]}
     assert said == [f"project copy of {project_dir}: left out .ssh/: credentials and the state file are never shipped "

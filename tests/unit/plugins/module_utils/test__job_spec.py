@@ -9,8 +9,19 @@ import re
 
 import yaml
 
+import pytest
+
+from ansible_collections.ephemeral.container_groups.plugins.doc_fragments import state_file
+from ansible_collections.ephemeral.container_groups.plugins.module_utils._job_control_spec import (
+    JOB_CANCEL_ARGUMENT_SPEC,
+    JOB_INFO_ARGUMENT_SPEC,
+)
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._job_spec import JOB_ARGUMENT_SPEC
-from ansible_collections.ephemeral.container_groups.plugins.modules import container_group_job
+from ansible_collections.ephemeral.container_groups.plugins.modules import (
+    container_group_job,
+    container_group_job_cancel,
+    container_group_job_info,
+)
 
 ROOT = os.path.join(os.path.dirname(__file__), *[os.pardir] * 4)
 
@@ -20,10 +31,18 @@ def _yaml(*parts: str):
         return yaml.safe_load(handle)
 
 
-def test_the_doc_module_documents_the_argument_spec():
-    documented = yaml.safe_load(container_group_job.DOCUMENTATION)["options"]
-    assert sorted(documented) == sorted(JOB_ARGUMENT_SPEC)
-    for name, spec in JOB_ARGUMENT_SPEC.items():
+@pytest.mark.parametrize(("module", "argument_spec"), [
+    (container_group_job, JOB_ARGUMENT_SPEC),
+    (container_group_job_info, JOB_INFO_ARGUMENT_SPEC),
+    (container_group_job_cancel, JOB_CANCEL_ARGUMENT_SPEC),
+])
+def test_the_doc_module_documents_the_argument_spec(module, argument_spec):
+    documentation = yaml.safe_load(module.DOCUMENTATION)
+    documented = dict(documentation["options"])
+    if "ephemeral.container_groups.state_file" in documentation["extends_documentation_fragment"]:
+        documented.update(yaml.safe_load(state_file.ModuleDocFragment.DOCUMENTATION)["options"])
+    assert sorted(documented) == sorted(argument_spec)
+    for name, spec in argument_spec.items():
         doc = documented[name]
         assert doc["type"] == spec["type"], name
         assert doc.get("default") == spec.get("default"), name

@@ -263,7 +263,7 @@ def test_a_full_group_waits_in_line_and_goes_when_its_turn_comes(fake_api, monke
     assert outcome.failure is None, outcome.failure
     said = [message for message, dummy in notices if "in line" in message]
     assert said == [f"waiting for a slot of container group 'g': 2nd in line (1 of max_concurrent_jobs 1 running); "
-                    f"Pod default/{job.pod_name} waits SchedulingGated"]
+                    f"Pod default/{job.pod_name} (job {job.job_id}) waits SchedulingGated"]
     assert any("took its turn" in message for message, dummy in notices)
     assert [patch for dummy, patch, dummy_type in api.patches][-1] == ungate_patch()
     assert outcome.timings["queue"] >= 0
@@ -794,14 +794,19 @@ class _SliceExec(FakeExec):
         self.failing = failing
 
     def __call__(self, endpoint, namespace, pod, container, argv, stdin=None, **kwargs) -> int:
-        if argv[2:3] == [runner.FOLLOW]:
-            host = f"host-{pod[-1]}"
-            self.rc = 2 if pod in self.failing else 0
-            self.OUTPUT = f"PLAY RECAP ***\n{host} : ok=1\n\n".encode()
-            self.EVENTS = (b'{"counter": 1, "event": "playbook_on_start", "event_data": {}, "start_line": 0, "end_line": 0}\n'
-                           b'{"counter": 2, "event": "playbook_on_stats", "event_data": {"ok": {"%s": 1}, "processed": {"%s": 1}},'
-                           b' "start_line": 0, "end_line": 2}\n' % (host.encode(), host.encode()))
-        return super().__call__(endpoint, namespace, pod, container, argv, stdin, **kwargs)
+        if argv[2:3] != [runner.FOLLOW]:
+            return super().__call__(endpoint, namespace, pod, container, argv, stdin, **kwargs)
+        # The slices follow at once, in threads: this answer is built for this Pod alone.
+        host = f"host-{pod[-1]}".encode()
+        output = b"PLAY RECAP ***\n%s : ok=1\n\n" % host
+        events = (b'{"counter": 1, "event": "playbook_on_start", "event_data": {}, "start_line": 0, "end_line": 0}',
+                  b'{"counter": 2, "event": "playbook_on_stats", "event_data": {"ok": {"%s": 1}, "processed": {"%s": 1}},'
+                  b' "start_line": 0, "end_line": 2}' % (host, host))
+        kwargs["on_stdout"](output[int(argv[4]):])
+        trailer = b"".join(runner.EVENT_LINE.encode() + b" " + event + b"\n" for event in events)
+        trailer += b"%s %d %d 0 0 0 -\n" % (runner.DONE_LINE.encode(), len(output), 2 if pod in self.failing else 0)
+        kwargs["on_stderr"](trailer)
+        return 0
 
 
 def _sliced(fake_api, monkeypatch, tmp_path, fake_exec, count=2, **fields):

@@ -47,8 +47,8 @@ def test_the_runner_copied_into_the_pod_is_this_one():
 
 
 def test_every_stop_answer_has_words_on_the_controller():
-    assert set(_job._STOPPED) | {runner.STILL_RUNNING} == {runner.STOPPED, runner.KILLED, runner.STILL_RUNNING,
-                                                           runner.NOT_RUNNING}
+    assert set(_job.STOPPED_SAID) | {runner.STILL_RUNNING} == {runner.STOPPED, runner.KILLED, runner.STILL_RUNNING,
+                                                               runner.NOT_RUNNING}
 
 
 def test_what_the_runner_follows_with_the_controller_reads(tmp_path):
