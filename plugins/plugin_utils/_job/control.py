@@ -223,7 +223,14 @@ class JobControl:
         stream.offset = offset
         try:
             rc, timed_out = stream.follow(deadline)
-        except (PodEnded, StreamLost, FollowError, TimeoutError) as exc:
+        except PodEnded as exc:
+            if exc.reason == "Deleted" and owner_is_alive(_annotation(pod, ANNOTATION_OWNER) or "") is not False:
+                # Its controller deletes the Pod as soon as it has read the end, which a follower far behind may not have.
+                raise JobError(f"{self.api.where(name)} was deleted at byte {stream.offset:,} of its output, by its "
+                               "controller once the job ended or by someone else; the whole output is in that "
+                               "controller's output and record (artifacts_dir)") from exc
+            raise JobError(f"following the output of {self.api.where(name)} stopped at byte {stream.offset:,}: {exc}") from exc
+        except (StreamLost, FollowError, TimeoutError) as exc:
             raise JobError(f"following the output of {self.api.where(name)} stopped at byte {stream.offset:,}: {exc}") from exc
         finally:
             lines.flush()

@@ -9,7 +9,8 @@ The lifecycle of AWX's container-group job for plain ansible-playbook. :meth:`ru
 the whole sequence; its caller (the action plugin ``container_group_job``) only turns
 arguments into a job and the outcome into a result. (With a list of groups, ``choice`` first
 takes each group's job through steps 1 and 2, :meth:`enter` and :meth:`admit`, until one
-has room; :meth:`run` then goes on from step 3.)
+has room; :meth:`run` then goes on from step 3. With slices, each slice is such a job, run
+in a thread by ``slices``, which stops it through :meth:`stop_from_another_thread`.)
 
 1. remove leftover Pods of ours that no live job owns (terminal ones, and ones whose owning
    process on this controller is gone); with an image pull credential, create the job's
