@@ -239,9 +239,12 @@ class JobControl:
         followed = {"rc": rc, "status": status, "stats": stats_of(events), "events": len(events),
                     "output_bytes": stream.offset, "recap": recap_of(lines.kept), "pod_deleted": False}
         if owner_is_alive(_annotation(pod, ANNOTATION_OWNER) or "") is False:
-            # Nobody else will: the job is over and its controller is provably gone.
-            self._delete([pod], [{"pod_name": name}], self.api.notice, [False])
-            followed["pod_deleted"] = True
+            # Nobody else will: the job is over and its controller is provably gone (unless that
+            # controller deleted it before it ended, as a job that ran to its end does).
+            current = self.api.read_pod(name)
+            if current is not None and _metadata(current).get("uid") == _metadata(pod).get("uid"):
+                self._delete([current], [{"pod_name": name}], self.api.notice, [False])
+                followed["pod_deleted"] = True
         return followed
 
     def _wait_started(self, name: str, deadline: float) -> None:
