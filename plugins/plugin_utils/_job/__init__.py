@@ -14,7 +14,8 @@ who owns a Pod (``owner``), the Pod's creation and its turn in a capped group's 
 pull Secret (``pull_secret``) and the signals
 (``stop_guard``), the outcome (``outcome``), the wait for a node (``pending``), one job in
 many Pods (``slices``), the jobs that exist seen, followed and canceled from any process
-(``control``) and the actions' display (``display``). The top
+(``control``), the playbook's stop (``stop``), what threads say shown by the main one
+(``relay``) and the actions' display (``display``). The top
 layer: imports _k8s and _exec; nothing below imports it.
 ``in_pod`` holds what runs inside the Pod, read as data.
 """

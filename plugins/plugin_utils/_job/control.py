@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import queue
 import threading
 import time
 import typing as t
@@ -33,10 +32,9 @@ from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspe
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._state import StateStore, resolve_state_path
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.artifacts import CANCELED, FAILED, SUCCESSFUL, TIMEOUT
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.events import parse_events, stats_of
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.files import LineFn, LineSplitter, recap_of, state_argv, stop_argv
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.files import LineFn, LineSplitter, recap_of, state_argv
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.follow import FollowError, PodEnded, StreamLost, TargetStream
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.in_pod.runner import KILLED, MASK_FILE, STILL_RUNNING, STOPPED
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.job import STOP_GRACE_SECONDS, STOPPED_SAID
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.in_pod.runner import KILLED, MASK_FILE, NOT_RUNNING, STOPPED
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.manifests import ANNOTATION_PLAYBOOK, ANNOTATION_SLICE
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.namespace import JobError, JobNamespace, NoticeFn
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.owner import (
@@ -46,7 +44,9 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.ow
     owner_id,
     owner_is_alive,
 )
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.relay import Relay
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.secrets import JobSecrets
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.stop import STOPPED_SAID, stop_playbook
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.auth import auth_from_credential, get_endpoint
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import K8sClientError
 
@@ -57,8 +57,6 @@ OWNER_WAIT_SECONDS = 8.0
 GONE_WAIT_SECONDS = 30.0
 #: Seconds between looks at a job whose playbook has not started yet, for a follow.
 _START_POLL_SECONDS = 2.0
-#: Seconds the display's thread waits for a line of the slices it follows.
-_FOLLOW_POLL_SECONDS = 0.2
 
 
 def _metadata(pod: dict) -> dict:
@@ -183,15 +181,15 @@ class JobControl:
         naming each slice that could not be followed, after the others are."""
         if len(pods) == 1:
             return [self.follow(pods[0], offset, on_line)]
-        said: queue.Queue[tuple[bool, str, bool]] = queue.Queue()
+        relay = Relay(on_line, self.api.notice)
         results: list[dict[str, t.Any] | JobError] = [JobError("not followed")] * len(pods)
 
         def follow_one(index: int, prefix: str) -> None:
             api = JobNamespace(self.api.endpoint, self.api.namespace, reconnect_timeout=self.api.reconnect_timeout,
-                               notice=lambda message, problem: said.put((False, prefix + message, problem)))
+                               notice=relay.notice(prefix))
             try:
-                results[index] = JobControl(api, self.group_name, self.pull_secrets).follow(
-                    pods[index], offset, lambda line, is_stderr: said.put((True, prefix + line, is_stderr)))
+                results[index] = JobControl(api, self.group_name, self.pull_secrets).follow(pods[index], offset,
+                                                                                            relay.on_line(prefix))
             except JobError as exc:
                 results[index] = exc
 
@@ -199,12 +197,7 @@ class JobControl:
                                     name=f"cg-follow-{index + 1}", daemon=True) for index, pod in enumerate(pods)]
         for thread in threads:
             thread.start()
-        while any(thread.is_alive() for thread in threads) or not said.empty():
-            try:
-                is_line, text, flag = said.get(timeout=_FOLLOW_POLL_SECONDS)
-            except queue.Empty:
-                continue
-            (on_line if is_line else self.api.notice)(text, flag)
+        relay.show_until_done(threads)
         failed = [f"slice {_annotation(pod, ANNOTATION_SLICE)}: {result}" for pod, result in zip(pods, results) if isinstance(result, JobError)]
         if failed:
             raise JobError("; ".join(failed))
@@ -277,15 +270,12 @@ class JobControl:
             name, container = str(_metadata(pod)["name"]), _container(pod)
             stopped = "not started"
             if self.target(pod) is not None:
-                said: list[bytes] = []
                 try:
-                    self.api.exec_once(name, container, stop_argv(STOP_GRACE_SECONDS, me), on_stdout=said.append,
-                                       timeout=STOP_GRACE_SECONDS + 10)
-                    stopped = b"".join(said).decode(errors="replace").strip()
+                    stopped = stop_playbook(self.api, name, container, me)
                 except K8sClientError as exc:
                     stopped = f"could not be stopped ({exc}); deleting the Pod stops it"
-            words = STOPPED_SAID.get(stopped, "did not stop even by SIGKILL" if stopped == STILL_RUNNING else stopped)
-            notice(f"{self.api.where(name)}: the playbook {words}", stopped not in STOPPED_SAID)
+            notice(f"{self.api.where(name)}: the playbook {STOPPED_SAID.get(stopped, stopped)}",
+                   stopped not in (STOPPED, KILLED, NOT_RUNNING))
             done.append({"pod_name": name, "stopped": stopped, "owner_alive": owner_is_alive(_annotation(pod, ANNOTATION_OWNER) or "")})
         # Only a playbook stopped here makes an owner that may live report the job canceled and
         # delete its Pod; any other Pod is deleted at once.

@@ -126,7 +126,7 @@ def state_argv() -> list[str]:
 
 
 #: What runs in the Pod (``in_pod/``), copied beside each other under META.
-IN_POD_FILES = ("runner.py", "processes.py")
+IN_POD_FILES = ("runner.py", "processes.py", "slicing.py")
 
 
 def in_pod_source(name: str) -> bytes:

@@ -57,15 +57,9 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.fi
     recap_of,
     slice_plan,
     start_argv,
-    stop_argv,
 )
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.follow import FollowError, PodEnded, StreamLost, TargetStream
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.in_pod.runner import (
-    KILLED,
-    NOT_RUNNING,
-    STILL_RUNNING,
-    STOPPED,
-)
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.in_pod.runner import STILL_RUNNING
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.inputs import JobSpec
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.manifests import job_manifests
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.namespace import JobError, JobNamespace, NoticeFn
@@ -82,6 +76,7 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.pr
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.pull_secret import GRACE_SECONDS, PullSecret
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.queue import gated
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.secrets import JobSecrets
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.stop import STOPPED_SAID, stop_playbook
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.stop_guard import Interrupted, StopGuard
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.api import ApiEndpoint
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.errors import K8sClientError
@@ -90,14 +85,8 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._k8s.po
 # Beyond job_timeout, the Pod's own deadline leaves this much for start-up and clean-up.
 DEADLINE_GRACE_SECONDS = 30
 DELETE_CONFIRM_SECONDS = 60.0
-#: Seconds the target gets to stop after SIGTERM when the job is interrupted, before SIGKILL.
-STOP_GRACE_SECONDS = 3.0
 #: Beyond job_timeout, how long the controller follows a target the Pod should have stopped.
 FOLLOW_GRACE_SECONDS = 60.0
-
-#: What the runner's stop answers, in words.
-STOPPED_SAID = {STOPPED: "stopped by SIGTERM", KILLED: f"was killed (SIGKILL after {STOP_GRACE_SECONDS:g}s)",
-                NOT_RUNNING: "had already ended"}
 
 
 class ContainerGroupJob:
@@ -277,17 +266,14 @@ class ContainerGroupJob:
         """SIGTERM to the target's process group in the Pod, SIGKILL if it outlives the grace."""
         for _attempt in range(2):
             try:
-                said: list[bytes] = []
-                self.api.exec_once(self.pod_name, self.container, stop_argv(STOP_GRACE_SECONDS, canceled_by),
-                                   on_stdout=said.append, timeout=STOP_GRACE_SECONDS + 10)
+                result = stop_playbook(self.api, self.pod_name, self.container, canceled_by)
             except (Interrupted, KeyboardInterrupt):
                 continue  # the guard ignores every signal after the first, so this retry runs
             except K8sClientError as exc:
                 self.notice(f"could not stop the playbook in {self.where} ({exc}); deleting the Pod stops it", True)
                 return
-            result = b"".join(said).decode(errors="replace").strip()
             if result == STILL_RUNNING:
-                self.notice(f"the playbook in {self.where} did not stop even by SIGKILL; deleting the Pod", True)
+                self.notice(f"the playbook in {self.where} {STOPPED_SAID[STILL_RUNNING]}; deleting the Pod", True)
             else:
                 how = STOPPED_SAID.get(result, "stopped")
                 self.notice(f"the playbook in {self.where} {how}; its processes are gone", False)

@@ -18,7 +18,6 @@ slice's thread then cleans up as an interrupted job does.
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 import typing as t
@@ -30,10 +29,9 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.jo
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.namespace import JobError, NoticeFn
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.outcome import JobOutcome
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.outputs import JobOutputs
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.relay import POLL_SECONDS, Relay
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.stop_guard import Interrupted, StopGuard
 
-#: Seconds the main thread waits for a line before it looks at the slices' threads again.
-_POLL_SECONDS = 0.2
 #: Worst first: the status of a job from those of its slices.
 _STATUS_ORDER = (CANCELED, TIMEOUT, FAILED, SUCCESSFUL)
 
@@ -77,7 +75,7 @@ class SlicedJob:
         self._outputs = outputs
         self._on_line = on_line
         self._notice = notice
-        self._said: queue.Queue[tuple[bool, str, bool]] = queue.Queue()  # (is a line, text, is a problem)
+        self._relay = Relay(self._keep_and_show, notice)
         self._lock = threading.Lock()
         self._lines = 0  # lines of the job's output written so far, every slice's
         self._slice_outputs: dict[int, _SliceOutputs] = {}
@@ -88,10 +86,15 @@ class SlicedJob:
         return f"[{number}/{self.count}] "
 
     def on_line(self, number: int) -> LineFn:
-        return lambda line, is_stderr: self._said.put((True, self._prefix(number) + line, is_stderr))
+        return self._relay.on_line(self._prefix(number))
 
     def notice(self, number: int) -> NoticeFn:
-        return lambda message, is_problem: self._said.put((False, self._prefix(number) + message, is_problem))
+        return self._relay.notice(self._prefix(number))
+
+    def _keep_and_show(self, line: str, is_stderr: bool) -> None:
+        self.kept.append(line)
+        del self.kept[:-OUTPUT_LINES_KEPT]
+        self._on_line(line, is_stderr)
 
     def outputs(self, number: int) -> JobOutputs:
         """Slice number's share of the job's outputs (one for all its groups' jobs)."""
@@ -106,25 +109,6 @@ class SlicedJob:
 
             self._slice_outputs[number] = _SliceOutputs(self._outputs, number == 1, write_line)
         return self._slice_outputs[number]
-
-    def _show(self, wait: float) -> None:
-        """Show what the slices said, waiting up to wait seconds for the first of it."""
-        try:
-            said = [self._said.get(timeout=wait)] if wait > 0 else []
-        except queue.Empty:
-            return
-        while True:
-            for is_line, text, flag in said:
-                if is_line:
-                    self.kept.append(text)
-                    del self.kept[:-OUTPUT_LINES_KEPT]
-                    self._on_line(text, flag)
-                else:
-                    self._notice(text, flag)
-            try:
-                said = [self._said.get_nowait()]
-            except queue.Empty:
-                return
 
     def run(self, slices: list[list[ContainerGroupJob]]) -> tuple[list[ContainerGroupJob], list[JobOutcome], JobOutcome]:
         """Run every slice at once (each a list of its groups' jobs, as ``choice`` takes them);
@@ -153,7 +137,7 @@ class SlicedJob:
                 thread.start()
             while any(thread.is_alive() for thread in threads):
                 try:
-                    self._show(_POLL_SECONDS)
+                    self._relay.show(POLL_SECONDS)
                 except (Interrupted, KeyboardInterrupt):
                     why = f"interrupted by {guard.reason or 'SIGINT'}"
                     self._notice(f"{why}: stopping every slice of the job", True)
@@ -161,7 +145,7 @@ class SlicedJob:
                     for job in (job for jobs in slices for job in jobs):
                         threading.Thread(target=job.stop_from_another_thread, args=(why,), name="cg-slice-stop",
                                          daemon=True).start()
-            self._show(0)
+            self._relay.show(0)
         done = [outcome or JobOutcome(failure="the slice did not report") for outcome in outcomes]
         chosen = [job or jobs[0] for job, jobs in zip(ran, slices)]
         return chosen, done, self._merged(chosen, done, time.monotonic() - started)

@@ -60,9 +60,10 @@ import time
 from typing import BinaryIO, Dict, List, Optional, TextIO
 
 if __package__:  # imported as part of the collection (the controller, the tests)
-    from . import processes
-else:  # run as a script in the Pod, where the job puts processes.py beside it
+    from . import processes, slicing
+else:  # run as a script in the Pod, where the job puts processes.py and slicing.py beside it
     import processes  # type: ignore[no-redef,import-not-found]
+    import slicing  # type: ignore[no-redef,import-not-found]
 
 # -- The protocol between this runner and the controller, spelled here once. The controller
 # (``_job``) and the tests import these names; the runner copied into the Pod carries them.
@@ -260,54 +261,15 @@ def _clear(directory: str) -> None:
         _remove(*(os.path.join(root, name) for name in files if (root, name) != (directory, MASK_FILE)))
 
 
-def slice_of(hosts: List[str], index: int, count: int) -> List[str]:
-    """The hosts of slice index (1-based) of count, as AWX slices: host i (0-based, in the
-    inventory's order) goes to slice i mod count + 1."""
-    return hosts[index - 1::count]
-
-
-def listed_hosts(text: str) -> List[str]:
-    """The host names ``ansible PATTERN --list-hosts`` prints (after its "hosts (N):" line)."""
-    lines = text.splitlines()
-    start = next((i + 1 for i, line in enumerate(lines) if line.strip().startswith("hosts (")), len(lines))
-    return [line.strip() for line in lines[start:] if line.strip()]
-
-
-def _list_hosts(argv: List[str], env: Dict[str, str]) -> List[str]:
-    try:
-        listed = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, timeout=600, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise _StartError("cannot list the inventory's hosts for the slice (%s): %s" % (" ".join(argv[:3]), exc))
-    if listed.returncode != 0:
-        said = listed.stderr.decode("utf-8", "replace").strip()
-        raise _StartError("listing the inventory's hosts for the slice failed (exit status %d)%s"
-                          % (listed.returncode, ": " + said if said else ""))
-    return listed_hosts(listed.stdout.decode("utf-8", "replace"))
-
-
 def _sliced(job_dir: str, env: Dict[str, str], argv: List[str], output: BinaryIO) -> Optional[List[str]]:
     """argv limited to the slice's hosts (argv itself for a job that is not sliced), or None
-    when the slice has none (said in the output)."""
+    when the slice has none."""
     try:
         with open(os.path.join(job_dir, SLICE)) as handle:
             plan = json.load(handle)
     except FileNotFoundError:
         return argv
-    index, count = int(plan["index"]), int(plan["count"])
-    hosts = slice_of(_list_hosts(plan["hosts_argv"], env), index, count)
-    if plan.get("limited_hosts_argv"):
-        # The job's limit applies within the slice, as AWX applies it to each slice's inventory.
-        limited = set(_list_hosts(plan["limited_hosts_argv"], env))
-        hosts = [host for host in hosts if host in limited]
-    if not hosts:
-        output.write(("slice %d/%d: no host of the inventory%s falls in this slice; nothing to run\n"
-                      % (index, count, " within the limit" if plan.get("limited_hosts_argv") else "")).encode())
-        return None
-    path = os.path.join(job_dir, SLICE_HOSTS)
-    _write_atomically(path, "".join(host + "\n" for host in hosts))
-    output.write(("slice %d/%d: %s\n" % (index, count, ", ".join(hosts))).encode())
-    return argv + ["--limit", "@" + path]
+    return slicing.limited_argv(plan, env, argv, os.path.join(job_dir, SLICE_HOSTS), output)
 
 
 def _supervise(job_dir: str, timeout: float, argv: List[str]) -> None:
@@ -327,11 +289,11 @@ def _supervise(job_dir: str, timeout: float, argv: List[str]) -> None:
             _write_atomically(os.path.join(job_dir, _STARTED), "")
             target = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
                                       start_new_session=True, env=env)
-        except (_StartError, OSError) as exc:
+        except (_StartError, slicing.SliceError, OSError) as exc:
             if agent is not None:
                 agent.kill()
             _clear(secrets)
-            message = str(exc) if isinstance(exc, _StartError) else "cannot start %s: %s" % (argv[0], exc.strerror)
+            message = "cannot start %s: %s" % (argv[0], exc.strerror) if isinstance(exc, OSError) else str(exc)
             output.write((message + "\n").encode())
             _write_atomically(os.path.join(job_dir, STATUS), json.dumps(
                 {"rc": 127 if isinstance(exc, OSError) else 1, "timed_out": False, "error": message}))

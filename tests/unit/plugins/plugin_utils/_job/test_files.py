@@ -60,9 +60,10 @@ def test_the_playbook_defaults_to_localhost_inventory():
 def test_the_job_files_are_the_runner_the_callback_and_the_secrets_by_their_path_in_the_job_directory():
     files = job_files(spec(), {"env.json": b"{}"})
     assert sorted(files) == ["meta/callback_plugins/job_events.py", "meta/inventory.ini", "meta/processes.py", "meta/runner.py",
-                             "secrets/env.json"]
+                             "meta/slicing.py", "secrets/env.json"]
     assert files["meta/runner.py"] == in_pod_source("runner.py") and b"def follow(" in files["meta/runner.py"]
     assert b"def stop_everything(" in files["meta/processes.py"]
+    assert b"def limited_argv(" in files["meta/slicing.py"]
 
 
 def test_controller_inventories_are_copied_under_their_own_names():

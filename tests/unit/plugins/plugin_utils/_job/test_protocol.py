@@ -11,7 +11,6 @@ import subprocess
 import sys
 
 from ansible_collections.ephemeral.container_groups.plugins.module_utils._podspec import JOB_DIR, SECRETS_DIR
-from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job import job as _job
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.files import (
     META_DIR,
     RUNNER,
@@ -25,6 +24,7 @@ from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.fo
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.in_pod import runner
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.inputs import JobSpec
 from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.secrets import JobSecrets
+from ansible_collections.ephemeral.container_groups.plugins.plugin_utils._job.stop import STOPPED_SAID
 
 
 def test_the_pod_spec_mounts_the_secrets_where_the_runner_reads_them():
@@ -47,8 +47,7 @@ def test_the_runner_copied_into_the_pod_is_this_one():
 
 
 def test_every_stop_answer_has_words_on_the_controller():
-    assert set(_job.STOPPED_SAID) | {runner.STILL_RUNNING} == {runner.STOPPED, runner.KILLED, runner.STILL_RUNNING,
-                                                               runner.NOT_RUNNING}
+    assert set(STOPPED_SAID) == {runner.STOPPED, runner.KILLED, runner.STILL_RUNNING, runner.NOT_RUNNING}
 
 
 def test_what_the_runner_follows_with_the_controller_reads(tmp_path):
